@@ -1,0 +1,115 @@
+"""The ``union-bot`` command: a thin layer over library functions."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from telegram import Update
+from telegram.error import InvalidToken
+
+from bot import __version__
+from bot.app import build_application
+from bot.config import Config, ConfigError, load_config
+from bot.logs import configure_logging
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONFIG = "config.toml"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="union-bot",
+        description="Telegram bot for trade unions: join the union, report unpaid wages, ask for legal aid.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(name: str, help_text: str, *, required: bool = True) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        command.add_argument(
+            "--config",
+            default=DEFAULT_CONFIG if required else None,
+            metavar="FILE",
+            help=f"the TOML config file (default: {DEFAULT_CONFIG})" if required else "optional TOML config file",
+        )
+        return command
+
+    with_config("run", "Run the bot with long polling (real Telegram or any Bot API-compatible server).")
+    with_config("check-config", "Validate the config file and say what is wrong, naming the key.")
+    with_config("migrate", "Create or upgrade the database to the current schema.")
+    sandbox = with_config(
+        "sandbox",
+        "Chat with the bot in this terminal against a local stand-in for Telegram (no token, no network).",
+        required=False,
+    )
+    sandbox.add_argument("--database", metavar="PATH", help="keep the sandbox database here (default: throwaway)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args.config)
+        if args.command == "check-config":
+            return _check_config(args.config)
+        if args.command == "migrate":
+            return asyncio.run(_migrate(args.config))
+        if args.command == "sandbox":
+            from bot.sandbox.session import run_sandbox_session  # noqa: PLC0415 - only this command needs it
+
+            return asyncio.run(run_sandbox_session(config_path=args.config, database=args.database))
+    except ConfigError as error:
+        print(f"union-bot: config error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+def _run(config_path: str) -> int:
+    config = load_config(config_path)
+    token = config.require_token(config_path)
+    configure_logging(secrets=[token])
+    application = build_application(config, token=token)
+    logger.info("Starting %s against %s", config.union.name, _host_of(config.telegram.api_base_url))
+    try:
+        # Never drop pending updates: what workers sent while the bot was down must be answered.
+        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    except InvalidToken:
+        print("union-bot: Telegram refused the bot token: check it with @BotFather", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _host_of(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0]
+
+
+def _check_config(config_path: str) -> int:
+    config: Config = load_config(config_path)
+    config.require_token(config_path)
+    print(
+        f"{config_path}: OK — union {config.union.name!r}, {len(config.officers)} officer(s), "
+        f"database {config.storage.database}"
+    )
+    return 0
+
+
+async def _migrate(config_path: str) -> int:
+    from storage import SQLiteStorage  # noqa: PLC0415
+
+    config = load_config(config_path)
+    storage = SQLiteStorage(config.storage.database)
+    await storage.open()  # open() applies pending migrations
+    try:
+        version = await storage.schema_version()
+    finally:
+        await storage.close()
+    print(f"{config.storage.database}: schema at version {version}")
+    return 0

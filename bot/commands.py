@@ -1,0 +1,180 @@
+"""Commands every user has (/start, /help, /language, /cancel), the safety nets, and the error handler.
+
+The worker flows in ``flows/`` add their conversations in front of the safety nets, so anything no
+flow handles still gets a kind answer instead of silence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import TelegramError
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translate
+
+logger = logging.getLogger(__name__)
+
+LANGUAGE_PREFIX = "lang:"
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: str  # a message id, translated per language
+
+
+# The one declared list: drives setMyCommands, /help and the README check in tests/test_docs.py.
+COMMANDS: list[Command] = [
+    Command("start", N_("Main menu")),
+    Command("help", N_("How to use this bot")),
+    Command("language", N_("Change language")),
+    Command("cancel", N_("Stop what you are doing")),
+]
+
+
+def add_handlers(application: Application, flow_handlers: Sequence[BaseHandler]) -> None:  # type: ignore[type-arg]
+    """Flows first (an active form gets its own answers), then common commands, then the safety nets."""
+    for handler in flow_handlers:
+        application.add_handler(handler)
+    application.add_handler(CommandHandler("help", show_help))
+    application.add_handler(CommandHandler("language", choose_language))
+    application.add_handler(CommandHandler("cancel", cancel))
+    application.add_handler(CallbackQueryHandler(set_language, pattern=f"^{LANGUAGE_PREFIX}"))
+    add_safety_nets(application)
+    application.add_error_handler(on_error)
+
+
+def add_safety_nets(application: Application) -> None:  # type: ignore[type-arg]
+    """Last handlers of group 0 (one handler per group answers): stale buttons and anything unexpected."""
+    application.add_handler(CallbackQueryHandler(stale_button))
+    application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    application.add_handler(MessageHandler(filters.ALL & ~filters.COMMAND, not_understood))
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=f"{LANGUAGE_PREFIX}{code}")] for code in LANGUAGES]
+    )
+
+
+async def show_help(update: Update, context: BotContext) -> None:
+    """List what the bot can do, in the user's language."""
+    assert update.effective_message
+    await update.effective_message.reply_text(help_text(context))
+
+
+def help_text(context: BotContext) -> str:
+    lines = [context.t("What you can do:")]
+    lines += [f"/{command.name} — {context.t(command.description)}" for command in COMMANDS]
+    return "\n".join(lines)
+
+
+async def choose_language(update: Update, context: BotContext) -> None:
+    """Offer the languages as buttons."""
+    assert update.effective_message
+    await update.effective_message.reply_text(context.t("Please choose your language:"), reply_markup=language_keyboard())
+
+
+async def set_language(update: Update, context: BotContext) -> None:
+    """/language outside onboarding: store the choice and confirm in the new language."""
+    query = update.callback_query
+    assert query and query.data
+    if not await store_language(update, context, query.data.removeprefix(LANGUAGE_PREFIX)):
+        await stale_button(update, context)
+        return
+    await query.message.reply_text(help_text(context))  # type: ignore[union-attr]
+
+
+async def store_language(update: Update, context: BotContext, language: str) -> bool:
+    """Save a pressed language choice, confirm it in place; False if the button was not a language."""
+    query = update.callback_query
+    assert query and update.effective_user
+    if language not in LANGUAGES:
+        return False
+    user_id = update.effective_user.id
+    await context.storage.ensure_worker(user_id, language=language)
+    await context.storage.set_worker_language(user_id, language)
+    context.union_app.remember_language(user_id, language)
+    await query.answer()
+    await query.edit_message_text(context.t("Language set: {language}.", language=LANGUAGE_NAMES[language]))
+    await publish_chat_commands(context, user_id, language)
+    return True
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    """Outside a form there is nothing to cancel; say so and show what is possible."""
+    assert update.effective_message
+    await update.effective_message.reply_text(
+        context.t("There is nothing to cancel.") + "\n\n" + help_text(context), reply_markup=ReplyKeyboardRemove()
+    )
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """A button from an old message, or forged data: stop the spinner and explain."""
+    query = update.callback_query
+    assert query
+    await query.answer(context.t("This button is no longer active. Send /start to see the menu."), show_alert=True)
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    assert update.effective_message
+    await update.effective_message.reply_text(context.t("I don't know that command.") + "\n\n" + help_text(context))
+
+
+async def not_understood(update: Update, context: BotContext) -> None:
+    """Anything sent outside a form: point to the menu, never stay silent."""
+    if update.effective_message is None:
+        return
+    await update.effective_message.reply_text(
+        context.t("I did not understand that. Send /start to see the menu, or /help.")
+    )
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the traceback (never the update: it holds personal data) and tell the user."""
+    logger.error("Error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    message = context.t("Sorry, something went wrong on our side. Your answers are kept. Please try again in a minute.")
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        await context.bot.send_message(update.effective_chat.id, message)
+    except TelegramError:
+        logger.warning("Could not tell the user about the error", exc_info=True)
+
+
+def command_list(language: str) -> list[BotCommand]:
+    return [BotCommand(command.name, translate(language, command.description)) for command in COMMANDS]
+
+
+async def publish_commands(application: Application) -> None:  # type: ignore[type-arg]
+    """Register the command menu: the default language for everyone, English and Chinese by app language."""
+    from bot.app import UnionApplication  # noqa: PLC0415 - avoid an import cycle
+
+    assert isinstance(application, UnionApplication)
+    default = application.config.union.default_language
+    await application.bot.set_my_commands(command_list(default))
+    await application.bot.set_my_commands(command_list("en"), language_code="en")
+    chinese = default if default.startswith("zh") else "zh-Hans"
+    await application.bot.set_my_commands(command_list(chinese), language_code="zh")
+
+
+async def publish_chat_commands(context: BotContext, chat_id: int, language: str) -> None:
+    """A worker who picked a language sees the command menu in it."""
+    try:
+        await context.bot.set_my_commands(command_list(language), scope=BotCommandScopeChat(chat_id))
+    except TelegramError:
+        logger.warning("Could not set the chat's command menu", exc_info=True)

@@ -1,0 +1,255 @@
+"""Chat with the bot in a terminal, through the sandbox, as a worker, an officer or an admin.
+
+A person trying the bot without Telegram types as one identity and switches to another with
+``:as NAME``; the bot's messages are printed as they arrive, with buttons as numbered choices
+(``[1] Join the union``) pressed by ``#1``.  Messages for the other identities are kept and
+shown when switching to them, so an officer sees the case a worker just reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import mimetypes
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.sandbox.server import BotApiSandbox, Person, SentMessage
+
+logger = logging.getLogger(__name__)
+
+HELP = """\
+Type a message to send it; /command sends a command.
+  #N                 press button N of the newest message with buttons
+  :as NAME           switch identity ({names})
+  :photo [caption]   send a photo
+  :doc NAME          send a document (a local file if NAME exists, else a small fake one)
+  :voice             send a voice message
+  :location LAT LON  share a location
+  :contact [PHONE]   share your phone number
+  :sticker           send a sticker
+  :block / :unblock  block or unblock the bot
+  :help              show this help
+  :quit              leave (Ctrl-D works too)"""
+
+_KIND_LABELS = {
+    "photo": "[photo]",
+    "document": "[document]",
+    "voice": "[voice]",
+    "location": "[location]",
+    "sticker": "[sticker]",
+    "contact": "[contact]",
+}
+
+
+def render_message(message: SentMessage, event: str = "new") -> str:
+    """A bot message as plain UTF-8 lines, buttons numbered from 1."""
+    if event == "delete":
+        return f"🗑  (the bot deleted message {message.message_id})"
+    header = "🤖 (edited)" if event == "edit" else "🤖"
+    lines = [f"{header} {_body(message)}"]
+    number = 1
+    for row in message.inline_buttons:
+        cells = []
+        for label, _ in row:
+            cells.append(f"[{number}] {label}")
+            number += 1
+        lines.append("   " + "   ".join(cells))
+    for row in message.reply_keyboard or []:
+        cells = []
+        for label in row:
+            cells.append(f"[{number}] {label}")
+            number += 1
+        lines.append("   ⌨ " + "   ".join(cells))
+    return "\n".join(lines)
+
+
+def _body(message: SentMessage) -> str:
+    raw = message.raw
+    if message.kind == "text":
+        return message.text or ""
+    detail = ""
+    if message.kind == "document":
+        detail = f" {raw['document'].get('file_name', '')}"
+    elif message.kind == "location":
+        detail = f" {raw['location']['latitude']}, {raw['location']['longitude']}"
+    elif message.kind == "contact":
+        detail = f" {raw['contact']['phone_number']}"
+    label = _KIND_LABELS.get(message.kind, f"[{message.kind}]")
+    caption = f"\n{message.text}" if message.text else ""
+    return f"{label}{detail}{caption}"
+
+
+class _TerminalChat:
+    """State of one terminal session; bot events arrive on the event loop via the listener."""
+
+    def __init__(
+        self,
+        sandbox: BotApiSandbox,
+        identities: dict[str, Person],
+        print_fn: Callable[[str], object],
+        start_as: str,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        if start_as not in identities:
+            raise ValueError(f"unknown identity {start_as!r}; choose one of {sorted(identities)}")
+        self.sandbox = sandbox
+        self.identities = identities
+        self.print = print_fn
+        self.current = start_as
+        self.loop = loop
+        self.names_by_chat = {person.chat_id: name for name, person in identities.items()}
+        self.waiting: dict[str, list[str]] = {name: [] for name in identities}
+
+    @property
+    def person(self) -> Person:
+        return self.identities[self.current]
+
+    @property
+    def prompt(self) -> str:
+        return f"{self.current}> "
+
+    def on_event(self, chat_id: int, message: SentMessage, event: str) -> None:
+        """Sandbox listener (server thread): hand the event to the event loop to print."""
+        self.loop.call_soon_threadsafe(self.show, chat_id, message, event)
+
+    def show(self, chat_id: int, message: SentMessage, event: str) -> None:
+        name = self.names_by_chat.get(chat_id)
+        if name is None:
+            return
+        text = render_message(message, event)
+        if name == self.current:
+            self.print(text)
+            return
+        self.waiting[name].append(text)
+        self.print(f"   (new message for {name}; type :as {name} to read it)")
+
+    def welcome(self) -> None:
+        person = self.person
+        self.print(f"Sandbox chat. You are {self.current} ({person.first_name}, id {person.user_id}). :help lists commands.")
+
+    def handle(self, line: str) -> bool:
+        """Act on one input line; False when the session should end."""
+        line = line.strip()
+        if not line:
+            return True
+        try:
+            if line.startswith(":"):
+                return self.colon_command(line)
+            if line.startswith("#"):
+                self.press_number(line[1:])
+            elif line.startswith("/"):
+                self.person.send_command(line)
+            else:
+                self.person.send_text(line)
+        except (LookupError, ValueError, RuntimeError) as exc:
+            self.print(f"⚠ {exc}")
+        return True
+
+    def press_number(self, raw: str) -> None:
+        if not raw.strip().isdigit():
+            raise ValueError("usage: #N, e.g. #1")
+        number = int(raw)
+        for message in reversed(self.person.messages):
+            if message.inline_buttons:
+                labels = message.button_labels
+                self.person.press(_pick(labels, number), message_id=message.message_id)
+                return
+            if message.reply_keyboard is not None:
+                keyboard = self.person.reply_keyboard
+                if keyboard is None:
+                    raise LookupError("the keyboard was removed")
+                self.person.tap_reply_button(_pick([label for row in keyboard for label in row], number))
+                return
+        raise LookupError("no buttons to press")
+
+    def colon_command(self, line: str) -> bool:
+        name, _, argument = line[1:].partition(" ")
+        argument = argument.strip()
+        person = self.person
+        if name == "quit":
+            return False
+        if name == "as":
+            self.switch(argument)
+        elif name == "help":
+            self.print(HELP.format(names=", ".join(self.identities)))
+        elif name == "photo":
+            person.send_photo(caption=argument or None)
+        elif name == "doc":
+            self.send_document(argument)
+        elif name == "voice":
+            person.send_voice()
+        elif name == "location":
+            person.send_location(*_coordinates(argument))
+        elif name == "contact":
+            person.share_contact(argument or person.phone_number)
+        elif name == "sticker":
+            person.send_sticker()
+        elif name in ("block", "unblock"):
+            getattr(person, name)()
+            self.print(f"   ({self.current} {name}ed the bot)")
+        else:
+            self.print(f"⚠ unknown command :{name}; :help lists commands")
+        return True
+
+    def switch(self, name: str) -> None:
+        if name not in self.identities:
+            raise LookupError(f"unknown identity {name!r}; choose one of {', '.join(self.identities)}")
+        self.current = name
+        self.welcome()
+        for text in self.waiting[name]:
+            self.print(text)
+        self.waiting[name].clear()
+
+    def send_document(self, name: str) -> None:
+        if not name:
+            raise ValueError("usage: :doc NAME")
+        path = Path(name).expanduser()
+        content = path.read_bytes() if path.is_file() else f"Sandbox document {name}\n".encode()
+        mime_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        self.person.send_document(path.name, content, mime_type=mime_type)
+
+
+def _coordinates(argument: str) -> tuple[float, float]:
+    parts = argument.replace(",", " ").split()
+    try:
+        latitude, longitude = (float(part) for part in parts)
+    except ValueError as exc:
+        raise ValueError("usage: :location LAT LON, e.g. :location 31.23 121.47") from exc
+    return latitude, longitude
+
+
+def _pick(labels: list[str], number: int) -> str:
+    if not 1 <= number <= len(labels):
+        raise LookupError(f"there is no button {number}; choose 1-{len(labels)}")
+    return labels[number - 1]
+
+
+async def chat_in_terminal(
+    sandbox: BotApiSandbox,
+    identities: dict[str, Person],
+    *,
+    input_fn: Callable[[str], str] = input,
+    print_fn: Callable[[str], object] = print,
+    start_as: str = "worker",
+) -> None:
+    """Run an interactive chat until ``:quit`` or end of input.
+
+    Input is read in a worker thread so the bot, running on the same event loop, keeps working
+    while the person thinks.
+    """
+    session = _TerminalChat(sandbox, identities, print_fn, start_as, asyncio.get_running_loop())
+    sandbox.add_listener(session.on_event)
+    try:
+        session.welcome()
+        while True:
+            try:
+                line = await asyncio.to_thread(input_fn, session.prompt)
+            except (EOFError, KeyboardInterrupt):
+                break
+            if not session.handle(line):
+                break
+    finally:
+        sandbox.remove_listener(session.on_event)
+        # Let events already handed to the loop be printed before returning.
+        await asyncio.sleep(0)

@@ -1,0 +1,141 @@
+"""Onboarding (/start): choose a language, read what is stored and agree, then the menu.
+
+Consent is recorded before any flow asks for personal data.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+
+from bot.commands import LANGUAGE_PREFIX, help_text, language_keyboard, store_language
+from bot.context import BotContext
+
+logger = logging.getLogger(__name__)
+
+CHOOSING_LANGUAGE, CONSENTING = range(2)
+
+CONSENT_VERSION = "2026-11"
+CONSENT_YES, CONSENT_NO = "consent:yes", "consent:no"
+
+
+async def start(update: Update, context: BotContext) -> int:
+    """Ask what is still missing (language, then consent), else show the menu."""
+    assert update.effective_user and update.effective_message
+    worker = await context.storage.get_worker(update.effective_user.id)
+    if worker is None or worker.language is None:
+        await update.effective_message.reply_text(
+            context.t("Welcome to {union}. Please choose your language:", union=context.config.union.name),
+            reply_markup=language_keyboard(),
+        )
+        return CHOOSING_LANGUAGE
+    if worker.consent_at is None:
+        return await _ask_consent(update, context)
+    await update.effective_message.reply_text(
+        context.t("Welcome back to {union}.", union=context.config.union.name) + "\n\n" + help_text(context),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+    return ConversationHandler.END
+
+
+async def language_chosen(update: Update, context: BotContext) -> int:
+    """Store the language, then explain what is stored and ask for consent."""
+    query = update.callback_query
+    assert query and query.data
+    if not await store_language(update, context, query.data.removeprefix(LANGUAGE_PREFIX)):
+        return await tap_a_button(update, context) or CHOOSING_LANGUAGE
+    return await _ask_consent(update, context)
+
+
+async def _ask_consent(update: Update, context: BotContext) -> int:
+    assert update.effective_chat
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(context.t("I agree"), callback_data=CONSENT_YES)],
+            [InlineKeyboardButton(context.t("No, thanks"), callback_data=CONSENT_NO)],
+        ]
+    )
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.t(
+            "Before we start, please read:\n"
+            "• We keep what you tell us in the forms (for example your name, phone, employer, unpaid wages) "
+            "and the messages you send to the union.\n"
+            "• Only the union officers handling your case see it.\n"
+            "• Your employer is not told who reported, unless you say so.\n"
+            "• You can ask us to delete your data at any time.\n\n"
+            "Do you agree?"
+        ),
+        reply_markup=keyboard,
+    )
+    return CONSENTING
+
+
+async def consent_given(update: Update, context: BotContext) -> int:
+    """Record consent (time and text version) and show the menu."""
+    query = update.callback_query
+    assert query and update.effective_user
+    await context.storage.record_consent(update.effective_user.id, CONSENT_VERSION)
+    await query.answer()
+    await query.edit_message_text(context.t("Thank you. You can now use all services."))
+    await query.message.reply_text(help_text(context))  # type: ignore[union-attr]
+    return ConversationHandler.END
+
+
+async def consent_refused(update: Update, context: BotContext) -> int:
+    """Respect the refusal: nothing personal will be asked."""
+    query = update.callback_query
+    assert query
+    await query.answer()
+    await query.edit_message_text(
+        context.t(
+            "That is fine. We will not ask for any personal data. "
+            "You can still read about your rights and get union news. Send /start if you change your mind."
+        )
+    )
+    return ConversationHandler.END
+
+
+async def tap_a_button(update: Update, context: BotContext) -> int | None:
+    """Anything typed while a button answer is expected: say so, stay at the same question."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(
+            context.t("This button is no longer active. Send /start to see the menu."), show_alert=True
+        )
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(context.t("Please tap one of the buttons above."))
+    return None
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    """Leave onboarding; nothing was half-created."""
+    assert update.effective_message
+    await update.effective_message.reply_text(
+        context.t("Stopped. Send /start whenever you are ready."), reply_markup=ReplyKeyboardRemove()
+    )
+    return ConversationHandler.END
+
+
+def conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return ConversationHandler(
+        entry_points=[CommandHandler("start", start)],
+        states={
+            CHOOSING_LANGUAGE: [
+                CallbackQueryHandler(language_chosen, pattern=f"^{LANGUAGE_PREFIX}"),
+                MessageHandler(~filters.COMMAND, tap_a_button),
+                CallbackQueryHandler(tap_a_button),
+            ],
+            CONSENTING: [
+                CallbackQueryHandler(consent_given, pattern=f"^{CONSENT_YES}$"),
+                CallbackQueryHandler(consent_refused, pattern=f"^{CONSENT_NO}$"),
+                MessageHandler(~filters.COMMAND, tap_a_button),
+                CallbackQueryHandler(tap_a_button),
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", cancel), CommandHandler("start", start)],
+        name="onboarding",
+        persistent=True,
+        allow_reentry=True,
+    )

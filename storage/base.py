@@ -1,0 +1,161 @@
+"""The storage interface the bot talks to.
+
+Everything the bot stores goes through :class:`Storage`. The SQLite backend is the only one today; a
+PostgreSQL backend for multi-instance deployments implements the same methods.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime
+from typing import Any
+
+from storage.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    NewCase,
+    NewCaseEvent,
+    Officer,
+    OfficerIn,
+    OutboxItem,
+    OutboxMessage,
+    PersistenceChange,
+    Worker,
+    Attachment,
+    AttachmentIn,
+)
+
+
+class StorageError(Exception):
+    """A storage operation failed in a way the caller should report."""
+
+
+class Storage(ABC):
+    # -- lifecycle -------------------------------------------------------------------------------
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect and apply pending migrations."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def migrate(self) -> list[str]:
+        """Apply pending migrations; return the names of those applied now."""
+
+    @abstractmethod
+    async def schema_version(self) -> int: ...
+
+    # -- workers ---------------------------------------------------------------------------------
+    @abstractmethod
+    async def get_worker(self, telegram_id: int) -> Worker | None: ...
+
+    @abstractmethod
+    async def ensure_worker(self, telegram_id: int, *, language: str | None = None) -> Worker:
+        """Return the worker, creating the row on first contact (language only set on creation)."""
+
+    @abstractmethod
+    async def set_worker_language(self, telegram_id: int, language: str) -> None: ...
+
+    @abstractmethod
+    async def record_consent(self, telegram_id: int, version: str) -> None: ...
+
+    @abstractmethod
+    async def update_worker_profile(self, telegram_id: int, profile: dict[str, Any]) -> None:
+        """Merge these keys into the worker's profile (None values remove keys)."""
+
+    @abstractmethod
+    async def set_worker_flags(
+        self, telegram_id: int, *, opted_out: bool | None = None, blocked: bool | None = None
+    ) -> None: ...
+
+    # -- officers --------------------------------------------------------------------------------
+    @abstractmethod
+    async def sync_officers(self, officers: list[OfficerIn]) -> None:
+        """Insert or update the configured officers (officers added in the bot are kept)."""
+
+    @abstractmethod
+    async def upsert_officer(self, officer: OfficerIn) -> Officer: ...
+
+    @abstractmethod
+    async def get_officer(self, telegram_id: int) -> Officer | None: ...
+
+    @abstractmethod
+    async def list_officers(self, *, active_only: bool = False) -> list[Officer]: ...
+
+    # -- cases -----------------------------------------------------------------------------------
+    @abstractmethod
+    async def create_case(self, new_case: NewCase, *, actor_role: str = "worker") -> Case:
+        """Write the case, its attachments and its 'created' event in one transaction."""
+
+    @abstractmethod
+    async def get_case(self, case_id: int) -> Case | None: ...
+
+    @abstractmethod
+    async def get_case_by_reference(self, reference: str) -> Case | None: ...
+
+    @abstractmethod
+    async def list_cases_for_worker(self, worker_id: int) -> list[Case]:
+        """Newest first."""
+
+    @abstractmethod
+    async def change_case_status(
+        self,
+        case_id: int,
+        *,
+        expected: CaseStatus,
+        new: CaseStatus,
+        actor_id: int | None,
+        actor_role: str,
+        note: str | None = None,
+        visible_to_worker: bool = True,
+    ) -> Case:
+        """Move the case from ``expected`` to ``new`` and record the event, atomically.
+
+        Raises StorageError if the case is no longer in ``expected`` (someone else acted first).
+        """
+
+    @abstractmethod
+    async def add_case_event(self, event: NewCaseEvent) -> CaseEvent: ...
+
+    @abstractmethod
+    async def list_case_events(self, case_id: int, *, worker_visible_only: bool = False) -> list[CaseEvent]:
+        """Oldest first."""
+
+    @abstractmethod
+    async def add_attachment(self, case_id: int, attachment: AttachmentIn) -> Attachment: ...
+
+    @abstractmethod
+    async def list_attachments(self, case_id: int) -> list[Attachment]: ...
+
+    # -- outbox ----------------------------------------------------------------------------------
+    @abstractmethod
+    async def enqueue_outbox(self, message: OutboxMessage, *, not_before: datetime | None = None) -> int:
+        """Store a message to send; returns its id (the existing id when dedupe_key repeats)."""
+
+    @abstractmethod
+    async def due_outbox(self, now: datetime, *, limit: int = 100) -> list[OutboxItem]:
+        """Unsent messages whose next attempt is due, oldest first."""
+
+    @abstractmethod
+    async def mark_outbox_sent(self, item_id: int) -> None: ...
+
+    @abstractmethod
+    async def mark_outbox_failed(self, item_id: int, *, error: str, retry_at: datetime | None) -> None:
+        """Record a failed attempt; retry_at None gives up on the message (kept with its error)."""
+
+    # -- PTB persistence -------------------------------------------------------------------------
+    @abstractmethod
+    async def load_persistence(self, kind: str) -> dict[str, Any]:
+        """All stored values of one persistence kind, by key."""
+
+    @abstractmethod
+    async def save_persistence(
+        self, changes: list[PersistenceChange], *, processed_update_id: int | None = None
+    ) -> None:
+        """Write staged persistence changes and mark the update processed, in one transaction."""
+
+    @abstractmethod
+    async def is_update_processed(self, update_id: int) -> bool:
+        """Whether this Telegram update was already handled (Telegram redelivers unconfirmed ones)."""

@@ -1,0 +1,242 @@
+"""Schema migrations for the SQLite backend, and the transaction primitive they share with it.
+
+Each migration is a numbered, named function. ``migrate()`` applies the pending ones in order, each in
+its own ``BEGIN IMMEDIATE`` transaction together with the ``schema_migrations`` row that records it, so
+a migration is either fully applied and recorded or not there at all.
+
+Rules for editing this file: never change a migration that has shipped (databases in the field have
+already run it); add a new one at the end instead. Statements are executed one by one because
+``executescript`` commits on its own and would break the all-or-nothing guarantee. Enum values in
+CHECK constraints are spelled out rather than generated from ``storage.models`` so that a migration
+produces the same schema forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiosqlite
+
+from storage.base import StorageError
+
+
+def utc_text(moment: datetime) -> str:
+    """ISO-8601 UTC text with a fixed shape, so stored timestamps also compare correctly as strings."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: storage needs timezone-aware times")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@asynccontextmanager
+async def transaction(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any error (cancellation included).
+
+    IMMEDIATE takes the write lock up front, so a transaction that reads and then writes cannot fail
+    half-way with "database is locked". The connection must use ``isolation_level=None``.
+    """
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        # SQLite rolls back by itself after some errors; a second ROLLBACK would mask the first error.
+        if conn.in_transaction:
+            await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[aiosqlite.Connection], Awaitable[None]]
+
+
+async def _execute_all(conn: aiosqlite.Connection, statements: Sequence[str]) -> None:
+    for statement in statements:
+        await conn.execute(statement)
+
+
+_INITIAL = (
+    """
+    CREATE TABLE workers (
+        telegram_id INTEGER PRIMARY KEY,
+        language TEXT,
+        consent_at TEXT,
+        consent_version TEXT,
+        opted_out INTEGER NOT NULL DEFAULT 0 CHECK (opted_out IN (0, 1)),
+        blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)),
+        profile TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE officers (
+        telegram_id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL DEFAULT 'officer' CHECK (role IN ('officer', 'admin')),
+        specialties TEXT NOT NULL DEFAULT '[]',
+        regions TEXT NOT NULL DEFAULT '[]',
+        languages TEXT NOT NULL DEFAULT '[]',
+        active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )
+    """,
+    # reference is NULL only between the INSERT of a case and the UPDATE that follows it in the same
+    # transaction: it is derived from the id, which SQLite assigns on insert.
+    """
+    CREATE TABLE cases (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        reference TEXT UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('membership', 'wages', 'legal')),
+        status TEXT NOT NULL DEFAULT 'new' CHECK (status IN (
+            'new', 'acknowledged', 'in_progress', 'waiting_for_worker',
+            'resolved', 'closed', 'withdrawn', 'reopened'
+        )),
+        priority TEXT NOT NULL DEFAULT 'normal' CHECK (priority IN ('normal', 'high', 'urgent')),
+        worker_id INTEGER NOT NULL REFERENCES workers (telegram_id),
+        assignee_id INTEGER REFERENCES officers (telegram_id),
+        backup_id INTEGER REFERENCES officers (telegram_id),
+        fields TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        first_response_due_at TEXT,
+        next_update_due_at TEXT,
+        acknowledged_at TEXT,
+        resolved_at TEXT,
+        closed_at TEXT
+    )
+    """,
+    "CREATE INDEX cases_by_worker ON cases (worker_id, id)",
+    "CREATE INDEX cases_by_status_first_response ON cases (status, first_response_due_at)",
+    "CREATE INDEX cases_by_status_next_update ON cases (status, next_update_due_at)",
+    "CREATE INDEX cases_by_assignee ON cases (assignee_id, status)",
+    # The audit trail: one row per thing that happened to a case, never updated.
+    """
+    CREATE TABLE case_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        case_id INTEGER NOT NULL REFERENCES cases (id),
+        actor_id INTEGER,
+        actor_role TEXT NOT NULL,
+        action TEXT NOT NULL,
+        from_status TEXT,
+        to_status TEXT,
+        note TEXT,
+        visible_to_worker INTEGER NOT NULL DEFAULT 0 CHECK (visible_to_worker IN (0, 1)),
+        created_at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX case_events_by_case ON case_events (case_id, id)",
+    """
+    CREATE TABLE attachments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        case_id INTEGER NOT NULL REFERENCES cases (id),
+        kind TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        file_unique_id TEXT,
+        file_name TEXT,
+        mime_type TEXT,
+        caption TEXT,
+        created_at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX attachments_by_case ON attachments (case_id, id)",
+)
+
+_OUTBOX_AND_PERSISTENCE = (
+    # Telegram calls that must survive a crash; gave_up_at marks messages that will never be retried.
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id INTEGER NOT NULL,
+        method TEXT NOT NULL,
+        params TEXT NOT NULL,
+        dedupe_key TEXT UNIQUE,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        sent_at TEXT,
+        gave_up_at TEXT,
+        created_at TEXT NOT NULL
+    )
+    """,
+    # Only pending rows are indexed: the sender polls for these, and sent rows pile up forever.
+    """
+    CREATE INDEX outbox_due ON outbox (next_attempt_at)
+        WHERE sent_at IS NULL AND gave_up_at IS NULL
+    """,
+    # python-telegram-bot persistence: user/chat/bot data and conversation states, as JSON.
+    """
+    CREATE TABLE ptb_persistence (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (kind, key)
+    )
+    """,
+    # Recently handled Telegram update ids, so a redelivered update is not handled twice.
+    """
+    CREATE TABLE processed_updates (
+        update_id INTEGER PRIMARY KEY,
+        processed_at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX processed_updates_by_time ON processed_updates (processed_at)",
+)
+
+
+async def _initial(conn: aiosqlite.Connection) -> None:
+    await _execute_all(conn, _INITIAL)
+
+
+async def _outbox_and_persistence(conn: aiosqlite.Connection) -> None:
+    await _execute_all(conn, _OUTBOX_AND_PERSISTENCE)
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "initial", _initial),
+    Migration(2, "outbox_and_persistence", _outbox_and_persistence),
+]
+
+
+async def applied_versions(conn: aiosqlite.Connection) -> set[int]:
+    async with conn.execute("SELECT version FROM schema_migrations") as cursor:
+        return {row[0] for row in await cursor.fetchall()}
+
+
+async def migrate(
+    conn: aiosqlite.Connection, now: datetime, *, migrations: Sequence[Migration] = MIGRATIONS
+) -> list[str]:
+    """Apply the pending ``migrations`` in order; return the names of those applied now.
+
+    Refuses a database whose schema is newer than this code knows: running old code against it could
+    silently misread or damage data.
+    """
+    async with transaction(conn):
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+    known = {migration.version for migration in migrations}
+    unknown = await applied_versions(conn) - known
+    if unknown:
+        raise StorageError(f"database has schema versions {sorted(unknown)} unknown to this code")
+    applied: list[str] = []
+    for migration in migrations:
+        async with transaction(conn):
+            # Checked inside the write lock: another process may have applied it since we looked.
+            if migration.version in await applied_versions(conn):
+                continue
+            await migration.apply(conn)
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, utc_text(now)),
+            )
+        applied.append(migration.name)
+    return applied

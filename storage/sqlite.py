@@ -1,0 +1,609 @@
+"""The SQLite backend of :class:`storage.base.Storage`.
+
+Connection discipline: one writer connection, used by one write transaction at a time (an asyncio
+lock), each transaction started with ``BEGIN IMMEDIATE`` so read-then-write never hits "database is
+locked". File databases run in WAL mode with a second, read-only connection, so reads never wait for
+the writer. An in-memory database exists only inside its one connection, so it serves reads too.
+
+Timestamps are stored as ISO-8601 UTC text and JSON columns as UTF-8 text (Chinese stays readable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+from pydantic import BaseModel
+
+from bot.clock import Clock, SystemClock
+from storage.base import Storage, StorageError
+from storage.migrations import applied_versions, migrate, transaction, utc_text
+from storage.models import (
+    REFERENCE_PREFIX,
+    Attachment,
+    AttachmentIn,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    NewCase,
+    NewCaseEvent,
+    Officer,
+    OfficerIn,
+    OutboxItem,
+    OutboxMessage,
+    PersistenceChange,
+    Worker,
+)
+
+_MEMORY = ":memory:"
+
+# Telegram may restart update ids from a random number after a week without updates, so remembering
+# ids for longer could wrongly skip a new update.
+_PROCESSED_UPDATE_RETENTION = timedelta(days=7)
+
+# Columns stored as JSON text, decoded when rows become models.
+_JSON_COLUMNS = frozenset({"profile", "specialties", "regions", "languages", "fields", "params"})
+
+_Params = Sequence[Any] | dict[str, Any]
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _model(model: type[_M], row: sqlite3.Row) -> _M:
+    data = {key: json.loads(row[key]) if key in _JSON_COLUMNS else row[key] for key in row.keys()}
+    return model.model_validate(data)
+
+
+# -- query helpers: return rows, change nothing ---------------------------------------------------
+
+
+async def _select(conn: aiosqlite.Connection, sql: str, params: _Params = ()) -> list[sqlite3.Row]:
+    async with conn.execute(sql, params) as cursor:
+        return list(await cursor.fetchall())
+
+
+async def _select_one(conn: aiosqlite.Connection, sql: str, params: _Params = ()) -> sqlite3.Row | None:
+    rows = await _select(conn, sql, params)
+    return rows[0] if rows else None
+
+
+# -- execute helpers: change things, return what changed ------------------------------------------
+
+
+async def _execute(conn: aiosqlite.Connection, sql: str, params: _Params = ()) -> int:
+    """Run one statement; return the number of rows it changed."""
+    async with conn.execute(sql, params) as cursor:
+        return cursor.rowcount
+
+
+async def _insert(conn: aiosqlite.Connection, sql: str, params: _Params = ()) -> int:
+    """Run one INSERT; return the new row's id."""
+    async with conn.execute(sql, params) as cursor:
+        if cursor.lastrowid is None:
+            raise StorageError("INSERT produced no row id")
+        return cursor.lastrowid
+
+
+def _require_changed(count: int, what: str) -> None:
+    """Turn an UPDATE that matched nothing into an error instead of a silent no-op."""
+    if count == 0:
+        raise StorageError(f"{what} does not exist")
+
+
+class SQLiteStorage(Storage):
+    def __init__(self, database: str, *, clock: Clock | None = None) -> None:
+        self._database = database
+        self._clock: Clock = clock or SystemClock()
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    # -- connections and transactions ------------------------------------------------------------
+
+    @property
+    def _is_file(self) -> bool:
+        return self._database != _MEMORY
+
+    def _now(self) -> str:
+        return utc_text(self._clock.now())
+
+    async def _connect(self) -> aiosqlite.Connection:
+        # isolation_level=None: the sqlite3 module must not open transactions behind our back.
+        conn = await aiosqlite.connect(self._database, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute("PRAGMA busy_timeout = 5000")  # other processes: backups, admin scripts
+        return conn
+
+    async def open(self) -> None:
+        if self._writer is not None:
+            raise StorageError("storage is already open")
+        if self._is_file:
+            Path(self._database).parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        try:
+            if self._is_file:
+                await self._writer.execute("PRAGMA journal_mode = WAL")
+                # Safe in WAL mode: a power cut may lose the last commits but never corrupts the file.
+                await self._writer.execute("PRAGMA synchronous = NORMAL")
+            await self.migrate()
+            if self._is_file:
+                self._reader = await self._connect()
+                await self._reader.execute("PRAGMA query_only = ON")
+            else:
+                self._reader = self._writer
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        reader, writer = self._reader, self._writer
+        self._reader = self._writer = None
+        if reader is not None and reader is not writer:
+            await reader.close()
+        if writer is not None:
+            await writer.close()
+
+    def _writer_conn(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise StorageError("storage is not open")
+        return self._writer
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction on the writer connection; constraint violations become StorageError."""
+        conn = self._writer_conn()
+        async with self._write_lock:
+            try:
+                async with transaction(conn):
+                    yield conn
+            except sqlite3.IntegrityError as exc:
+                raise StorageError(str(exc)) from exc
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection for reads that need no write transaction."""
+        conn = self._reader
+        if conn is None:
+            raise StorageError("storage is not open")
+        if conn is self._writer:
+            # Shared with the writer (":memory:"): wait for the open transaction, or we would see
+            # rows it may still roll back.
+            async with self._write_lock:
+                yield conn
+        else:
+            yield conn
+
+    async def migrate(self) -> list[str]:
+        conn = self._writer_conn()
+        async with self._write_lock:
+            return await migrate(conn, self._clock.now())
+
+    async def schema_version(self) -> int:
+        async with self._read() as conn:
+            return max(await applied_versions(conn), default=0)
+
+    # -- workers ---------------------------------------------------------------------------------
+
+    async def get_worker(self, telegram_id: int) -> Worker | None:
+        async with self._read() as conn:
+            return await _get_worker(conn, telegram_id)
+
+    async def ensure_worker(self, telegram_id: int, *, language: str | None = None) -> Worker:
+        async with self._write() as conn:
+            now = self._now()
+            await _execute(
+                conn,
+                "INSERT INTO workers (telegram_id, language, created_at, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (telegram_id) DO NOTHING",
+                (telegram_id, language, now, now),
+            )
+            worker = await _get_worker(conn, telegram_id)
+        assert worker is not None  # inserted or already there, inside this transaction
+        return worker
+
+    async def set_worker_language(self, telegram_id: int, language: str) -> None:
+        async with self._write() as conn:
+            changed = await _execute(
+                conn,
+                "UPDATE workers SET language = ?, updated_at = ? WHERE telegram_id = ?",
+                (language, self._now(), telegram_id),
+            )
+            _require_changed(changed, f"worker {telegram_id}")
+
+    async def record_consent(self, telegram_id: int, version: str) -> None:
+        async with self._write() as conn:
+            now = self._now()
+            changed = await _execute(
+                conn,
+                "UPDATE workers SET consent_at = ?, consent_version = ?, updated_at = ?"
+                " WHERE telegram_id = ?",
+                (now, version, now, telegram_id),
+            )
+            _require_changed(changed, f"worker {telegram_id}")
+
+    async def update_worker_profile(self, telegram_id: int, profile: dict[str, Any]) -> None:
+        async with self._write() as conn:
+            worker = await _get_worker(conn, telegram_id)
+            if worker is None:
+                raise StorageError(f"worker {telegram_id} does not exist")
+            merged = {**worker.profile, **profile}
+            merged = {key: value for key, value in merged.items() if value is not None}
+            await _execute(
+                conn,
+                "UPDATE workers SET profile = ?, updated_at = ? WHERE telegram_id = ?",
+                (_json(merged), self._now(), telegram_id),
+            )
+
+    async def set_worker_flags(
+        self, telegram_id: int, *, opted_out: bool | None = None, blocked: bool | None = None
+    ) -> None:
+        async with self._write() as conn:
+            # COALESCE keeps the stored flag when the caller passed None.
+            changed = await _execute(
+                conn,
+                "UPDATE workers SET opted_out = COALESCE(?, opted_out), blocked = COALESCE(?, blocked),"
+                " updated_at = ? WHERE telegram_id = ?",
+                (opted_out, blocked, self._now(), telegram_id),
+            )
+            _require_changed(changed, f"worker {telegram_id}")
+
+    # -- officers --------------------------------------------------------------------------------
+
+    async def sync_officers(self, officers: list[OfficerIn]) -> None:
+        async with self._write() as conn:
+            now = self._now()
+            for officer in officers:
+                await _upsert_officer(conn, officer, now)
+
+    async def upsert_officer(self, officer: OfficerIn) -> Officer:
+        async with self._write() as conn:
+            await _upsert_officer(conn, officer, self._now())
+            stored = await _get_officer(conn, officer.telegram_id)
+        assert stored is not None  # written inside this transaction
+        return stored
+
+    async def get_officer(self, telegram_id: int) -> Officer | None:
+        async with self._read() as conn:
+            return await _get_officer(conn, telegram_id)
+
+    async def list_officers(self, *, active_only: bool = False) -> list[Officer]:
+        async with self._read() as conn:
+            rows = await _select(
+                conn,
+                "SELECT * FROM officers WHERE active = 1 OR NOT ? ORDER BY name, telegram_id",
+                (active_only,),
+            )
+        return [_model(Officer, row) for row in rows]
+
+    # -- cases -----------------------------------------------------------------------------------
+
+    async def create_case(self, new_case: NewCase, *, actor_role: str = "worker") -> Case:
+        due = new_case.first_response_due_at
+        async with self._write() as conn:
+            now = self._now()
+            case_id = await _insert(
+                conn,
+                "INSERT INTO cases (kind, status, priority, worker_id, assignee_id, backup_id, fields,"
+                " created_at, updated_at, first_response_due_at)"
+                " VALUES (:kind, :status, :priority, :worker_id, :assignee_id, :backup_id, :fields,"
+                " :now, :now, :due)",
+                {
+                    "kind": new_case.kind,
+                    "status": CaseStatus.NEW,
+                    "priority": new_case.priority,
+                    "worker_id": new_case.worker_id,
+                    "assignee_id": new_case.assignee_id,
+                    "backup_id": new_case.backup_id,
+                    "fields": _json(new_case.model_dump(mode="json")["fields"]),
+                    "now": now,
+                    "due": utc_text(due) if due is not None else None,
+                },
+            )
+            reference = f"{REFERENCE_PREFIX[new_case.kind]}-{case_id:06d}"
+            await _execute(conn, "UPDATE cases SET reference = ? WHERE id = ?", (reference, case_id))
+            for attachment in new_case.attachments:
+                await _insert_attachment(conn, case_id, attachment, now)
+            await _insert_event(
+                conn,
+                NewCaseEvent(
+                    case_id=case_id,
+                    # Only a worker creating their own case is a known actor here.
+                    actor_id=new_case.worker_id if actor_role == "worker" else None,
+                    actor_role=actor_role,
+                    action="created",
+                    to_status=CaseStatus.NEW,
+                    visible_to_worker=True,
+                ),
+                now,
+            )
+            case = await _get_case(conn, case_id)
+        assert case is not None  # inserted inside this transaction
+        return case
+
+    async def get_case(self, case_id: int) -> Case | None:
+        async with self._read() as conn:
+            return await _get_case(conn, case_id)
+
+    async def get_case_by_reference(self, reference: str) -> Case | None:
+        async with self._read() as conn:
+            row = await _select_one(conn, "SELECT * FROM cases WHERE reference = ?", (reference,))
+        return _model(Case, row) if row is not None else None
+
+    async def list_cases_for_worker(self, worker_id: int) -> list[Case]:
+        async with self._read() as conn:
+            rows = await _select(
+                conn, "SELECT * FROM cases WHERE worker_id = ? ORDER BY id DESC", (worker_id,)
+            )
+        return [_model(Case, row) for row in rows]
+
+    async def change_case_status(
+        self,
+        case_id: int,
+        *,
+        expected: CaseStatus,
+        new: CaseStatus,
+        actor_id: int | None,
+        actor_role: str,
+        note: str | None = None,
+        visible_to_worker: bool = True,
+    ) -> Case:
+        async with self._write() as conn:
+            now = self._now()
+            # Compare-and-set in the UPDATE itself, so the check and the change cannot be separated.
+            changed = await _execute(
+                conn,
+                "UPDATE cases SET status = :new, updated_at = :now,"
+                " acknowledged_at = CASE WHEN :acknowledges THEN COALESCE(acknowledged_at, :now)"
+                "  ELSE acknowledged_at END,"
+                " resolved_at = CASE WHEN :resolves THEN :now ELSE resolved_at END,"
+                " closed_at = CASE WHEN :closes THEN :now ELSE closed_at END"
+                " WHERE id = :id AND status = :expected",
+                {
+                    "new": new,
+                    "now": now,
+                    "acknowledges": expected == CaseStatus.NEW and new != CaseStatus.NEW,
+                    "resolves": new == CaseStatus.RESOLVED,
+                    "closes": new == CaseStatus.CLOSED,
+                    "id": case_id,
+                    "expected": expected,
+                },
+            )
+            if changed == 0:
+                current = await _get_case(conn, case_id)
+                if current is None:
+                    raise StorageError(f"case {case_id} does not exist")
+                raise StorageError(
+                    f"case {current.reference} is {current.status}, not {expected}: someone else acted first"
+                )
+            await _insert_event(
+                conn,
+                NewCaseEvent(
+                    case_id=case_id,
+                    actor_id=actor_id,
+                    actor_role=actor_role,
+                    action="status_changed",
+                    from_status=expected,
+                    to_status=new,
+                    note=note,
+                    visible_to_worker=visible_to_worker,
+                ),
+                now,
+            )
+            case = await _get_case(conn, case_id)
+        assert case is not None  # updated inside this transaction
+        return case
+
+    async def add_case_event(self, event: NewCaseEvent) -> CaseEvent:
+        async with self._write() as conn:
+            now = self._now()
+            event_id = await _insert_event(conn, event, now)
+            row = await _select_one(conn, "SELECT * FROM case_events WHERE id = ?", (event_id,))
+        assert row is not None  # inserted inside this transaction
+        return _model(CaseEvent, row)
+
+    async def list_case_events(self, case_id: int, *, worker_visible_only: bool = False) -> list[CaseEvent]:
+        async with self._read() as conn:
+            rows = await _select(
+                conn,
+                "SELECT * FROM case_events WHERE case_id = ? AND (visible_to_worker = 1 OR NOT ?)"
+                " ORDER BY id",
+                (case_id, worker_visible_only),
+            )
+        return [_model(CaseEvent, row) for row in rows]
+
+    async def add_attachment(self, case_id: int, attachment: AttachmentIn) -> Attachment:
+        async with self._write() as conn:
+            now = self._now()
+            attachment_id = await _insert_attachment(conn, case_id, attachment, now)
+            row = await _select_one(conn, "SELECT * FROM attachments WHERE id = ?", (attachment_id,))
+        assert row is not None  # inserted inside this transaction
+        return _model(Attachment, row)
+
+    async def list_attachments(self, case_id: int) -> list[Attachment]:
+        async with self._read() as conn:
+            rows = await _select(conn, "SELECT * FROM attachments WHERE case_id = ? ORDER BY id", (case_id,))
+        return [_model(Attachment, row) for row in rows]
+
+    # -- outbox ----------------------------------------------------------------------------------
+
+    async def enqueue_outbox(self, message: OutboxMessage, *, not_before: datetime | None = None) -> int:
+        async with self._write() as conn:
+            now = self._now()
+            if message.dedupe_key is not None:
+                existing = await _select_one(
+                    conn, "SELECT id FROM outbox WHERE dedupe_key = ?", (message.dedupe_key,)
+                )
+                if existing is not None:
+                    return int(existing["id"])
+            return await _insert(
+                conn,
+                "INSERT INTO outbox (chat_id, method, params, dedupe_key, next_attempt_at, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    message.chat_id,
+                    message.method,
+                    _json(message.model_dump(mode="json")["params"]),
+                    message.dedupe_key,
+                    utc_text(not_before) if not_before is not None else now,
+                    now,
+                ),
+            )
+
+    async def due_outbox(self, now: datetime, *, limit: int = 100) -> list[OutboxItem]:
+        async with self._read() as conn:
+            rows = await _select(
+                conn,
+                "SELECT * FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?"
+                " ORDER BY id LIMIT ?",
+                (utc_text(now), limit),
+            )
+        return [_model(OutboxItem, row) for row in rows]
+
+    async def mark_outbox_sent(self, item_id: int) -> None:
+        async with self._write() as conn:
+            changed = await _execute(
+                conn, "UPDATE outbox SET sent_at = ? WHERE id = ?", (self._now(), item_id)
+            )
+            _require_changed(changed, f"outbox item {item_id}")
+
+    async def mark_outbox_failed(self, item_id: int, *, error: str, retry_at: datetime | None) -> None:
+        async with self._write() as conn:
+            now = self._now()
+            changed = await _execute(
+                conn,
+                "UPDATE outbox SET attempts = attempts + 1, last_error = :error,"
+                " next_attempt_at = COALESCE(:retry_at, next_attempt_at),"
+                " gave_up_at = CASE WHEN :retry_at IS NULL THEN :now END"
+                " WHERE id = :id",
+                {
+                    "error": error,
+                    "retry_at": utc_text(retry_at) if retry_at is not None else None,
+                    "now": now,
+                    "id": item_id,
+                },
+            )
+            _require_changed(changed, f"outbox item {item_id}")
+
+    # -- PTB persistence -------------------------------------------------------------------------
+
+    async def load_persistence(self, kind: str) -> dict[str, Any]:
+        async with self._read() as conn:
+            rows = await _select(conn, "SELECT key, value FROM ptb_persistence WHERE kind = ?", (kind,))
+        return {row["key"]: json.loads(row["value"]) for row in rows}
+
+    async def save_persistence(
+        self, changes: list[PersistenceChange], *, processed_update_id: int | None = None
+    ) -> None:
+        async with self._write() as conn:
+            now = self._clock.now()
+            for change in changes:
+                await _apply_persistence_change(conn, change, utc_text(now))
+            if processed_update_id is not None:
+                await _execute(
+                    conn,
+                    "DELETE FROM processed_updates WHERE processed_at < ?",
+                    (utc_text(now - _PROCESSED_UPDATE_RETENTION),),
+                )
+                await _execute(
+                    conn,
+                    "INSERT INTO processed_updates (update_id, processed_at) VALUES (?, ?)"
+                    " ON CONFLICT (update_id) DO UPDATE SET processed_at = excluded.processed_at",
+                    (processed_update_id, utc_text(now)),
+                )
+
+    async def is_update_processed(self, update_id: int) -> bool:
+        # Old ids are ignored even before they are pruned: they may belong to a restarted sequence.
+        cutoff = utc_text(self._clock.now() - _PROCESSED_UPDATE_RETENTION)
+        async with self._read() as conn:
+            row = await _select_one(
+                conn,
+                "SELECT 1 FROM processed_updates WHERE update_id = ? AND processed_at >= ?",
+                (update_id, cutoff),
+            )
+        return row is not None
+
+
+# -- statements shared by several methods; they run on the connection they are given ---------------
+
+
+async def _get_worker(conn: aiosqlite.Connection, telegram_id: int) -> Worker | None:
+    row = await _select_one(conn, "SELECT * FROM workers WHERE telegram_id = ?", (telegram_id,))
+    return _model(Worker, row) if row is not None else None
+
+
+async def _get_officer(conn: aiosqlite.Connection, telegram_id: int) -> Officer | None:
+    row = await _select_one(conn, "SELECT * FROM officers WHERE telegram_id = ?", (telegram_id,))
+    return _model(Officer, row) if row is not None else None
+
+
+async def _get_case(conn: aiosqlite.Connection, case_id: int) -> Case | None:
+    row = await _select_one(conn, "SELECT * FROM cases WHERE id = ?", (case_id,))
+    return _model(Case, row) if row is not None else None
+
+
+async def _upsert_officer(conn: aiosqlite.Connection, officer: OfficerIn, now: str) -> None:
+    data = officer.model_dump(mode="json")
+    await _execute(
+        conn,
+        "INSERT INTO officers (telegram_id, name, role, specialties, regions, languages, active,"
+        " created_at, updated_at)"
+        " VALUES (:telegram_id, :name, :role, :specialties, :regions, :languages, :active, :now, :now)"
+        " ON CONFLICT (telegram_id) DO UPDATE SET name = excluded.name, role = excluded.role,"
+        " specialties = excluded.specialties, regions = excluded.regions, languages = excluded.languages,"
+        " active = excluded.active, updated_at = excluded.updated_at",
+        {
+            **data,
+            "specialties": _json(data["specialties"]),
+            "regions": _json(data["regions"]),
+            "languages": _json(data["languages"]),
+            "now": now,
+        },
+    )
+
+
+async def _insert_attachment(
+    conn: aiosqlite.Connection, case_id: int, attachment: AttachmentIn, now: str
+) -> int:
+    return await _insert(
+        conn,
+        "INSERT INTO attachments (case_id, kind, file_id, file_unique_id, file_name, mime_type, caption,"
+        " created_at)"
+        " VALUES (:case_id, :kind, :file_id, :file_unique_id, :file_name, :mime_type, :caption, :now)",
+        {**attachment.model_dump(mode="json"), "case_id": case_id, "now": now},
+    )
+
+
+async def _insert_event(conn: aiosqlite.Connection, event: NewCaseEvent, now: str) -> int:
+    return await _insert(
+        conn,
+        "INSERT INTO case_events (case_id, actor_id, actor_role, action, from_status, to_status, note,"
+        " visible_to_worker, created_at)"
+        " VALUES (:case_id, :actor_id, :actor_role, :action, :from_status, :to_status, :note,"
+        " :visible_to_worker, :now)",
+        {**event.model_dump(mode="json"), "now": now},
+    )
+
+
+async def _apply_persistence_change(conn: aiosqlite.Connection, change: PersistenceChange, now: str) -> None:
+    if change.value is None:
+        await _execute(
+            conn, "DELETE FROM ptb_persistence WHERE kind = ? AND key = ?", (change.kind, change.key)
+        )
+        return
+    await _execute(
+        conn,
+        "INSERT INTO ptb_persistence (kind, key, value, updated_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        (change.kind, change.key, _json(change.value), now),
+    )

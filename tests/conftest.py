@@ -1,0 +1,41 @@
+"""Shared fixtures: the sandbox, and the real bot polling it, as in production."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import UnionApplication
+from bot.clock import FakeClock
+from bot.config import Config
+from bot.sandbox.server import BotApiSandbox, Person
+from bot.sandbox.session import WORKER_ID, default_sandbox_config, running_bot, sandbox_config
+
+
+@pytest.fixture
+def sandbox() -> Iterator[BotApiSandbox]:
+    with BotApiSandbox() as server:
+        yield server
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def config(sandbox: BotApiSandbox, tmp_path: Path) -> Config:
+    return sandbox_config(default_sandbox_config(), sandbox, str(tmp_path / "union.db"))
+
+
+@pytest.fixture
+async def bot(config: Config, clock: FakeClock) -> AsyncIterator[UnionApplication]:
+    async with running_bot(config, clock=clock) as application:
+        yield application
+
+
+@pytest.fixture
+def worker(sandbox: BotApiSandbox) -> Person:
+    return sandbox.person(WORKER_ID, first_name="小张", language_code="zh-hans")

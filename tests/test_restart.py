@@ -1,0 +1,107 @@
+"""`union-bot run` as a real process: kill -9 between two steps, restart, the worker continues."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox.server import BotApiSandbox, Person
+from bot.sandbox.session import SANDBOX_TOKEN
+from flows import onboarding
+from storage import SQLiteStorage
+
+CONFIG = """
+[telegram]
+api_base_url = "{base}"
+api_file_url = "{files}"
+[storage]
+database = "union.db"
+[union]
+name = "测试镇总工会"
+default_language = "zh-Hans"
+[[officers]]
+telegram_id = 2001
+name = "王干事"
+specialties = ["wages"]
+"""
+
+
+class BotProcess:
+    """`union-bot run --config FILE` in a child process, its log kept in a file."""
+
+    def __init__(self, config_path: Path, log_path: Path) -> None:
+        self._args = [sys.executable, "-m", "bot", "run", "--config", str(config_path)]
+        self._env = {**os.environ, "UNION_BOT_TOKEN": SANDBOX_TOKEN}
+        self._log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self._log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(self._args, env=self._env, stdout=log, stderr=log)
+
+    def kill_9(self) -> None:
+        assert self.process
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def terminate(self) -> int:
+        assert self.process
+        self.process.terminate()
+        return self.process.wait(timeout=20)
+
+
+@pytest.fixture
+def bot_process(sandbox: BotApiSandbox, tmp_path: Path):
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(CONFIG.format(base=sandbox.base_url, files=sandbox.file_url), encoding="utf-8")
+    process = BotProcess(config_path, tmp_path / "bot.log")
+    yield process
+    if process.process and process.process.poll() is None:
+        process.process.kill()
+        process.process.wait()
+
+
+async def _state_is_durable(database: Path, state: object, timeout: float = 15.0) -> None:
+    """Wait until the bot has committed the worker's conversation state (it commits after replying)."""
+    storage = SQLiteStorage(str(database))
+    await storage.open()
+    try:
+        async with asyncio.timeout(timeout):
+            while state not in (await storage.load_persistence("conversation")).values():
+                await asyncio.sleep(0.02)
+    finally:
+        await storage.close()
+
+
+async def test_kill_9_between_steps_then_restart(
+    sandbox: BotApiSandbox, worker: Person, bot_process: BotProcess, tmp_path: Path
+) -> None:
+    bot_process.start()
+    worker.send_command("/start")
+    choose = await worker.next_message(lambda m: "请选择语言" in m.text)
+    assert "测试镇总工会" in choose.text  # the configured default language, before any choice
+
+    worker.press("简体中文", message_id=choose.message_id)
+    await worker.next_message(lambda m: "您同意吗" in m.text)
+    await _state_is_durable(tmp_path / "union.db", onboarding.CONSENTING)
+    bot_process.kill_9()
+
+    # While the bot is down the worker answers the question on screen, then writes once more.
+    worker.press("我同意")
+    worker.send_text("你好")
+
+    bot_process.start()
+    await worker.next_message(lambda m: "您可以" in m.text)  # consent recorded, menu shown
+    await worker.next_message(lambda m: "没看懂" in m.text)  # nothing sent during the downtime is dropped
+    assert bot_process.terminate() == 0
+
+    log = (tmp_path / "bot.log").read_text(encoding="utf-8")
+    assert SANDBOX_TOKEN not in log
+    assert SANDBOX_TOKEN.split(":")[1] not in log
+    assert "Traceback" not in log

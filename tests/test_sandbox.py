@@ -1,0 +1,501 @@
+"""The Bot API sandbox answers python-telegram-bot the way Telegram does, refusals included."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import MessageEntityType
+from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.sandbox import BotApiSandbox, Person, SentMessage
+
+TOKEN = "123456:sandbox-token"
+SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "telegram-bot-api" / "api-10.0.json"
+LI = 1001
+
+
+class FakeClock:
+    """Unix seconds that only move when the test says so."""
+
+    def __init__(self, now: float = 1_767_600_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sandbox(clock: FakeClock) -> Iterator[BotApiSandbox]:
+    with BotApiSandbox(clock=clock) as server:
+        yield server
+
+
+@pytest.fixture
+def li(sandbox: BotApiSandbox) -> Person:
+    return sandbox.person(LI, first_name="Li", language_code="zh-hans")
+
+
+@pytest.fixture
+async def bot(sandbox: BotApiSandbox) -> AsyncIterator[Bot]:
+    async with Bot(TOKEN, base_url=sandbox.base_url, base_file_url=sandbox.file_url) as client:
+        yield client
+
+
+def keyboard(*pairs: tuple[str, str]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data)] for text, data in pairs])
+
+
+async def parsed_updates(bot: Bot, **kwargs: object) -> list[Update]:
+    return list(await bot.get_updates(**kwargs))
+
+
+# -- identity and transport ------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_get_me_uses_the_id_in_the_token(bot: Bot) -> None:
+    me = await bot.get_me()
+    assert (me.id, me.is_bot, me.username, me.first_name) == (123456, True, "union_sandbox_bot", "Union Bot")
+
+
+@pytest.mark.asyncio
+async def test_malformed_token_is_unauthorized(sandbox: BotApiSandbox) -> None:
+    with pytest.raises(InvalidToken, match="Unauthorized"):
+        async with Bot("not-a-token", base_url=sandbox.base_url) as client:
+            await client.get_me()
+
+
+@pytest.mark.asyncio
+async def test_unknown_method_is_not_found(bot: Bot) -> None:
+    with pytest.raises(Exception, match="Not Found"):
+        await bot.do_api_request("sendSmokeSignal", api_kwargs={"chat_id": LI})
+
+
+@pytest.mark.asyncio
+async def test_methods_are_case_insensitive_and_calls_are_recorded(sandbox: BotApiSandbox, bot: Bot) -> None:
+    await bot.do_api_request("GETME")
+    assert sandbox.calls[-1] == ("getMe", {})
+
+
+# -- sending and formatting ------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_html_message_reaches_the_person_as_plain_text_with_entities(bot: Bot, li: Person) -> None:
+    sent = await bot.send_message(LI, "<b>欢迎</b> to the <i>union</i> &amp; co", parse_mode="HTML")
+    assert sent.text == "欢迎 to the union & co"
+    assert [(e.type, e.offset, e.length) for e in sent.entities] == [
+        (MessageEntityType.BOLD, 0, 2),
+        (MessageEntityType.ITALIC, 10, 5),
+    ]
+    seen = li.last_message
+    assert seen is not None
+    assert (seen.kind, seen.text, seen.parse_mode) == ("text", "欢迎 to the union & co", "HTML")
+
+
+@pytest.mark.asyncio
+async def test_markdown_v2_and_legacy_markdown_are_parsed(bot: Bot, li: Person) -> None:
+    v2 = await bot.send_message(LI, "*Join* the [union](https://example.org)\\!", parse_mode="MarkdownV2")
+    legacy = await bot.send_message(LI, "*Join* _now_", parse_mode="Markdown")
+    assert v2.text == "Join the union!"
+    assert v2.entities[1].url == "https://example.org"
+    assert legacy.text == "Join now"
+    assert [e.type for e in legacy.entities] == [MessageEntityType.BOLD, MessageEntityType.ITALIC]
+
+
+@pytest.mark.parametrize(
+    ("text", "parse_mode", "message"),
+    [
+        ("", None, "Message text is empty"),
+        ("<b></b>", "HTML", "Message text is empty"),
+        ("x" * 4097, None, "Message is too long"),
+        ("😀" * 2049, None, "Message is too long"),  # 2049 code points, 4098 UTF-16 units
+        ("<foo>hi</foo>", "HTML", 'unsupported start tag "foo" at byte offset 0'),
+        ("<b>hi", "HTML", 'can\'t find end tag corresponding to start tag "b"'),
+        ("<b>hi</i>", "HTML", 'unmatched end tag at byte offset 5, expected "</b>", found "</i>"'),
+        ("1 < 2", "HTML", 'unsupported start tag "" at byte offset 2'),
+        ("Tom & Jerry", "HTML", "at byte offset 4"),
+        ("工资 3.5 元", "MarkdownV2", "character '.' is reserved and must be escaped with the preceding '\\'"),
+        ("*bold", "MarkdownV2", "can't find end of bold entity at byte offset 0"),
+        ("a *bold", "Markdown", "can't find end of the entity starting at byte offset 2"),
+    ],
+)
+@pytest.mark.asyncio
+async def test_unsendable_text_is_refused(bot: Bot, li: Person, text: str, parse_mode: str | None, message: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        await bot.send_message(LI, text, parse_mode=parse_mode)
+    assert message.lower() in refused.value.message.lower()
+    assert li.messages == []
+
+
+@pytest.mark.asyncio
+async def test_text_of_exactly_4096_utf16_units_is_accepted(bot: Bot) -> None:
+    sent = await bot.send_message(LI, "😀" * 2048)
+    assert sent.text == "😀" * 2048
+
+
+@pytest.mark.asyncio
+async def test_caption_over_1024_characters_is_refused(bot: Bot, li: Person) -> None:
+    li.send_photo()
+    photo = (await parsed_updates(bot))[0].message.photo[-1]
+    with pytest.raises(BadRequest, match="Message caption is too long"):
+        await bot.send_photo(LI, photo.file_id, caption="c" * 1025)
+
+
+@pytest.mark.parametrize(
+    ("markup", "message"),
+    [
+        ({"inline_keyboard": [[{"text": "x", "callback_data": "长" * 22}]]}, "Button_data_invalid"),
+        ({"inline_keyboard": [[{"text": "x"}]]}, "Can't parse inline keyboard button: text buttons are unallowed"),
+        ("{not json", "Can't parse reply keyboard markup json object"),
+    ],
+)
+@pytest.mark.asyncio
+async def test_bad_reply_markup_is_refused(bot: Bot, markup: object, message: str) -> None:
+    raw = markup if isinstance(markup, str) else __import__("json").dumps(markup)
+    with pytest.raises(BadRequest) as refused:
+        await bot.do_api_request("sendMessage", api_kwargs={"chat_id": LI, "text": "hi", "reply_markup": raw})
+    assert refused.value.message == message
+
+
+@pytest.mark.asyncio
+async def test_callback_data_of_64_bytes_is_accepted(bot: Bot, li: Person) -> None:
+    await bot.send_message(LI, "ok", reply_markup=keyboard(("x", "a" * 64)))
+    assert li.last_message is not None
+    assert li.last_message.inline_buttons == [[("x", "a" * 64)]]
+
+
+@pytest.mark.asyncio
+async def test_unknown_chat_and_blocked_person(bot: Bot, li: Person) -> None:
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.send_message(999, "hi")
+    li.block()
+    with pytest.raises(Forbidden, match="bot was blocked by the user"):
+        await bot.send_message(LI, "hi")
+    li.unblock()
+    await bot.send_message(LI, "welcome back")
+    kinds = [(u.my_chat_member.old_chat_member.status, u.my_chat_member.new_chat_member.status) for u in await parsed_updates(bot)]
+    assert kinds == [("member", "kicked"), ("kicked", "member")]
+
+
+# -- edits and deletes -----------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_edits_follow_telegram_rules(bot: Bot, li: Person) -> None:
+    sent = await bot.send_message(LI, "Case #1: open", reply_markup=keyboard(("Close", "close:1")))
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_text("Case #1: open", LI, sent.message_id, reply_markup=keyboard(("Close", "close:1")))
+    edited = await bot.edit_message_text("Case #1: open", LI, sent.message_id)  # dropping the keyboard is a change
+    assert edited.reply_markup is None
+    await bot.edit_message_reply_markup(LI, sent.message_id, reply_markup=keyboard(("Reopen", "open:1")))
+    seen = li.wait_for_edit(message_id=sent.message_id, predicate=lambda m: bool(m.inline_buttons))
+    assert (seen.text, seen.inline_buttons, seen.edits) == ("Case #1: open", [[("Reopen", "open:1")]], 2)
+    with pytest.raises(BadRequest, match="Message to edit not found"):
+        await bot.edit_message_text("x", LI, 4242)
+
+
+@pytest.mark.asyncio
+async def test_caption_edit(bot: Bot, li: Person) -> None:
+    li.send_photo()
+    photo = (await parsed_updates(bot))[0].message.photo[-1]
+    sent = await bot.send_photo(LI, photo.file_id, caption="工资单")
+    await bot.edit_message_caption(LI, sent.message_id, caption="工资单 (已核对)")
+    assert li.wait_for_edit().text == "工资单 (已核对)"
+    with pytest.raises(BadRequest, match="There is no caption in the message to edit"):
+        text_message = await bot.send_message(LI, "text")
+        await bot.edit_message_caption(LI, text_message.message_id, caption="x")
+
+
+@pytest.mark.asyncio
+async def test_delete_rules(bot: Bot, li: Person, clock: FakeClock) -> None:
+    fresh = await bot.send_message(LI, "fresh")
+    old = await bot.send_message(LI, "old")
+    assert await bot.delete_message(LI, fresh.message_id)
+    assert [m.text for m in li.messages] == ["old"]
+    with pytest.raises(BadRequest, match="Message to delete not found"):
+        await bot.delete_message(LI, fresh.message_id)
+    clock.advance(48 * 3600 + 1)
+    with pytest.raises(BadRequest, match="Message can't be deleted for everyone"):
+        await bot.delete_message(LI, old.message_id)
+    newer = await bot.send_message(LI, "newer")
+    assert await bot.delete_messages(LI, [old.message_id, newer.message_id, 999])
+    assert [m.text for m in li.messages] == ["old"]
+
+
+# -- callback queries ------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_press_produces_a_callback_query_that_can_be_answered_once(bot: Bot, li: Person) -> None:
+    sent = await bot.send_message(LI, "Join?", reply_markup=keyboard(("加入工会", "join"), ("Later", "later")))
+    query_id = li.press("加入工会")
+    query = (await parsed_updates(bot))[0].callback_query
+    assert (query.id, query.data, query.from_user.id, query.message.message_id) == (query_id, "join", LI, sent.message_id)
+    assert await query.answer("已加入", show_alert=True)
+    assert li.callback_answers == {query_id: {"text": "已加入", "show_alert": True, "url": None}}
+    with pytest.raises(BadRequest, match="Query is too old"):
+        await query.answer()
+    with pytest.raises(BadRequest, match="Query is too old"):
+        await bot.answer_callback_query("no-such-query")
+
+
+@pytest.mark.asyncio
+async def test_press_data_forges_callbacks_and_missing_buttons_raise(bot: Bot, li: Person) -> None:
+    await bot.send_message(LI, "menu", reply_markup=keyboard(("A", "a")))
+    li.press_data("admin:delete_everything")
+    assert (await parsed_updates(bot))[0].callback_query.data == "admin:delete_everything"
+    with pytest.raises(LookupError):
+        li.press("B")
+
+
+# -- reply keyboards, contacts and media -----------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_reply_keyboard_contact_button(bot: Bot, li: Person) -> None:
+    markup = ReplyKeyboardMarkup([[KeyboardButton("分享手机号", request_contact=True)], ["帮助"]])
+    await bot.send_message(LI, "Please share your number", reply_markup=markup)
+    assert li.reply_keyboard == [["分享手机号"], ["帮助"]]
+    li.tap_reply_button("分享手机号")
+    li.tap_reply_button("帮助")
+    contact_update, text_update = await parsed_updates(bot)
+    assert (contact_update.message.contact.user_id, contact_update.message.contact.phone_number) == (LI, li.phone_number)
+    assert text_update.message.text == "帮助"
+    with pytest.raises(LookupError):
+        li.tap_reply_button("nope")
+    await bot.send_message(LI, "Thanks", reply_markup=ReplyKeyboardRemove())
+    assert li.reply_keyboard is None
+
+
+@pytest.mark.asyncio
+async def test_person_media_parse_and_download(bot: Bot, li: Person) -> None:
+    li.send_photo(caption="欠薪证据", width=800, height=600)
+    li.send_document("合同.pdf", b"%PDF-1.4 contract", caption="contract")
+    li.send_voice(duration=7)
+    li.send_location(31.23, 121.47)
+    li.send_sticker("👍")
+    li.send_command("/start join")
+    photo, document, voice, location, sticker, command = (u.message for u in await parsed_updates(bot))
+    assert (photo.caption, photo.photo[-1].width, photo.photo[-1].height) == ("欠薪证据", 800, 600)
+    assert (document.document.file_name, document.document.mime_type) == ("合同.pdf", "application/pdf")
+    assert bytes(await (await bot.get_file(document.document.file_id)).download_as_bytearray()) == b"%PDF-1.4 contract"
+    assert (await bot.get_file(photo.photo[0].file_id)).file_size > 0
+    assert voice.voice.duration.total_seconds() == 7
+    assert (location.location.latitude, location.location.longitude) == (31.23, 121.47)
+    assert sticker.sticker.emoji == "👍"
+    assert command.text == "/start join"
+    assert command.parse_entities([MessageEntityType.BOT_COMMAND]).popitem()[1] == "/start"
+
+
+@pytest.mark.asyncio
+async def test_bot_uploads_and_file_ids(bot: Bot, li: Person) -> None:
+    sent = await bot.send_document(LI, document=b"receipt bytes", filename="收据.txt", caption="收据")
+    assert sent.document.file_name == "收据.txt"
+    assert li.last_message is not None and li.last_message.kind == "document"
+    again = await bot.send_document(LI, sent.document.file_id)
+    assert again.document.file_unique_id == sent.document.file_unique_id
+    download = await (await bot.get_file(sent.document.file_id)).download_as_bytearray()
+    assert bytes(download) == b"receipt bytes"
+    voice = await bot.send_voice(LI, voice=b"OggS fake", duration=2)
+    assert voice.voice.duration.total_seconds() == 2
+    with pytest.raises(BadRequest, match="Wrong file identifier/http url specified"):
+        await bot.send_photo(LI, "no-such-file-id")
+    with pytest.raises(BadRequest, match="Invalid file_id"):
+        await bot.get_file("no-such-file-id")
+
+
+@pytest.mark.asyncio
+async def test_location_chat_action_copy_and_forward(bot: Bot, li: Person) -> None:
+    officer = li._sandbox.person(2002, first_name="Wang")
+    li.send_text("老板欠我三个月工资")
+    report = (await parsed_updates(bot))[0].message
+    assert await bot.send_chat_action(LI, "typing")
+    await bot.send_location(LI, 31.2, 121.5)
+    copied = await bot.copy_message(officer.chat_id, LI, report.message_id)
+    forwarded = await bot.forward_message(officer.chat_id, LI, report.message_id)
+    assert forwarded.forward_origin.sender_user.id == LI
+    assert [m.text for m in officer.messages] == ["老板欠我三个月工资"] * 2
+    assert officer.messages[0].message_id == copied.message_id
+    assert li.last_message is not None and li.last_message.kind == "location"
+    with pytest.raises(BadRequest, match="Message to copy not found"):
+        await bot.copy_message(officer.chat_id, LI, 999)
+
+
+# -- updates ---------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_get_updates_redelivers_until_confirmed_by_offset(sandbox: BotApiSandbox, bot: Bot, li: Person) -> None:
+    first = li.send_text("one")
+    second = li.send_text("two")
+    assert [u.update_id for u in await parsed_updates(bot)] == [first, second]
+    assert [u.update_id for u in await parsed_updates(bot, limit=1)] == [first]
+    # A bot that crashed before confirming gets the same updates again after a restart.
+    async with Bot(TOKEN, base_url=sandbox.base_url) as restarted:
+        assert [u.message.text for u in await restarted.get_updates(offset=first + 1)] == ["two"]
+    assert sandbox.pending_update_count() == 1
+    assert await parsed_updates(bot, offset=second + 1) == []
+    assert sandbox.pending_update_count() == 0
+
+
+@pytest.mark.asyncio
+async def test_long_poll_wakes_up_on_a_new_update(sandbox: BotApiSandbox, bot: Bot, li: Person) -> None:
+    poll = asyncio.create_task(bot.get_updates(timeout=30))
+    await asyncio.to_thread(sandbox.wait_for_call, "getUpdates")
+    li.send_text("你好")
+    updates = await asyncio.wait_for(poll, timeout=10)
+    assert [u.message.text for u in updates] == ["你好"]
+
+
+@pytest.mark.asyncio
+async def test_webhook_blocks_get_updates(bot: Bot, li: Person) -> None:
+    assert await bot.set_webhook("https://bot.example.org/hook")
+    assert (await bot.get_webhook_info()).url == "https://bot.example.org/hook"
+    with pytest.raises(Conflict, match="webhook is active"):
+        await bot.get_updates()
+    li.send_text("queued")
+    assert await bot.delete_webhook(drop_pending_updates=True)
+    assert await bot.get_updates() == ()
+
+
+@pytest.mark.asyncio
+async def test_commands_are_stored_per_scope_and_language(sandbox: BotApiSandbox, bot: Bot) -> None:
+    from telegram import BotCommand, BotCommandScopeChat
+
+    await bot.set_my_commands([BotCommand("start", "开始")], language_code="zh")
+    await bot.set_my_commands([BotCommand("cases", "Open cases")], scope=BotCommandScopeChat(2002))
+    assert [c.command for c in await bot.get_my_commands(language_code="zh")] == ["start"]
+    assert await bot.get_my_commands() == ()
+    assert sandbox.commands({"type": "chat", "chat_id": 2002}) == [{"command": "cases", "description": "Open cases"}]
+    assert await bot.delete_my_commands(language_code="zh")
+    assert sandbox.commands(language_code="zh") == []
+    with pytest.raises(BadRequest, match="Bot_command_invalid"):
+        await bot.set_my_commands([BotCommand("Bad-Name", "x")])
+
+
+# -- flood control and outages ---------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_flood_limit_follows_the_clock(sandbox: BotApiSandbox, bot: Bot, clock: FakeClock, li: Person) -> None:
+    sandbox.set_flood_limit(3)
+    for n in range(3):
+        await bot.send_message(LI, f"burst {n}")
+    with pytest.raises(RetryAfter) as limited:
+        await bot.send_message(LI, "one too many")
+    assert limited.value.retry_after.total_seconds() == 1
+    await bot.get_me()  # reading is never limited
+    clock.advance(1)
+    await bot.send_message(LI, "after the window")
+    sandbox.set_flood_limit(None)
+    for n in range(10):
+        await bot.send_message(LI, f"unlimited {n}")
+    assert len(li.messages) == 14
+
+
+@pytest.mark.asyncio
+async def test_outages_are_injected_and_restored(sandbox: BotApiSandbox, bot: Bot, li: Person) -> None:
+    sandbox.fail_requests(502, methods=["sendMessage"])
+    await bot.get_me()
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.send_message(LI, "lost")
+    sandbox.restore()
+    await bot.send_message(LI, "back")
+    sandbox.fail_next(1, status=429)
+    with pytest.raises(RetryAfter):
+        await bot.get_me()
+    await bot.get_me()
+    assert [m.text for m in li.messages] == ["back"]
+
+
+# -- people ----------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_waiting_walks_through_replies_in_order(sandbox: BotApiSandbox, bot: Bot, li: Person) -> None:
+    seen: list[tuple[int, str, str | None]] = []
+    sandbox.add_listener(lambda chat_id, message, event: seen.append((chat_id, event, message.text)))
+    li.send_text("hi")
+    await bot.send_message(LI, "first")
+    await bot.send_message(LI, "second")
+    assert (await li.next_message()).text == "first"
+    assert (await li.next_message()).text == "second"
+    mark = li.mark()
+    third = await bot.send_message(LI, "third")
+    await bot.delete_message(LI, third.message_id)
+    found = li.wait_for_message(lambda m: m.text == "third", since=mark)
+    assert isinstance(found, SentMessage) and found.message_id == third.message_id
+    assert seen == [(LI, "new", "first"), (LI, "new", "second"), (LI, "new", "third"), (LI, "delete", "third")]
+    assert sandbox.person(LI) is li and sandbox.chat(LI) is li
+
+
+@pytest.mark.asyncio
+async def test_spec_validation(clock: FakeClock) -> None:
+    if not SPEC.is_file():
+        pytest.skip("the shared Bot API spec is not available")
+    with BotApiSandbox(clock=clock, spec_path=SPEC) as strict:
+        strict.person(LI)
+        async with Bot(TOKEN, base_url=strict.base_url, base_file_url=strict.file_url) as client:
+            await client.send_message(LI, "ok", reply_markup=keyboard(("A", "a")))
+            with pytest.raises(BadRequest, match='Unknown parameter "colour"'):
+                await client.do_api_request("sendMessage", api_kwargs={"chat_id": LI, "text": "x", "colour": "red"})
+            with pytest.raises(BadRequest, match='Parameter "chat_id" is required'):
+                await client.do_api_request("sendMessage", api_kwargs={"text": "x"})
+
+
+# -- a whole PTB application -----------------------------------------------------------------
+
+
+async def _menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_message is not None
+    await update.effective_message.reply_text("菜单", reply_markup=keyboard(("加入工会", "join")))
+
+
+async def _joined(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer("好的")
+    await query.edit_message_text("你已加入工会")
+
+
+@pytest.mark.asyncio
+async def test_application_runs_end_to_end(sandbox: BotApiSandbox, li: Person) -> None:
+    sandbox.set_flood_limit(None)
+    app: Application = ApplicationBuilder().token(TOKEN).base_url(sandbox.base_url).base_file_url(sandbox.file_url).build()
+    app.add_handler(MessageHandler(filters.TEXT, _menu))
+    app.add_handler(CallbackQueryHandler(_joined))
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=5)
+        li.send_text("你好")
+        menu = await li.next_message()
+        query_id = li.press("加入工会", message_id=menu.message_id)
+        edited = await li.next_edit(message_id=menu.message_id)
+        await app.updater.stop()
+        await app.stop()
+    assert edited.text == "你已加入工会" and edited.inline_buttons == []
+    assert li.callback_answers[query_id]["text"] == "好的"
+    assert sandbox.pending_update_count() == 0

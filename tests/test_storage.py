@@ -1,0 +1,622 @@
+"""Behaviour of the SQLite storage through the Storage interface the bot uses."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import closing
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FakeClock
+from storage.base import StorageError
+from storage.models import (
+    AttachmentIn,
+    CaseKind,
+    CaseStatus,
+    NewCase,
+    NewCaseEvent,
+    OfficerIn,
+    OfficerRole,
+    OutboxMessage,
+    PersistenceChange,
+    Priority,
+)
+from storage.sqlite import SQLiteStorage
+
+WORKER = 1001
+OTHER_WORKER = 1002
+OFFICER = 2001
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "bot.db"
+
+
+# Both backends of reads: the separate read connection (file) and the shared one (":memory:").
+@pytest.fixture(params=["file", "memory"])
+async def storage(
+    request: pytest.FixtureRequest, db_path: Path, clock: FakeClock
+) -> AsyncIterator[SQLiteStorage]:
+    database = str(db_path) if request.param == "file" else ":memory:"
+    store = SQLiteStorage(database, clock=clock)
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def file_storage(db_path: Path, clock: FakeClock) -> AsyncIterator[SQLiteStorage]:
+    store = SQLiteStorage(str(db_path), clock=clock)
+    await store.open()
+    yield store
+    await store.close()
+
+
+def _wages_case(worker_id: int = WORKER, **overrides: object) -> NewCase:
+    data: dict[str, object] = {
+        "kind": CaseKind.WAGES,
+        "worker_id": worker_id,
+        "fields": {"employer": "深圳市某某电子厂", "amount_owed": 12000},
+    }
+    data.update(overrides)
+    return NewCase.model_validate(data)
+
+
+def _rows(db_path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Look at what is stored, for state the interface does not expose."""
+    with closing(sqlite3.connect(db_path)) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+async def _case_with_worker(storage: SQLiteStorage) -> int:
+    await storage.ensure_worker(WORKER, language="zh")
+    case = await storage.create_case(_wages_case())
+    return case.id
+
+
+# -- workers -------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_ensure_worker_creates_worker_on_first_contact(
+    storage: SQLiteStorage, clock: FakeClock
+) -> None:
+    worker = await storage.ensure_worker(WORKER, language="zh")
+
+    assert worker.telegram_id == WORKER
+    assert worker.language == "zh"
+    assert worker.created_at == clock.now()
+    assert await storage.get_worker(WORKER) == worker
+
+
+@pytest.mark.asyncio
+async def test_ensure_worker_keeps_language_of_existing_worker(storage: SQLiteStorage) -> None:
+    await storage.ensure_worker(WORKER, language="zh")
+
+    worker = await storage.ensure_worker(WORKER, language="en")
+
+    assert worker.language == "zh"
+
+
+@pytest.mark.asyncio
+async def test_get_worker_returns_none_for_unknown_worker(storage: SQLiteStorage) -> None:
+    assert await storage.get_worker(WORKER) is None
+
+
+@pytest.mark.asyncio
+async def test_set_worker_language_changes_language(storage: SQLiteStorage) -> None:
+    await storage.ensure_worker(WORKER, language="zh")
+
+    await storage.set_worker_language(WORKER, "en")
+
+    worker = await storage.get_worker(WORKER)
+    assert worker is not None and worker.language == "en"
+
+
+@pytest.mark.asyncio
+async def test_record_consent_stores_version_and_time(storage: SQLiteStorage, clock: FakeClock) -> None:
+    await storage.ensure_worker(WORKER)
+    consent_time = clock.advance(timedelta(minutes=3))
+
+    await storage.record_consent(WORKER, "2026-01")
+
+    worker = await storage.get_worker(WORKER)
+    assert worker is not None
+    assert (worker.consent_version, worker.consent_at, worker.updated_at) == (
+        "2026-01",
+        consent_time,
+        consent_time,
+    )
+
+
+@pytest.mark.asyncio
+async def test_update_worker_profile_merges_keys_and_none_removes(storage: SQLiteStorage) -> None:
+    await storage.ensure_worker(WORKER)
+    await storage.update_worker_profile(WORKER, {"name": "王小明", "phone": "13800000000"})
+
+    await storage.update_worker_profile(WORKER, {"hometown": "四川", "phone": None})
+
+    worker = await storage.get_worker(WORKER)
+    assert worker is not None and worker.profile == {"name": "王小明", "hometown": "四川"}
+
+
+@pytest.mark.asyncio
+async def test_set_worker_flags_changes_only_given_flags(storage: SQLiteStorage) -> None:
+    await storage.ensure_worker(WORKER)
+    await storage.set_worker_flags(WORKER, opted_out=True)
+
+    await storage.set_worker_flags(WORKER, blocked=True)
+
+    worker = await storage.get_worker(WORKER)
+    assert worker is not None and (worker.opted_out, worker.blocked) == (True, True)
+
+
+@pytest.mark.asyncio
+async def test_updating_unknown_worker_raises(storage: SQLiteStorage) -> None:
+    with pytest.raises(StorageError):
+        await storage.set_worker_language(WORKER, "en")
+
+
+# -- officers ------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_sync_officers_updates_by_telegram_id_and_keeps_others(
+    storage: SQLiteStorage, clock: FakeClock
+) -> None:
+    created_at = clock.now()
+    await storage.upsert_officer(OfficerIn(telegram_id=3001, name="Added in bot"))
+    await storage.sync_officers([OfficerIn(telegram_id=OFFICER, name="李律师")])
+    clock.advance(timedelta(hours=1))
+
+    await storage.sync_officers(
+        [OfficerIn(telegram_id=OFFICER, name="李律师", role=OfficerRole.ADMIN, specialties=[CaseKind.LEGAL])]
+    )
+
+    officer = await storage.get_officer(OFFICER)
+    assert officer is not None
+    assert (officer.role, officer.specialties, officer.created_at) == (
+        OfficerRole.ADMIN,
+        [CaseKind.LEGAL],
+        created_at,
+    )
+    assert {o.telegram_id for o in await storage.list_officers()} == {OFFICER, 3001}
+
+
+@pytest.mark.asyncio
+async def test_upsert_officer_returns_stored_officer(storage: SQLiteStorage) -> None:
+    officer = await storage.upsert_officer(
+        OfficerIn(telegram_id=OFFICER, name="陈", regions=["广东"], languages=["zh", "en"])
+    )
+
+    assert (officer.name, officer.regions, officer.languages, officer.active) == (
+        "陈",
+        ["广东"],
+        ["zh", "en"],
+        True,
+    )
+
+
+@pytest.mark.asyncio
+async def test_list_officers_active_only_skips_inactive(storage: SQLiteStorage) -> None:
+    await storage.sync_officers(
+        [OfficerIn(telegram_id=OFFICER, name="A"), OfficerIn(telegram_id=3001, name="B", active=False)]
+    )
+
+    active = await storage.list_officers(active_only=True)
+
+    assert [o.telegram_id for o in active] == [OFFICER]
+
+
+@pytest.mark.asyncio
+async def test_get_officer_returns_none_for_unknown_officer(storage: SQLiteStorage) -> None:
+    assert await storage.get_officer(OFFICER) is None
+
+
+# -- cases ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_case_references_carry_the_kind_prefix_and_id(storage: SQLiteStorage) -> None:
+    await storage.ensure_worker(WORKER)
+
+    references = [
+        (await storage.create_case(_wages_case(kind=kind))).reference
+        for kind in (CaseKind.WAGES, CaseKind.MEMBERSHIP, CaseKind.LEGAL)
+    ]
+
+    assert references == ["W-000001", "M-000002", "L-000003"]
+
+
+@pytest.mark.asyncio
+async def test_get_case_by_reference_finds_case(storage: SQLiteStorage) -> None:
+    case_id = await _case_with_worker(storage)
+
+    case = await storage.get_case_by_reference("W-000001")
+
+    assert case is not None and case.id == case_id
+
+
+@pytest.mark.asyncio
+async def test_create_case_stores_case_attachments_and_created_event(
+    storage: SQLiteStorage, clock: FakeClock
+) -> None:
+    await storage.ensure_worker(WORKER)
+    due = clock.now() + timedelta(hours=24)
+    new_case = _wages_case(
+        priority=Priority.HIGH,
+        first_response_due_at=due,
+        attachments=[AttachmentIn(kind="photo", file_id="f1", caption="工资条")],
+    )
+
+    case = await storage.create_case(new_case)
+
+    assert await storage.get_case(case.id) == case
+    assert (case.status, case.priority, case.fields, case.first_response_due_at) == (
+        CaseStatus.NEW,
+        Priority.HIGH,
+        {"employer": "深圳市某某电子厂", "amount_owed": 12000},
+        due,
+    )
+    assert [(a.file_id, a.caption) for a in await storage.list_attachments(case.id)] == [("f1", "工资条")]
+    [event] = await storage.list_case_events(case.id)
+    assert (event.action, event.to_status, event.visible_to_worker, event.actor_id) == (
+        "created",
+        CaseStatus.NEW,
+        True,
+        WORKER,
+    )
+
+
+@pytest.mark.asyncio
+async def test_create_case_writes_nothing_when_an_attachment_fails(storage: SQLiteStorage) -> None:
+    await storage.ensure_worker(WORKER)
+    # Bypasses validation to make the attachment INSERT (after the case INSERT) violate NOT NULL.
+    broken = AttachmentIn.model_construct(kind="photo", file_id=None)
+
+    with pytest.raises(StorageError):
+        await storage.create_case(_wages_case(attachments=[broken]))
+
+    assert await storage.list_cases_for_worker(WORKER) == []
+    assert await storage.list_case_events(1) == []
+
+
+@pytest.mark.asyncio
+async def test_create_case_for_unknown_worker_raises(storage: SQLiteStorage) -> None:
+    with pytest.raises(StorageError):
+        await storage.create_case(_wages_case())
+
+
+@pytest.mark.asyncio
+async def test_list_cases_for_worker_is_newest_first_and_only_theirs(storage: SQLiteStorage) -> None:
+    await storage.ensure_worker(WORKER)
+    await storage.ensure_worker(OTHER_WORKER)
+    first = await storage.create_case(_wages_case())
+    await storage.create_case(_wages_case(OTHER_WORKER))
+    second = await storage.create_case(_wages_case(kind=CaseKind.LEGAL))
+
+    cases = await storage.list_cases_for_worker(WORKER)
+
+    assert [c.id for c in cases] == [second.id, first.id]
+
+
+@pytest.mark.asyncio
+async def test_change_case_status_from_new_acknowledges_and_records_event(
+    storage: SQLiteStorage, clock: FakeClock
+) -> None:
+    case_id = await _case_with_worker(storage)
+    moment = clock.advance(timedelta(minutes=30))
+
+    case = await storage.change_case_status(
+        case_id, expected=CaseStatus.NEW, new=CaseStatus.ACKNOWLEDGED, actor_id=OFFICER, actor_role="officer"
+    )
+
+    assert (case.status, case.acknowledged_at, case.updated_at) == (CaseStatus.ACKNOWLEDGED, moment, moment)
+    event = (await storage.list_case_events(case_id))[-1]
+    assert (event.action, event.from_status, event.to_status, event.actor_id) == (
+        "status_changed",
+        CaseStatus.NEW,
+        CaseStatus.ACKNOWLEDGED,
+        OFFICER,
+    )
+
+
+@pytest.mark.asyncio
+async def test_change_case_status_sets_resolved_and_closed_times(
+    storage: SQLiteStorage, clock: FakeClock
+) -> None:
+    case_id = await _case_with_worker(storage)
+    resolved = clock.advance(timedelta(days=1))
+    await storage.change_case_status(
+        case_id, expected=CaseStatus.NEW, new=CaseStatus.RESOLVED, actor_id=OFFICER, actor_role="officer"
+    )
+    closed = clock.advance(timedelta(days=1))
+
+    case = await storage.change_case_status(
+        case_id, expected=CaseStatus.RESOLVED, new=CaseStatus.CLOSED, actor_id=None, actor_role="system"
+    )
+
+    assert (case.acknowledged_at, case.resolved_at, case.closed_at) == (resolved, resolved, closed)
+
+
+@pytest.mark.asyncio
+async def test_change_case_status_refuses_when_status_is_not_expected(storage: SQLiteStorage) -> None:
+    case_id = await _case_with_worker(storage)
+    before = await storage.get_case(case_id)
+
+    with pytest.raises(StorageError):
+        await storage.change_case_status(
+            case_id,
+            expected=CaseStatus.ACKNOWLEDGED,
+            new=CaseStatus.IN_PROGRESS,
+            actor_id=OFFICER,
+            actor_role="officer",
+        )
+
+    assert await storage.get_case(case_id) == before
+    assert [e.action for e in await storage.list_case_events(case_id)] == ["created"]
+
+
+@pytest.mark.asyncio
+async def test_change_case_status_of_unknown_case_raises(storage: SQLiteStorage) -> None:
+    with pytest.raises(StorageError):
+        await storage.change_case_status(
+            99, expected=CaseStatus.NEW, new=CaseStatus.ACKNOWLEDGED, actor_id=OFFICER, actor_role="officer"
+        )
+
+
+@pytest.mark.asyncio
+async def test_case_events_are_oldest_first(storage: SQLiteStorage) -> None:
+    case_id = await _case_with_worker(storage)
+    await storage.add_case_event(
+        NewCaseEvent(case_id=case_id, actor_id=OFFICER, actor_role="officer", action="note", note="内部备注")
+    )
+    await storage.add_case_event(
+        NewCaseEvent(case_id=case_id, actor_id=OFFICER, actor_role="officer", action="message", note="您好")
+    )
+
+    events = await storage.list_case_events(case_id)
+
+    assert [e.action for e in events] == ["created", "note", "message"]
+
+
+@pytest.mark.asyncio
+async def test_worker_visible_events_exclude_internal_ones(storage: SQLiteStorage) -> None:
+    case_id = await _case_with_worker(storage)
+    await storage.add_case_event(
+        NewCaseEvent(case_id=case_id, actor_id=OFFICER, actor_role="officer", action="note", note="内部备注")
+    )
+    message = await storage.add_case_event(
+        NewCaseEvent(
+            case_id=case_id,
+            actor_id=OFFICER,
+            actor_role="officer",
+            action="message",
+            note="您好",
+            visible_to_worker=True,
+        )
+    )
+
+    events = await storage.list_case_events(case_id, worker_visible_only=True)
+
+    assert [e.action for e in events] == ["created", "message"]
+    assert events[-1] == message
+
+
+@pytest.mark.asyncio
+async def test_add_case_event_for_unknown_case_raises(storage: SQLiteStorage) -> None:
+    with pytest.raises(StorageError):
+        await storage.add_case_event(
+            NewCaseEvent(case_id=99, actor_id=None, actor_role="system", action="note")
+        )
+
+
+@pytest.mark.asyncio
+async def test_add_attachment_appends_to_case(storage: SQLiteStorage) -> None:
+    case_id = await _case_with_worker(storage)
+
+    attachment = await storage.add_attachment(
+        case_id,
+        AttachmentIn(kind="document", file_id="doc1", file_name="合同.pdf", mime_type="application/pdf"),
+    )
+
+    assert await storage.list_attachments(case_id) == [attachment]
+    assert attachment.file_name == "合同.pdf"
+
+
+# -- outbox --------------------------------------------------------------------------------------
+
+
+def _message(text: str = "您的案件已受理", dedupe_key: str | None = None) -> OutboxMessage:
+    return OutboxMessage(chat_id=WORKER, params={"text": text}, dedupe_key=dedupe_key)
+
+
+@pytest.mark.asyncio
+async def test_enqueued_message_is_due_immediately(storage: SQLiteStorage, clock: FakeClock) -> None:
+    item_id = await storage.enqueue_outbox(_message())
+
+    [item] = await storage.due_outbox(clock.now())
+
+    assert (item.id, item.chat_id, item.method, item.params, item.attempts) == (
+        item_id,
+        WORKER,
+        "sendMessage",
+        {"text": "您的案件已受理"},
+        0,
+    )
+
+
+@pytest.mark.asyncio
+async def test_message_with_not_before_is_due_only_then(storage: SQLiteStorage, clock: FakeClock) -> None:
+    later = clock.now() + timedelta(hours=1)
+    await storage.enqueue_outbox(_message(), not_before=later)
+
+    assert await storage.due_outbox(clock.now()) == []
+    assert len(await storage.due_outbox(later)) == 1
+
+
+@pytest.mark.asyncio
+async def test_due_outbox_is_ordered_by_id_and_limited(storage: SQLiteStorage, clock: FakeClock) -> None:
+    ids = [await storage.enqueue_outbox(_message(f"#{n}")) for n in range(3)]
+
+    due = await storage.due_outbox(clock.now(), limit=2)
+
+    assert [item.id for item in due] == ids[:2]
+
+
+@pytest.mark.asyncio
+async def test_sent_message_is_no_longer_due(storage: SQLiteStorage, clock: FakeClock) -> None:
+    item_id = await storage.enqueue_outbox(_message())
+
+    await storage.mark_outbox_sent(item_id)
+
+    assert await storage.due_outbox(clock.now()) == []
+
+
+@pytest.mark.asyncio
+async def test_failed_message_is_retried_at_retry_time(storage: SQLiteStorage, clock: FakeClock) -> None:
+    item_id = await storage.enqueue_outbox(_message())
+    retry_at = clock.now() + timedelta(minutes=5)
+
+    await storage.mark_outbox_failed(item_id, error="429 Too Many Requests", retry_at=retry_at)
+
+    assert await storage.due_outbox(clock.now()) == []
+    [item] = await storage.due_outbox(retry_at)
+    assert (item.attempts, item.last_error, item.next_attempt_at) == (1, "429 Too Many Requests", retry_at)
+
+
+@pytest.mark.asyncio
+async def test_given_up_message_is_never_due_but_kept(
+    file_storage: SQLiteStorage, db_path: Path, clock: FakeClock
+) -> None:
+    item_id = await file_storage.enqueue_outbox(_message())
+
+    await file_storage.mark_outbox_failed(item_id, error="403 Forbidden: bot was blocked", retry_at=None)
+
+    assert await file_storage.due_outbox(clock.now() + timedelta(days=365)) == []
+    [row] = _rows(db_path, "SELECT attempts, last_error, gave_up_at FROM outbox WHERE id = ?", (item_id,))
+    assert row[:2] == (1, "403 Forbidden: bot was blocked") and row[2] is not None
+
+
+@pytest.mark.asyncio
+async def test_repeated_dedupe_key_keeps_one_message(storage: SQLiteStorage, clock: FakeClock) -> None:
+    first = await storage.enqueue_outbox(_message("first", dedupe_key="case-1-ack"))
+
+    second = await storage.enqueue_outbox(_message("second", dedupe_key="case-1-ack"))
+
+    assert second == first
+    assert [item.params["text"] for item in await storage.due_outbox(clock.now())] == ["first"]
+
+
+@pytest.mark.asyncio
+async def test_marking_unknown_outbox_item_raises(storage: SQLiteStorage) -> None:
+    with pytest.raises(StorageError):
+        await storage.mark_outbox_sent(99)
+
+
+# -- PTB persistence -----------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_persistence_round_trips_by_kind(storage: SQLiteStorage) -> None:
+    await storage.save_persistence(
+        [
+            PersistenceChange(kind="user_data", key="1001", value={"draft": {"employer": "某某厂"}}),
+            PersistenceChange(kind="conversation", key='["report", 1001]', value=3),
+        ]
+    )
+
+    assert await storage.load_persistence("user_data") == {"1001": {"draft": {"employer": "某某厂"}}}
+    assert await storage.load_persistence("conversation") == {'["report", 1001]': 3}
+
+
+@pytest.mark.asyncio
+async def test_persistence_change_overwrites_value(storage: SQLiteStorage) -> None:
+    await storage.save_persistence([PersistenceChange(kind="bot_data", key="", value={"n": 1})])
+
+    await storage.save_persistence([PersistenceChange(kind="bot_data", key="", value={"n": 2})])
+
+    assert await storage.load_persistence("bot_data") == {"": {"n": 2}}
+
+
+@pytest.mark.asyncio
+async def test_persistence_change_with_none_deletes_row(storage: SQLiteStorage) -> None:
+    await storage.save_persistence([PersistenceChange(kind="chat_data", key="1001", value={"a": 1})])
+
+    await storage.save_persistence([PersistenceChange(kind="chat_data", key="1001", value=None)])
+
+    assert await storage.load_persistence("chat_data") == {}
+
+
+@pytest.mark.asyncio
+async def test_save_persistence_marks_update_processed(storage: SQLiteStorage) -> None:
+    await storage.save_persistence([], processed_update_id=500)
+
+    assert await storage.is_update_processed(500)
+    assert not await storage.is_update_processed(501)
+
+
+@pytest.mark.asyncio
+async def test_save_persistence_is_all_or_nothing(storage: SQLiteStorage) -> None:
+    changes = [
+        PersistenceChange(kind="user_data", key="1001", value={"a": 1}),
+        PersistenceChange(kind="user_data", key="1002", value=object()),  # not JSON: fails mid-way
+    ]
+
+    with pytest.raises(TypeError):
+        await storage.save_persistence(changes, processed_update_id=500)
+
+    assert await storage.load_persistence("user_data") == {}
+    assert not await storage.is_update_processed(500)
+
+
+@pytest.mark.asyncio
+async def test_update_ids_are_forgotten_after_a_week(
+    file_storage: SQLiteStorage, db_path: Path, clock: FakeClock
+) -> None:
+    await file_storage.save_persistence([], processed_update_id=500)
+    clock.advance(timedelta(days=8))
+
+    assert not await file_storage.is_update_processed(500)
+    await file_storage.save_persistence([], processed_update_id=7)
+
+    assert _rows(db_path, "SELECT update_id FROM processed_updates") == [(7,)]
+
+
+# -- concurrency ---------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_concurrent_case_creation_gets_distinct_references(file_storage: SQLiteStorage) -> None:
+    await file_storage.ensure_worker(WORKER)
+
+    cases = await asyncio.gather(*(file_storage.create_case(_wages_case()) for _ in range(50)))
+
+    assert len({case.reference for case in cases}) == 50
+    assert len(await file_storage.list_cases_for_worker(WORKER)) == 50
+
+
+@pytest.mark.asyncio
+async def test_reads_and_writes_interleave_on_a_file_database(file_storage: SQLiteStorage) -> None:
+    await file_storage.ensure_worker(WORKER)
+
+    async def write_then_read(n: int) -> int:
+        case = await file_storage.create_case(_wages_case())
+        await file_storage.add_case_event(
+            NewCaseEvent(case_id=case.id, actor_id=WORKER, actor_role="worker", action="message", note=str(n))
+        )
+        return len(await file_storage.list_case_events(case.id))
+
+    counts = await asyncio.gather(*(write_then_read(n) for n in range(20)))
+
+    assert counts == [2] * 20
