@@ -470,7 +470,9 @@ class _HtmlParser:
         while self.i < len(self.src) and (self.src[self.i].isalnum() or self.src[self.i] in ".-"):
             self.i += 1
         if self.i == start:
-            raise _entities_error(f"Unexpected end of name token at byte offset {_byte_offset(self.src, self.i)}")
+            raise _entities_error(
+                f"Unexpected end of name token at byte offset {_byte_offset(self.src, self.i)}"
+            )
         return self.src[start : self.i]
 
     def _decode_attribute(self, raw: str, start: int) -> str:
@@ -530,7 +532,9 @@ class _HtmlParser:
         """``<pre><code class="language-x">`` is one pre entity with a language, as in tdlib."""
         length = self.out.offset - tag.start
         inner = [
-            e for e in self.out.entities if e["type"] == "code" and (e["offset"], e["length"]) == (tag.start, length)
+            e
+            for e in self.out.entities
+            if e["type"] == "code" and (e["offset"], e["length"]) == (tag.start, length)
         ]
         extra = {}
         for entity in inner:
@@ -680,12 +684,12 @@ class _MarkdownV2Parser:
             self.quote = None
 
     def _open(self) -> None:
-        char = self.src[self.i]
-        for token, kind in _MDV2_OPENERS:
-            if self.src.startswith(token, self.i):
-                break
-        else:
-            raise _entities_error(f"Character '{char}' is reserved and must be escaped with the preceding '\\'")
+        opener = next(((t, k) for t, k in _MDV2_OPENERS if self.src.startswith(t, self.i)), None)
+        if opener is None:
+            raise _entities_error(
+                f"Character '{self.src[self.i]}' is reserved and must be escaped with the preceding '\\'"
+            )
+        token, kind = opener
         markup = _OpenMarkup(kind, self.out.offset, _byte_offset(self.src, self.i))
         self.i += len(token)
         if kind == "pre":
@@ -714,7 +718,9 @@ class _MarkdownV2Parser:
         elif top.kind == "custom_emoji":
             emoji_id = self._link_target().removeprefix("tg://emoji?id=")
             if not emoji_id.isdigit():
-                raise _entities_error(f"Custom emoji entity must contain a tg://emoji URL at byte offset {top.byte_offset}")
+                raise _entities_error(
+                    f"Custom emoji entity must contain a tg://emoji URL at byte offset {top.byte_offset}"
+                )
             self.out.entity("custom_emoji", top.start, custom_emoji_id=emoji_id)
         elif top.kind == "pre" and top.language:
             self.out.entity("pre", top.start, language=top.language)
@@ -791,7 +797,9 @@ def _legacy_entity(source: str, i: int, out: _TextBuilder) -> int:
 
 def _explicit_entities(raw: Any) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not all(
-        isinstance(e, dict) and isinstance(e.get("type"), str) and isinstance(e.get("offset"), int)
+        isinstance(e, dict)
+        and isinstance(e.get("type"), str)
+        and isinstance(e.get("offset"), int)
         and isinstance(e.get("length"), int)
         for e in raw
     ):
@@ -1084,6 +1092,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out separately; don't wait 40 ms for an ACK
     server: _Server
 
     def setup(self) -> None:
@@ -1098,13 +1107,13 @@ class _Handler(BaseHTTPRequestHandler):
             with self.server.connections_lock:
                 self.server.connections.discard(self.connection)
 
-    def do_GET(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
+    def do_GET(self) -> None:
         self._handle()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._handle()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature fixed upstream
+    def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
 
     def _handle(self) -> None:
@@ -1197,7 +1206,10 @@ class BotApiSandbox:
         self._stopping = False
         self._server = _Server(self._address, self)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="bot-api-sandbox", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="bot-api-sandbox",
+            daemon=True,
         )
         self._thread.start()
         logger.info("Bot API sandbox listening on %s", self.base_url)
@@ -1251,7 +1263,9 @@ class BotApiSandbox:
         """Answer every call (or only ``methods``) with ``status`` until ``restore()``."""
         self._add_outage(status, description, methods, remaining=None)
 
-    def fail_next(self, n: int = 1, status: int = 502, description: str | None = None, method: str | None = None) -> None:
+    def fail_next(
+        self, n: int = 1, status: int = 502, description: str | None = None, method: str | None = None
+    ) -> None:
         """Answer the next ``n`` calls (of ``method``, if given) with ``status``."""
         self._add_outage(status, description, None if method is None else [method], remaining=n)
 
@@ -1259,7 +1273,9 @@ class BotApiSandbox:
         with self._cond:
             self._outages.clear()
 
-    def _add_outage(self, status: int, description: str | None, methods: Iterable[str] | None, remaining: int | None) -> None:
+    def _add_outage(
+        self, status: int, description: str | None, methods: Iterable[str] | None, remaining: int | None
+    ) -> None:
         if description is None:
             description = "Too Many Requests: retry after 1" if status == 429 else HTTPStatus(status).phrase
         names = None if methods is None else frozenset(m.lower() for m in methods)
@@ -1303,6 +1319,7 @@ class BotApiSandbox:
         Lets a test know e.g. that the bot is already long polling, without sleeping.
         """
         with self._cond:
+
             def find() -> dict[str, Any] | None:
                 return next((p for name, p in self._calls[since:] if name == method), None)
 
@@ -1314,7 +1331,9 @@ class BotApiSandbox:
         with self._cond:
             return len(self._updates)
 
-    def commands(self, scope: str | dict[str, Any] = "default", language_code: str = "") -> list[dict[str, str]]:
+    def commands(
+        self, scope: str | dict[str, Any] = "default", language_code: str = ""
+    ) -> list[dict[str, str]]:
         with self._cond:
             return copy.deepcopy(self._commands.get((_scope_key(scope), language_code), []))
 
@@ -1346,16 +1365,24 @@ class BotApiSandbox:
             return self._download(match.group(1), match.group(2))
         return _json_response(404, {"ok": False, "error_code": 404, "description": "Not Found"})
 
-    def _api_request(self, token: str, method: str, query: str, content_type: str, body: bytes) -> tuple[int, str, bytes]:
+    def _api_request(
+        self, token: str, method: str, query: str, content_type: str, body: bytes
+    ) -> tuple[int, str, bytes]:
         with self._cond:
             try:
-                status, result = 200, {"ok": True, "result": self._call(token, method, query, content_type, body)}
+                status, result = (
+                    200,
+                    {"ok": True, "result": self._call(token, method, query, content_type, body)},
+                )
             except ApiError as err:
                 logger.info("sandbox refused %s: %s", method, err.description)
                 status, result = err.status, err.payload()
             except Exception as exc:  # a sandbox bug must not look like a Telegram answer
                 logger.exception("sandbox failed on %s", method)
-                status, result = 500, {"ok": False, "error_code": 500, "description": f"Internal Server Error: {exc}"}
+                status, result = (
+                    500,
+                    {"ok": False, "error_code": 500, "description": f"Internal Server Error: {exc}"},
+                )
             response = _json_response(status, result)
             events, self._outbox = self._outbox, []
             listeners = list(self._listeners)
@@ -1479,7 +1506,9 @@ class BotApiSandbox:
         """Long polling with at-least-once delivery: only a later offset confirms an update."""
         if self._webhook_url:
             raise ApiError(
-                409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
             )
         self._set_allowed_updates(p.json_value("allowed_updates"))
         self._confirm_updates(p.integer("offset"))
@@ -1488,10 +1517,15 @@ class BotApiSandbox:
         self._poll_generation += 1
         generation = self._poll_generation
         self._cond.wait_for(
-            lambda: bool(self._updates) or self._stopping or generation != self._poll_generation, timeout=timeout
+            lambda: bool(self._updates) or self._stopping or generation != self._poll_generation,
+            timeout=timeout,
         )
         if generation != self._poll_generation:
-            raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running")
+            raise ApiError(
+                409,
+                "Conflict: terminated by other getUpdates request; "
+                "make sure that only one bot instance is running",
+            )
         return self._updates[:limit]
 
     def _confirm_updates(self, offset: int | None) -> None:
@@ -1658,7 +1692,9 @@ class BotApiSandbox:
             raise _bad("message text is empty")
         if utf16_len(text) > MAX_TEXT_LENGTH:
             raise _bad("message is too long")
-        return self._post(bot, chat, p, {"text": text, **({"entities": entities} if entities else {})}, "text")
+        return self._post(
+            bot, chat, p, {"text": text, **({"entities": entities} if entities else {})}, "text"
+        )
 
     def _caption(self, p: _Params) -> dict[str, Any]:
         raw = p.text("caption")
@@ -1685,7 +1721,9 @@ class BotApiSandbox:
     ) -> _StoredFile:
         folder, default_ext, default_mime, prefix = _FILE_KINDS[kind]
         number = len(self._files) + 1
-        extension = Path(file_name).suffix.lstrip(".") if file_name and Path(file_name).suffix else default_ext
+        extension = (
+            Path(file_name).suffix.lstrip(".") if file_name and Path(file_name).suffix else default_ext
+        )
         stored = _StoredFile(
             file_id=f"{prefix}{number:06d}sandbox",
             file_unique_id=f"AQAD{number:06d}",
@@ -1707,7 +1745,9 @@ class BotApiSandbox:
             if upload is None:
                 raise _bad("wrong file identifier/HTTP URL specified")
         if upload is not None:
-            return self._store_file(upload.content, name, mime_type=upload.mime_type, file_name=upload.filename)
+            return self._store_file(
+                upload.content, name, mime_type=upload.mime_type, file_name=upload.filename
+            )
         if value is None or value == "":
             raise _bad(f"there is no {name} in the request")
         if isinstance(value, str) and value in self._files:
@@ -1756,7 +1796,9 @@ class BotApiSandbox:
             raise _bad("wrong latitude")
         if longitude is None or not -180 <= longitude <= 180:
             raise _bad("wrong longitude")
-        return self._post(bot, chat, p, {"location": {"latitude": latitude, "longitude": longitude}}, "location")
+        return self._post(
+            bot, chat, p, {"location": {"latitude": latitude, "longitude": longitude}}, "location"
+        )
 
     def _send_chat_action(self, bot: dict[str, Any], p: _Params) -> bool:
         self._target_chat(p)
@@ -1793,7 +1835,11 @@ class BotApiSandbox:
         chat = self._target_chat(p)
         source = self._source_message(p, "forward")
         content = {k: copy.deepcopy(v) for k, v in source.data.items() if k in _CONTENT_KEYS + _CAPTION_KEYS}
-        content["forward_origin"] = {"type": "user", "sender_user": source.data["from"], "date": source.data["date"]}
+        content["forward_origin"] = {
+            "type": "user",
+            "sender_user": source.data["from"],
+            "date": source.data["date"],
+        }
         return self._post(bot, chat, _Params({}), content, source.kind)
 
     # -- edits and deletes -------------------------------------------------------------------
@@ -1817,14 +1863,21 @@ class BotApiSandbox:
         return markup if markup and markup["inline_keyboard"] else None
 
     def _apply_edit(
-        self, chat: _ChatState, stored: _StoredMessage, content: dict[str, Any], markup: dict[str, Any] | None, p: _Params
+        self,
+        chat: _ChatState,
+        stored: _StoredMessage,
+        content: dict[str, Any],
+        markup: dict[str, Any] | None,
+        p: _Params,
     ) -> dict[str, Any]:
-        before = {k: stored.data.get(k) or None for k in content} | {"reply_markup": stored.data.get("reply_markup")}
+        before = {k: stored.data.get(k) or None for k in content} | {
+            "reply_markup": stored.data.get("reply_markup")
+        }
         after = {k: v or None for k, v in content.items()} | {"reply_markup": markup}
         if before == after:
             raise _bad(
-                "message is not modified: specified new message content and reply markup are exactly the same "
-                "as a current content and reply markup of the message"
+                "message is not modified: specified new message content and reply markup are exactly "
+                "the same as a current content and reply markup of the message"
             )
         for key, value in after.items():
             if value is None:
@@ -2139,7 +2192,9 @@ class Person:
             return self.send_location(31.2304, 121.4737)
         return self.send_text(label)
 
-    def share_contact(self, phone_number: str, first_name: str | None = None, user_id: int | None = None) -> int:
+    def share_contact(
+        self, phone_number: str, first_name: str | None = None, user_id: int | None = None
+    ) -> int:
         """Share a contact; ``user_id`` defaults to the person's own id (their own number)."""
         user = self.user
         contact: dict[str, Any] = {
@@ -2249,7 +2304,11 @@ class Person:
             return self._sandbox._seq
 
     def wait_for_message(
-        self, predicate: Callable[[SentMessage], bool] | None = None, *, timeout: float = 10.0, since: int | None = None
+        self,
+        predicate: Callable[[SentMessage], bool] | None = None,
+        *,
+        timeout: float = 10.0,
+        since: int | None = None,
     ) -> SentMessage:
         """Block until a new bot message after ``since`` (default: the cursor) matches."""
         return self._wait("new", predicate, timeout, since)
@@ -2263,13 +2322,20 @@ class Person:
         since: int | None = None,
     ) -> SentMessage:
         """Block until the bot edits a message (``message_id`` if given); returns it as edited."""
+
         def matches(message: SentMessage) -> bool:
-            return (message_id is None or message.message_id == message_id) and (predicate is None or predicate(message))
+            return (message_id is None or message.message_id == message_id) and (
+                predicate is None or predicate(message)
+            )
 
         return self._wait("edit", matches, timeout, since)
 
     async def next_message(
-        self, predicate: Callable[[SentMessage], bool] | None = None, *, timeout: float = 10.0, since: int | None = None
+        self,
+        predicate: Callable[[SentMessage], bool] | None = None,
+        *,
+        timeout: float = 10.0,  # noqa: ASYNC109 - bounds a wait in a worker thread
+        since: int | None = None,
     ) -> SentMessage:
         """``wait_for_message`` in a worker thread, so asyncio tests keep their loop running."""
         return await asyncio.to_thread(self.wait_for_message, predicate, timeout=timeout, since=since)
@@ -2279,12 +2345,28 @@ class Person:
         predicate: Callable[[SentMessage], bool] | None = None,
         *,
         message_id: int | None = None,
-        timeout: float = 10.0,
+        timeout: float = 10.0,  # noqa: ASYNC109 - bounds a wait in a worker thread
         since: int | None = None,
     ) -> SentMessage:
         return await asyncio.to_thread(
             self.wait_for_edit, predicate, message_id=message_id, timeout=timeout, since=since
         )
+
+    def wait_for_answer(self, query_id: str, *, timeout: float = 10.0) -> dict[str, Any]:
+        """Block until the bot answers the callback query ``query_id``; the answer."""
+        with self._sandbox._cond:
+            answers = self._state().callback_answers
+            if not self._sandbox._cond.wait_for(lambda: query_id in answers, timeout=timeout):
+                raise TimeoutError(f"{self!r}: callback query {query_id} was not answered within {timeout}s")
+            return dict(answers[query_id])
+
+    async def next_answer(
+        self,
+        query_id: str,
+        *,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(self.wait_for_answer, query_id, timeout=timeout)
 
     def _wait(
         self, event: str, predicate: Callable[[SentMessage], bool] | None, timeout: float, since: int | None
@@ -2303,7 +2385,9 @@ class Person:
             # The timeout is only a safety net against a hung bot; waking is event driven.
             if not self._sandbox._cond.wait_for(arrived, timeout=timeout):
                 recent = [m.text for m in self.messages[-5:]]
-                raise TimeoutError(f"{self!r}: no matching bot {event} message within {timeout}s; recent: {recent}")
+                raise TimeoutError(
+                    f"{self!r}: no matching bot {event} message within {timeout}s; recent: {recent}"
+                )
             seq, message = found[0]
             self._cursors[event] = seq
             return message

@@ -126,7 +126,8 @@ class _TerminalChat:
 
     def welcome(self) -> None:
         person = self.person
-        self.print(f"Sandbox chat. You are {self.current} ({person.first_name}, id {person.user_id}). :help lists commands.")
+        who = f"{self.current} ({person.first_name}, id {person.user_id})"
+        self.print(f"Sandbox chat. You are {who}. :help lists commands.")
 
     def handle(self, line: str) -> bool:
         """Act on one input line; False when the session should end."""
@@ -196,7 +197,8 @@ class _TerminalChat:
         if name not in self.identities:
             raise LookupError(f"unknown identity {name!r}; choose one of {', '.join(self.identities)}")
         self.current = name
-        self.welcome()
+        person = self.person
+        self.print(f"— now {name} ({person.first_name}, id {person.user_id}) —")
         for text in self.waiting[name]:
             self.print(text)
         self.waiting[name].clear()

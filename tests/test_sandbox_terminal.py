@@ -1,0 +1,184 @@
+"""The terminal chat drives the sandbox like a person would, against a tiny PTB bot."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.sandbox import BotApiSandbox, SentMessage, chat_in_terminal
+from bot.sandbox.terminal import render_message
+
+TOKEN = "123456:terminal-token"
+WORKER, OFFICER = 1001, 2002
+
+
+class Screen:
+    """A print_fn that records lines and lets the scripted input wait for what the bot said."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, text: str) -> None:
+        with self._changed:
+            self.lines.append(text)
+            self._changed.notify_all()
+
+    @property
+    def text(self) -> str:
+        with self._changed:
+            return "\n".join(self.lines)
+
+    def wait_for(self, expected: str) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: expected in "\n".join(self.lines), timeout=10):
+                raise AssertionError(f"{expected!r} never appeared on screen:\n" + "\n".join(self.lines))
+
+
+class Script:
+    """An input_fn: each step waits until the screen shows ``expect`` and then types ``line``."""
+
+    def __init__(self, screen: Screen, steps: list[tuple[str | None, str]]) -> None:
+        self.screen = screen
+        self.steps = list(steps)
+        self.prompts: list[str] = []
+
+    def __call__(self, prompt: str) -> str:
+        self.prompts.append(prompt)
+        if not self.steps:
+            raise EOFError
+        expect, line = self.steps.pop(0)
+        if expect is not None:
+            self.screen.wait_for(expect)
+        return line
+
+
+async def _start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_message is not None
+    buttons = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton("Join the union", callback_data="join")],
+            [InlineKeyboardButton("帮助", callback_data="help")],
+        ]
+    )
+    await update.effective_message.reply_text("你好，欢迎！", reply_markup=buttons)
+
+
+async def _pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    await query.answer()
+    await context.bot.send_message(query.message.chat.id, f"pressed {query.data}")
+
+
+async def _report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_message is not None
+    await context.bot.send_message(OFFICER, "新案件：欠薪")
+    keyboard = ReplyKeyboardMarkup([[KeyboardButton("分享手机号", request_contact=True)]])
+    await update.effective_message.reply_text("已转给工会干部", reply_markup=keyboard)
+
+
+async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    assert message is not None
+    if message.contact:
+        await message.reply_text(f"contact {message.contact.phone_number}")
+    elif message.photo:
+        await message.reply_text(f"photo: {message.caption}")
+    else:
+        await message.reply_text(f"echo: {message.text}")
+
+
+@pytest.fixture
+def sandbox() -> Iterator[BotApiSandbox]:
+    with BotApiSandbox(flood_limit=None) as server:
+        yield server
+
+
+@pytest.fixture
+async def running_bot(sandbox: BotApiSandbox) -> AsyncIterator[Application]:
+    app = ApplicationBuilder().token(TOKEN).base_url(sandbox.base_url).base_file_url(sandbox.file_url).build()
+    app.add_handler(CommandHandler("start", _start))
+    app.add_handler(CommandHandler("report", _report))
+    app.add_handler(CallbackQueryHandler(_pressed))
+    app.add_handler(MessageHandler(filters.ALL, _echo))
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=5)
+        yield app
+        await app.updater.stop()
+        await app.stop()
+
+
+@pytest.mark.asyncio
+async def test_worker_and_officer_chat_in_the_terminal(
+    sandbox: BotApiSandbox, running_bot: Application
+) -> None:
+    identities = {"worker": sandbox.person(WORKER, "Li"), "officer": sandbox.person(OFFICER, "Wang")}
+    screen = Screen()
+    script = Script(
+        screen,
+        [
+            (None, "/start"),
+            ("[2] 帮助", "#1"),
+            ("pressed join", "工资被拖欠"),
+            ("echo: 工资被拖欠", "/report"),
+            ("[1] 分享手机号", "#1"),
+            (f"contact {identities['worker'].phone_number}", ":photo 工资单"),
+            ("photo: 工资单", "#9"),
+            ("there is no button 9", ":as officer"),
+            ("新案件：欠薪", "你好"),
+            ("echo: 你好", ":quit"),
+        ],
+    )
+    await chat_in_terminal(sandbox, identities, input_fn=script, print_fn=screen)
+
+    text = screen.text
+    assert "🤖 你好，欢迎！\n   [1] Join the union\n   [2] 帮助" in text
+    assert "(new message for officer; type :as officer to read it)" in text
+    assert "⌨ [1] 分享手机号" in text
+    assert script.prompts[0] == "worker> " and script.prompts[-1] == "officer> "
+    assert identities["worker"].callback_answers.keys() == set(identities["worker"].presses)
+
+
+@pytest.mark.asyncio
+async def test_end_of_input_and_help(sandbox: BotApiSandbox) -> None:
+    identities = {"worker": sandbox.person(WORKER)}
+    screen = Screen()
+    script = Script(
+        screen, [(None, ":help"), (None, ":bogus"), (None, ":as nobody"), (None, "#x"), (None, "#1")]
+    )
+    await chat_in_terminal(sandbox, identities, input_fn=script, print_fn=screen)
+    assert ":as NAME           switch identity (worker)" in screen.text
+    assert "⚠ unknown command :bogus" in screen.text
+    assert "unknown identity 'nobody'" in screen.text
+    assert "usage: #N" in screen.text
+    assert "no buttons to press" in screen.text
+    assert script.steps == []
+
+
+@pytest.mark.asyncio
+async def test_unknown_start_identity_is_refused(sandbox: BotApiSandbox) -> None:
+    with pytest.raises(ValueError, match="unknown identity"):
+        await chat_in_terminal(sandbox, {"worker": sandbox.person(WORKER)}, start_as="admin")
+
+
+def test_render_media_and_deletion() -> None:
+    document = SentMessage(
+        message_id=3, kind="document", text="合同", date=0, seq=1, raw={"document": {"file_name": "合同.pdf"}}
+    )
+    assert render_message(document) == "🤖 [document] 合同.pdf\n合同"
+    assert render_message(document, "delete") == "🗑  (the bot deleted message 3)"
