@@ -7,6 +7,9 @@ from telegram.ext import BaseHandler
 
 def conversation_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     """The flows' handlers, in the order they get to see an update."""
-    from flows import onboarding  # noqa: PLC0415 - flows import bot.commands, which is wired by bot.app
+    # Imported here: the flows import bot.commands, which bot.app wires up after importing this package.
+    from flows import join, menu, onboarding  # noqa: PLC0415
 
-    return [onboarding.conversation()]
+    # Forms first: while one is open, its fallbacks see /start and other commands and ask before
+    # dropping the draft.
+    return [join.conversation(), onboarding.conversation(), *menu.handlers()]

@@ -10,7 +10,8 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.commands import LANGUAGE_PREFIX, help_text, language_keyboard, store_language
+from bot.commands import LANGUAGE_PREFIX, language_keyboard, store_language
+from flows.menu import show_menu
 from bot.context import BotContext
 
 logger = logging.getLogger(__name__)
@@ -33,10 +34,7 @@ async def start(update: Update, context: BotContext) -> int:
         return CHOOSING_LANGUAGE
     if worker.consent_at is None:
         return await _ask_consent(update, context)
-    await update.effective_message.reply_text(
-        context.t("Welcome back to {union}.", union=context.config.union.name) + "\n\n" + help_text(context),
-        reply_markup=ReplyKeyboardRemove(),
-    )
+    await show_menu(update, context, context.t("Welcome back to {union}.", union=context.config.union.name))
     return ConversationHandler.END
 
 
@@ -80,7 +78,7 @@ async def consent_given(update: Update, context: BotContext) -> int:
     await context.storage.record_consent(update.effective_user.id, CONSENT_VERSION)
     await query.answer()
     await query.edit_message_text(context.t("Thank you. You can now use all services."))
-    await query.message.reply_text(help_text(context))  # type: ignore[union-attr]
+    await show_menu(update, context)
     return ConversationHandler.END
 
 

@@ -34,6 +34,18 @@ class CaseStatus(StrEnum):
     REOPENED = "reopened"
 
 
+# A case in one of these still needs the union's attention.
+OPEN_STATUSES = frozenset(
+    {
+        CaseStatus.NEW,
+        CaseStatus.ACKNOWLEDGED,
+        CaseStatus.IN_PROGRESS,
+        CaseStatus.WAITING_FOR_WORKER,
+        CaseStatus.REOPENED,
+    }
+)
+
+
 class Priority(StrEnum):
     NORMAL = "normal"
     HIGH = "high"  # collective cases (more than one worker affected)

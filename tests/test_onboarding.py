@@ -29,8 +29,8 @@ async def test_start_speaks_the_default_language_and_offers_languages(bot: Union
 
 async def test_language_then_consent_then_menu(bot: UnionApplication, worker: Person) -> None:
     await _onboard(worker, "English")
-    menu = await worker.next_message(lambda m: "What you can do" in m.text)
-    assert "/help" in menu.text
+    menu = await worker.next_message(lambda m: "What would you like to do?" in m.text)
+    assert "🙋 Join the union" in menu.button_labels
     stored = await bot.storage.get_worker(WORKER_ID)
     assert stored is not None and stored.language == "en" and stored.consent_at is not None
     assert set(worker.presses) == set(worker.callback_answers)  # every press stopped the spinner
@@ -103,7 +103,7 @@ async def test_commands_are_published_per_language(bot: UnionApplication, sandbo
     assert [c["description"] for c in sandbox.commands()][:2] == ["主菜单", "怎么用这个机器人"]
     assert sandbox.commands(language_code="en")[0]["description"] == "Main menu"
     await _onboard(worker, "English")
-    await worker.next_message(lambda m: "What you can do" in m.text)
+    await worker.next_message(lambda m: "What would you like to do?" in m.text)
     chat_scope = {"type": "chat", "chat_id": WORKER_ID}
     assert sandbox.commands(scope=chat_scope)[0]["description"] == "Main menu"
 

@@ -97,7 +97,7 @@ async def test_kill_9_between_steps_then_restart(
     worker.send_text("你好")
 
     bot_process.start()
-    await worker.next_message(lambda m: "您可以" in m.text)  # consent recorded, menu shown
+    await worker.next_message(lambda m: "您想做什么" in m.text)  # consent recorded, menu shown
     await worker.next_message(lambda m: "没看懂" in m.text)  # nothing sent during the downtime is dropped
     assert bot_process.terminate() == 0
 

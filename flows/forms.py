@@ -1,0 +1,294 @@
+"""What every worker form shares: the draft, questions, wrong input, the summary, leaving and switching.
+
+A form's answers live in ``user_data["draft"]`` (JSON only), which the bot commits to SQLite after every
+update, together with the conversation state: a crash or restart resumes at the same question.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+
+from bot.commands import stale_button
+from bot.context import BotContext
+from bot.i18n import Html
+from flows.menu import MENU_PREFIX, show_menu
+from storage.models import Case, NewCase
+
+logger = logging.getLogger(__name__)
+
+DRAFT = "draft"
+SUBMIT = "form:submit"
+EDIT = "form:edit"
+EDIT_FIELD = "form:edit:"
+KEEP = "form:keep"
+DROP = "form:drop"
+
+# Commands that would start something else: asked about before the draft is dropped.
+SWITCH_COMMANDS = ["start", "join", "wages", "legal", "mycases", "rights", "language", "help"]
+
+Asker = Callable[[Update, BotContext], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str  # in the draft's answers
+    label: str  # message id
+    state: int  # the state that asks it
+    ask: Asker
+
+
+@dataclass(frozen=True)
+class Form:
+    """One worker form, as the shared handlers need to know it."""
+
+    name: str  # "join", "wages", "legal"
+    title: str  # message id
+    fields: list[Field]
+    summary_state: int
+    describe: Callable[[BotContext, dict[str, Any]], list[tuple[str, str]]] = field(default=lambda c, a: [])
+
+    def field_by_key(self, key: str) -> Field | None:
+        return next((f for f in self.fields if f.key == key), None)
+
+    def asker_for(self, state: int) -> Asker | None:
+        return next((f.ask for f in self.fields if f.state == state), None)
+
+
+# -- the draft --------------------------------------------------------------------------------------
+
+
+def draft(context: BotContext) -> dict[str, Any]:
+    assert context.user_data is not None
+    return context.user_data.setdefault(DRAFT, {})
+
+
+def answers(context: BotContext) -> dict[str, Any]:
+    return draft(context).setdefault("answers", {})
+
+
+def discard(context: BotContext) -> None:
+    assert context.user_data is not None
+    context.user_data.pop(DRAFT, None)
+
+
+async def begin(update: Update, context: BotContext, form: Form) -> bool:
+    """Start a fresh draft; False (and a kind word) if the worker has not agreed to data keeping yet."""
+    assert update.effective_user
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    worker = await context.storage.get_worker(update.effective_user.id)
+    if worker is None or worker.consent_at is None:
+        await say(update, context, context.t("Before you fill in a form, please send /start and agree to how we keep your data."))
+        return False
+    assert context.user_data is not None
+    context.user_data[DRAFT] = {"form": form.name, "answers": {}, "step": None, "editing": False}
+    return True
+
+
+# -- asking and reading -----------------------------------------------------------------------------
+
+
+async def say(update: Update, context: BotContext, text: str, markup: Any = None) -> None:
+    """Send a message to the chat this update came from (works for messages and button presses)."""
+    assert update.effective_chat
+    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+
+
+async def ask(update: Update, context: BotContext, state: int, text: str, markup: Any = None) -> int:
+    """Ask one question and remember where we are (to ask again after an interruption)."""
+    draft(context)["step"] = state
+    await say(update, context, text, markup)
+    return state
+
+
+def buttons(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """Inline keyboard from rows of (label, callback data)."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows])
+
+
+async def read_text(update: Update, context: BotContext, *, limit: int) -> str | None:
+    """The typed answer, or None after telling the worker what is wanted (the question stays)."""
+    message = update.effective_message
+    text = (message.text or "").strip() if message else ""
+    if not text:
+        await expect_text(update, context)
+        return None
+    if len(text) > limit:
+        await say(update, context, context.t("That is too long: please keep it under {limit} characters.", limit=limit))
+        return None
+    return text
+
+
+async def expect_text(update: Update, context: BotContext) -> None:
+    """A sticker, photo or voice note where typed words are needed."""
+    await say(update, context, context.t("Please type your answer in words."))
+
+
+async def expect_button(update: Update, context: BotContext) -> None:
+    """Typing or media where a button answer is needed."""
+    await say(update, context, context.t("Please tap one of the buttons above."))
+
+
+async def next_question(update: Update, context: BotContext, form: Form, ask_next: Asker) -> int:
+    """After an answer: back to the summary when editing a field, else the next question."""
+    current = draft(context)
+    if current.get("editing"):
+        current["editing"] = False
+        return await show_summary(update, context, form)
+    return await ask_next(update, context)
+
+
+def text_state(on_text: Callable[[Update, BotContext], Awaitable[int | None]]) -> list[BaseHandler]:  # type: ignore[type-arg]
+    """Handlers for a question answered by typing: text goes to the step, anything else gets a hint."""
+    return [
+        MessageHandler(filters.TEXT & ~filters.COMMAND, on_text),
+        MessageHandler(~filters.COMMAND & ~filters.TEXT, hint_text),
+    ]
+
+
+def button_state(*handlers: BaseHandler) -> list[BaseHandler]:  # type: ignore[type-arg]
+    """Handlers for a question answered with buttons: anything typed gets a hint."""
+    return [*handlers, MessageHandler(~filters.COMMAND, hint_button)]
+
+
+async def hint_text(update: Update, context: BotContext) -> None:
+    """Handler form of expect_text: the question stays."""
+    await expect_text(update, context)
+
+
+async def hint_button(update: Update, context: BotContext) -> None:
+    """Handler form of expect_button: the question stays."""
+    await expect_button(update, context)
+
+
+# -- summary and edits ------------------------------------------------------------------------------
+
+
+def _summary_text(context: BotContext, form: Form) -> str:
+    lines = [f"<b>{html.escape(context.t(form.title))}</b>", context.t("Please check your answers:"), ""]
+    for label, value in form.describe(context, answers(context)):
+        lines.append(f"<b>{html.escape(label)}</b>: {html.escape(value)}")
+    return "\n".join(lines)
+
+
+async def show_summary(update: Update, context: BotContext, form: Form) -> int:
+    markup = buttons(
+        [
+            [(context.t("✅ Submit"), SUBMIT)],
+            [(context.t("✏️ Change an answer"), EDIT)],
+            [(context.t("✖️ Cancel"), DROP)],
+        ]
+    )
+    return await ask(update, context, form.summary_state, Html(_summary_text(context, form)), markup)
+
+
+async def choose_field(update: Update, context: BotContext, form: Form) -> int:
+    """The list of answers that can be changed, as buttons."""
+    query = update.callback_query
+    assert query
+    await query.answer()
+    rows = [[(context.t(f.label), EDIT_FIELD + f.key)] for f in form.fields]
+    await query.edit_message_reply_markup(reply_markup=None)
+    return await ask(update, context, form.summary_state, context.t("Which answer do you want to change?"), buttons(rows))
+
+
+async def edit_field(update: Update, context: BotContext, form: Form) -> int | None:
+    """Ask one answer again, then come back to the summary."""
+    query = update.callback_query
+    assert query and query.data
+    chosen = form.field_by_key(query.data.removeprefix(EDIT_FIELD))
+    if chosen is None:
+        await stale_button(update, context)
+        return None
+    await query.answer()
+    draft(context)["editing"] = True
+    return await chosen.ask(update, context)
+
+
+def summary_handlers(form: Form, submit: Callable[[Update, BotContext], Awaitable[int]]) -> list[BaseHandler]:  # type: ignore[type-arg]
+    async def on_edit(update: Update, context: BotContext) -> int:
+        return await choose_field(update, context, form)
+
+    async def on_field(update: Update, context: BotContext) -> int | None:
+        return await edit_field(update, context, form)
+
+    return button_state(
+        CallbackQueryHandler(submit, pattern=f"^{SUBMIT}$"),
+        CallbackQueryHandler(on_edit, pattern=f"^{EDIT}$"),
+        CallbackQueryHandler(on_field, pattern=f"^{EDIT_FIELD}"),
+    )
+
+
+async def file_case(update: Update, context: BotContext, new_case: NewCase) -> Case:
+    """Write the case to SQLite first; only then tell the worker it was received."""
+    query = update.callback_query
+    case = await context.storage.create_case(new_case)
+    discard(context)
+    if query is not None:
+        await query.answer()
+        await query.edit_message_reply_markup(reply_markup=None)
+    logger.info("Case %s filed", case.reference)
+    return case
+
+
+# -- leaving and switching --------------------------------------------------------------------------
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    """/cancel: the draft is deleted, nothing was sent."""
+    discard(context)
+    await say(update, context, context.t("Cancelled. Nothing was sent."), ReplyKeyboardRemove())
+    return ConversationHandler.END
+
+
+def fallbacks(form: Form) -> list[BaseHandler]:  # type: ignore[type-arg]
+    """Every form's way out: /cancel, switching to something else (asked first), stale buttons."""
+
+    async def offer_switch(update: Update, context: BotContext) -> None:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        markup = buttons([[(context.t("Continue the form"), KEEP)], [(context.t("Delete it and go on"), DROP)]])
+        await say(
+            update,
+            context,
+            context.t("You have not finished “{form}”. Continue it, or delete what you wrote?", form=context.t(form.title)),
+            markup,
+        )
+
+    async def keep(update: Update, context: BotContext) -> int | None:
+        assert update.callback_query
+        await update.callback_query.answer()
+        step = draft(context).get("step")
+        if step == form.summary_state:
+            return await show_summary(update, context, form)
+        asker = form.asker_for(step) if isinstance(step, int) else None
+        return await asker(update, context) if asker else None
+
+    async def drop(update: Update, context: BotContext) -> int:
+        assert update.callback_query
+        await update.callback_query.answer()
+        discard(context)
+        await update.callback_query.edit_message_reply_markup(reply_markup=None)
+        await show_menu(update, context, context.t("Deleted. Nothing was sent."))
+        return ConversationHandler.END
+
+    return [
+        CommandHandler("cancel", cancel),
+        CommandHandler(SWITCH_COMMANDS, offer_switch),
+        CallbackQueryHandler(offer_switch, pattern=f"^{MENU_PREFIX}"),
+        CallbackQueryHandler(keep, pattern=f"^{KEEP}$"),
+        CallbackQueryHandler(drop, pattern=f"^{DROP}$"),
+        CallbackQueryHandler(stale_button),
+        MessageHandler(filters.COMMAND, _unknown_command),
+    ]
+
+
+async def _unknown_command(update: Update, context: BotContext) -> None:
+    await say(update, context, context.t("I don't know that command. Please answer the question above, or send /cancel to stop."))
