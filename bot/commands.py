@@ -38,6 +38,11 @@ class Command:
 # The one declared list: drives setMyCommands, /help and the README check in tests/test_docs.py.
 COMMANDS: list[Command] = [
     Command("start", N_("Main menu")),
+    Command("join", N_("Join the union")),
+    Command("wages", N_("Report unpaid wages")),
+    Command("legal", N_("Ask for legal aid")),
+    Command("mycases", N_("My cases and messages")),
+    Command("rights", N_("Know your rights")),
     Command("help", N_("How to use this bot")),
     Command("language", N_("Change language")),
     Command("cancel", N_("Stop what you are doing")),

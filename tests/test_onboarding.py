@@ -100,7 +100,7 @@ async def test_anything_outside_a_form_gets_an_answer(bot: UnionApplication, wor
 
 
 async def test_commands_are_published_per_language(bot: UnionApplication, sandbox: BotApiSandbox, worker: Person) -> None:
-    assert [c["description"] for c in sandbox.commands()][:2] == ["主菜单", "怎么用这个机器人"]
+    assert [c["description"] for c in sandbox.commands()][:2] == ["主菜单", "加入工会"]
     assert sandbox.commands(language_code="en")[0]["description"] == "Main menu"
     await _onboard(worker, "English")
     await worker.next_message(lambda m: "What would you like to do?" in m.text)

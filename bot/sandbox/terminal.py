@@ -100,6 +100,7 @@ class _TerminalChat:
         self.loop = loop
         self.names_by_chat = {person.chat_id: name for name, person in identities.items()}
         self.waiting: dict[str, list[str]] = {name: [] for name in identities}
+        self.activity = asyncio.Event()  # set whenever the current identity gets something
 
     @property
     def person(self) -> Person:
@@ -120,9 +121,25 @@ class _TerminalChat:
         text = render_message(message, event)
         if name == self.current:
             self.print(text)
+            self.activity.set()
             return
         self.waiting[name].append(text)
         self.print(f"   (new message for {name}; type :as {name} to read it)")
+
+    async def settle(self, first_reply: float = 3.0, quiet: float = 0.3) -> None:
+        """Let the bot's answer print before the next prompt: wait for a first reply, then a pause.
+
+        Without this, the prompt is printed before the replies arrive, and piped input races ahead of
+        the bot. Pure convenience for a person at a terminal; tests never depend on it.
+        """
+        timeout = first_reply
+        while True:
+            try:
+                await asyncio.wait_for(self.activity.wait(), timeout)
+            except TimeoutError:
+                return
+            self.activity.clear()
+            timeout = quiet
 
     def welcome(self) -> None:
         person = self.person
@@ -249,8 +266,10 @@ async def chat_in_terminal(
                 line = await asyncio.to_thread(input_fn, session.prompt)
             except (EOFError, KeyboardInterrupt):
                 break
+            session.activity.clear()
             if not session.handle(line):
                 break
+            await session.settle()
     finally:
         sandbox.remove_listener(session.on_event)
         # Let events already handed to the loop be printed before returning.
