@@ -1,0 +1,77 @@
+"""The union-bot command line, as a person runs it."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import __version__
+from bot.cli import main
+
+CONFIG = """
+[storage]
+database = "data/union.db"
+[union]
+name = "测试工会"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"union-bot {__version__}"
+
+
+def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, CONFIG.replace('name = "测试工会"', 'name = "测试工会"\ntimezone = "Nowhere/Land"'))
+    assert main(["check-config", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("union-bot: config error: union.timezone: unknown time zone 'Nowhere/Land'")
+
+
+def test_missing_token_says_how_to_provide_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("UNION_BOT_TOKEN", raising=False)
+    path = _write(tmp_path, CONFIG)
+    assert main(["run", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "@BotFather" in err and "UNION_BOT_TOKEN" in err and "[telegram]" in err
+
+
+def test_check_config_accepts_a_good_file_without_printing_the_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UNION_BOT_TOKEN", "42:SECRETSECRETSECRET")
+    assert main(["check-config", "--config", str(_write(tmp_path, CONFIG))]) == 0
+    out = capsys.readouterr().out
+    assert "OK" in out and "SECRET" not in out
+
+
+def test_migrate_creates_the_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--config", str(_write(tmp_path, CONFIG))]) == 0
+    database = tmp_path / "data" / "union.db"
+    assert "schema at version" in capsys.readouterr().out
+    with sqlite3.connect(database) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"workers", "cases", "case_events", "attachments", "outbox", "officers"} <= tables
+
+
+def test_console_script_help_lists_the_commands() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, check=True, timeout=60
+    )
+    for command in ("run", "check-config", "migrate", "sandbox"):
+        assert command in result.stdout
