@@ -13,8 +13,9 @@ import pytest
 
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.session import SANDBOX_TOKEN
-from flows import onboarding
+from flows import join, onboarding
 from storage import SQLiteStorage
+from tests.flow_helpers import onboard
 
 CONFIG = """
 [telegram]
@@ -105,3 +106,30 @@ async def test_kill_9_between_steps_then_restart(
     assert SANDBOX_TOKEN not in log
     assert SANDBOX_TOKEN.split(":")[1] not in log
     assert "Traceback" not in log
+
+
+async def test_kill_9_in_the_middle_of_a_form_keeps_the_answers(
+    sandbox: BotApiSandbox, worker: Person, bot_process: BotProcess, tmp_path: Path
+) -> None:
+    bot_process.start()
+    await onboard(worker, "简体中文")
+    worker.send_command("/join")
+    await worker.next_message(lambda m: "您叫什么名字" in m.text)
+    worker.send_text("张三")
+    await worker.next_message(lambda m: "电话号码" in m.text)
+    await _state_is_durable(tmp_path / "union.db", join.PHONE)
+    bot_process.kill_9()
+
+    worker.send_text("13812345678")  # answered while the bot is down
+    bot_process.start()
+    await worker.next_message(lambda m: m.text == "电话：13812345678")
+    await worker.next_message(lambda m: "哪里干活" in m.text)
+    worker.send_text("宏达劳务")
+    worker.press("建筑工地", message_id=(await worker.next_message(lambda m: "哪一行" in m.text)).message_id)
+    await worker.next_message(lambda m: "老家" in m.text)
+    worker.send_text("四川")
+    await worker.next_message(lambda m: "乡镇" in m.text)
+    worker.send_text("城关镇")
+    summary = await worker.next_message(lambda m: "请核对" in m.text)
+    assert "姓名</b>" not in summary.text and "姓名: 张三" in summary.text  # the answer from before the crash
+    assert bot_process.terminate() == 0
