@@ -16,6 +16,7 @@ from bot import commands
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.context import BotContext
+from bot.outbox import OutboxDispatcher
 from bot.persistence import SQLitePersistence
 from storage import SQLiteStorage, Storage
 
@@ -39,6 +40,11 @@ class UnionApplication(Application):  # type: ignore[type-arg]
         self.config = config
         self.clock = clock
         self._languages: dict[int, str] = {}
+        self.outbox = OutboxDispatcher(storage, self.bot, clock)
+
+    def send_outbox_soon(self) -> None:
+        """Deliver newly queued outbox messages now rather than at the next sweep."""
+        self.create_task(self.outbox.send_due(), name="outbox:send_due")
 
     async def initialize(self) -> None:
         await self.storage.open()
@@ -82,6 +88,23 @@ class UnionApplication(Application):  # type: ignore[type-arg]
             self._languages[user.id] = worker.language
 
 
+OUTBOX_SWEEP_SECONDS = 5
+
+
+async def on_start(application: Application) -> None:  # type: ignore[type-arg]
+    """Once the bot is connected: publish the command menus and start sweeping the outbox."""
+    assert isinstance(application, UnionApplication) and application.job_queue is not None
+    await commands.publish_commands(application)
+
+    async def sweep(_context: object) -> None:
+        await application.outbox.send_due()
+
+    # Starting twice (tests restart the bot in one process) must not double the sweeps.
+    for job in application.job_queue.get_jobs_by_name("outbox-sweep"):
+        job.schedule_removal()
+    application.job_queue.run_repeating(sweep, interval=OUTBOX_SWEEP_SECONDS, first=0, name="outbox-sweep")
+
+
 def build_application(
     config: Config,
     *,
@@ -103,7 +126,7 @@ def build_application(
         .rate_limiter(AIORateLimiter(overall_max_rate=25, max_retries=3))
         .persistence(SQLitePersistence(storage))
         .context_types(ContextTypes(context=BotContext))
-        .post_init(commands.publish_commands)
+        .post_init(on_start)
         .build()
     )
     assert isinstance(application, UnionApplication)
