@@ -4,7 +4,9 @@
 ``chat_in_terminal`` lets a human chat with the bot through the sandbox.
 """
 
-from bot.sandbox.server import BotApiSandbox, Person, SentMessage, format_text, parse_reply_markup, utf16_len
+from bot.sandbox.formatting import format_text, utf16_len
+from bot.sandbox.markup import parse_reply_markup
+from bot.sandbox.server import BotApiSandbox, Person, SentMessage
 from bot.sandbox.terminal import chat_in_terminal
 
 __all__ = [

@@ -28,7 +28,9 @@ def default_sandbox_config() -> Config:
     return Config(
         union=UnionConfig(name="沙盒镇总工会"),
         officers=[
-            OfficerConfig(telegram_id=OFFICER_ID, name="王干事", specialties=["wages", "legal", "membership"]),
+            OfficerConfig(
+                telegram_id=OFFICER_ID, name="王干事", specialties=["wages", "legal", "membership"]
+            ),
             OfficerConfig(telegram_id=BACKUP_ID, name="陈干事", specialties=["wages", "legal", "membership"]),
             OfficerConfig(telegram_id=ADMIN_ID, name="李主席", role="admin", specialties=["membership"]),
         ],
@@ -46,9 +48,9 @@ def sandbox_config(base: Config, sandbox: BotApiSandbox, database: str) -> Confi
 
 
 @asynccontextmanager
-async def running_bot(config: Config, *, token: str = SANDBOX_TOKEN, clock: Clock | None = None) -> AsyncIterator[
-    UnionApplication
-]:
+async def running_bot(
+    config: Config, *, token: str = SANDBOX_TOKEN, clock: Clock | None = None
+) -> AsyncIterator[UnionApplication]:
     """The bot polling its configured Bot API server until the block ends (as ``union-bot run`` does)."""
     application = build_application(config, token=token, clock=clock)
     async with application:
@@ -70,7 +72,9 @@ def _identities(sandbox: BotApiSandbox, config: Config) -> dict[str, Person]:
     for officer in config.officers:
         counts[officer.role] = counts.get(officer.role, 0) + 1
         label = officer.role.value + (str(counts[officer.role]) if counts[officer.role] > 1 else "")
-        identities[label] = sandbox.person(officer.telegram_id, first_name=officer.name, language_code="zh-hans")
+        identities[label] = sandbox.person(
+            officer.telegram_id, first_name=officer.name, language_code="zh-hans"
+        )
     return identities
 
 
