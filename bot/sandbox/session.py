@@ -10,9 +10,8 @@ from pathlib import Path
 
 from telegram import Update
 
-from bot.app import UnionApplication, build_application
+from bot.app import UnionApplication, build_application, on_start
 from bot.clock import Clock
-from bot.commands import publish_commands
 from bot.config import Config, OfficerConfig, StorageConfig, TelegramConfig, UnionConfig, load_config
 from bot.logs import configure_logging
 from bot.sandbox.server import BotApiSandbox, Person
@@ -54,10 +53,11 @@ async def running_bot(
     """The bot polling its configured Bot API server until the block ends (as ``union-bot run`` does)."""
     application = build_application(config, token=token, clock=clock)
     async with application:
-        await publish_commands(application)
-        await application.start()
+        # The same order as Application.run_polling: post_init, polling, then start.
+        await on_start(application)
         assert application.updater is not None
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        await application.start()
         try:
             yield application
         finally:
