@@ -78,8 +78,18 @@ def discard(context: BotContext) -> None:
     context.user_data.pop(DRAFT, None)
 
 
+# Drafts of these are only a step's scratch (e.g. a message being written in "my cases"): a new form
+# replaces them without asking.
+REPLACEABLE_DRAFTS = frozenset({"mycases"})
+
+
 async def begin(update: Update, context: BotContext, form: Form) -> bool:
-    """Start a fresh draft; False (and a kind word) if the worker has not agreed to data keeping yet."""
+    """Start a fresh draft, or say why not: no consent yet, or another form is still open.
+
+    Another open form is only caught here: each form's entry point comes before the other forms'
+    fallbacks, so /join during /wages arrives at join. The worker is asked, in the open form's words;
+    its Continue / Delete buttons are handled by that form's fallbacks.
+    """
     assert update.effective_user
     if update.callback_query is not None:
         await update.callback_query.answer()
@@ -88,8 +98,25 @@ async def begin(update: Update, context: BotContext, form: Form) -> bool:
         await say(update, context, context.t("Before you fill in a form, please send /start and agree to how we keep your data."))
         return False
     assert context.user_data is not None
-    context.user_data[DRAFT] = {"form": form.name, "answers": {}, "step": None, "editing": False}
+    open_draft = context.user_data.get(DRAFT) or {}
+    if open_draft.get("title") and open_draft.get("form") not in REPLACEABLE_DRAFTS | {form.name}:
+        await offer_switch(update, context, open_draft["title"])
+        return False
+    context.user_data[DRAFT] = {"form": form.name, "title": form.title, "answers": {}, "step": None, "editing": False}
     return True
+
+
+async def offer_switch(update: Update, context: BotContext, title: str) -> None:
+    """Ask before a half-filled form is dropped: continue it, or delete it and go on."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    markup = buttons([[(context.t("Continue the form"), KEEP)], [(context.t("Delete it and go on"), DROP)]])
+    await say(
+        update,
+        context,
+        context.t("You have not finished “{form}”. Continue it, or delete what you wrote?", form=context.t(title)),
+        markup,
+    )
 
 
 # -- asking and reading -----------------------------------------------------------------------------
@@ -251,16 +278,8 @@ async def cancel(update: Update, context: BotContext) -> int:
 def fallbacks(form: Form) -> list[BaseHandler]:  # type: ignore[type-arg]
     """Every form's way out: /cancel, switching to something else (asked first), stale buttons."""
 
-    async def offer_switch(update: Update, context: BotContext) -> None:
-        if update.callback_query is not None:
-            await update.callback_query.answer()
-        markup = buttons([[(context.t("Continue the form"), KEEP)], [(context.t("Delete it and go on"), DROP)]])
-        await say(
-            update,
-            context,
-            context.t("You have not finished “{form}”. Continue it, or delete what you wrote?", form=context.t(form.title)),
-            markup,
-        )
+    async def switch(update: Update, context: BotContext) -> None:
+        await offer_switch(update, context, form.title)
 
     async def keep(update: Update, context: BotContext) -> int | None:
         assert update.callback_query
@@ -276,13 +295,15 @@ def fallbacks(form: Form) -> list[BaseHandler]:  # type: ignore[type-arg]
         await update.callback_query.answer()
         discard(context)
         await update.callback_query.edit_message_reply_markup(reply_markup=None)
-        await show_menu(update, context, context.t("Deleted. Nothing was sent."))
+        # Its own message, so a share-phone keyboard left from the dropped form goes away too.
+        await say(update, context, context.t("Deleted. Nothing was sent."), ReplyKeyboardRemove())
+        await show_menu(update, context)
         return ConversationHandler.END
 
     return [
         CommandHandler("cancel", cancel),
-        CommandHandler(SWITCH_COMMANDS, offer_switch),
-        CallbackQueryHandler(offer_switch, pattern=f"^{MENU_PREFIX}"),
+        CommandHandler(SWITCH_COMMANDS, switch),
+        CallbackQueryHandler(switch, pattern=f"^{MENU_PREFIX}"),
         CallbackQueryHandler(keep, pattern=f"^{KEEP}$"),
         CallbackQueryHandler(drop, pattern=f"^{DROP}$"),
         CallbackQueryHandler(stale_button),

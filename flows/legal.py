@@ -1,9 +1,657 @@
-"""Placeholder: being written now (replaced before this lands)."""
+"""Ask for legal aid (/legal): the problem, what happened, any date coming up, documents, how and when
+to be contacted; then submit.
+
+Submitting files a legal-aid case (法律援助); a date within a week makes it urgent. Unpaid wages have
+their own form, so choosing that problem hands the worker over to it instead.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import BaseHandler
+import re
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+from babel.dates import format_date
+from pydantic import BaseModel, model_validator
+from pydantic import Field as ModelField
+from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.context import BotContext
+from bot.i18n import N_, Html, locale_dir_name
+from flows import evidence, forms
+from flows.join import normalise_phone
+from flows.menu import MENU_PREFIX, menu_pattern
+from storage.models import AttachmentIn, CaseKind, NewCase, Priority
+
+PROBLEM, DESCRIPTION, DEADLINE, DOCUMENTS, CONTACT, PHONE, CONTACT_TIME, SUMMARY = range(300, 308)
+
+PROBLEM_PREFIX = "legal:problem:"
+NO_DEADLINE = "legal:deadline:none"
+CONTACT_PREFIX = "legal:contact:"
+SAVED_PHONE = "legal:phone:saved"
+TIME_PREFIX = "legal:time:"
+
+DESCRIPTION_LIMIT = 2000
+URGENT_WITHIN = timedelta(days=7)
+# A date this far ahead is more likely a typo in the year than a real hearing.
+LATEST_AHEAD = timedelta(days=2 * 365)
+# A date typed without a year that fell this recently means this year (already past), not next year.
+RECENT_PAST = timedelta(days=60)
+
+
+class Problem(StrEnum):
+    INJURY = "work_injury"
+    DISMISSAL = "dismissal_or_contract"
+    INSURANCE = "social_insurance"
+    DISEASE = "occupational_disease"
+    WAGES = "unpaid_wages"  # never stored: handed over to the wages form
+    OTHER = "other"
+
+
+PROBLEM_LABELS: dict[Problem, str] = {
+    Problem.INJURY: N_("Work injury"),
+    Problem.DISMISSAL: N_("Dismissal or contract"),
+    Problem.INSURANCE: N_("Social insurance"),
+    Problem.DISEASE: N_("Occupational disease"),
+    Problem.WAGES: N_("Unpaid wages"),
+    Problem.OTHER: N_("Other"),
+}
+
+
+class ContactMethod(StrEnum):
+    TELEGRAM = "telegram"
+    PHONE = "phone"
+
+
+CONTACT_LABELS: dict[ContactMethod, str] = {
+    ContactMethod.TELEGRAM: N_("Message me here in Telegram"),
+    ContactMethod.PHONE: N_("Phone call"),
+}
+
+
+class ContactTime(StrEnum):
+    ANY = "any"
+    DAYTIME = "daytime"
+    EVENINGS = "evenings"
+    WEEKENDS = "weekends"
+
+
+TIME_LABELS: dict[ContactTime, str] = {
+    ContactTime.ANY: N_("Any time"),
+    ContactTime.DAYTIME: N_("Daytime"),
+    ContactTime.EVENINGS: N_("Evenings"),
+    ContactTime.WEEKENDS: N_("Weekends only"),
+}
+
+
+class DescriptionKind(StrEnum):
+    TEXT = "text"
+    VOICE = "voice_note"
+
+
+class LegalFields(BaseModel):
+    """What a legal-aid request holds."""
+
+    problem: Problem
+    description_kind: DescriptionKind
+    description: str | None = ModelField(default=None, min_length=1, max_length=DESCRIPTION_LIMIT)
+    # The voice note's file id when the worker told it by voice; the note is also the first attachment.
+    voice_file_id: str | None = None
+    deadline: date | None = None
+    contact_method: ContactMethod
+    phone: str | None = ModelField(default=None, pattern=r"^\+?\d{7,15}$")
+    contact_time: ContactTime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LegalFields:
+        if self.problem == Problem.WAGES:
+            raise ValueError("unpaid wages are filed with the wages form")
+        if (self.description_kind == DescriptionKind.TEXT) != (self.description is not None):
+            raise ValueError("a text description needs its text")
+        if (self.description_kind == DescriptionKind.VOICE) != (self.voice_file_id is not None):
+            raise ValueError("a voice description needs its voice note")
+        if (self.contact_method == ContactMethod.PHONE) != (self.phone is not None):
+            raise ValueError("a phone number is given exactly when the worker wants a call")
+        return self
+
+
+# -- dates ------------------------------------------------------------------------------------------
+
+# Phones often type full-width digits and punctuation with a Chinese input method.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９／．－", "0123456789/.-")
+_YEAR_FIRST = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
+_YEAR_LAST = re.compile(r"(?<!\d)(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4})(?!\d)")
+_CHINESE_MONTH_DAY = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})(?!\d)")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_NAME_DAY = re.compile(rf"\b{_MONTH}\s*(\d{{1,2}})(?:st|nd|rd|th)?\b")
+_DAY_NAME = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s*(?:of\s+)?{_MONTH}")
+# Not "1.5个月" or "2.5万": a number with a unit after it is an amount, not a date.
+_MONTH_DAY = re.compile(r"(?<![\d.])(\d{1,2})\s*[-/.]\s*(\d{1,2})(?![\d.]|\s*[个個天周週年小万萬千元块塊%])")
+_RELATIVE = {"今天": 0, "今日": 0, "today": 0, "明天": 1, "明日": 1, "tomorrow": 1, "后天": 2, "後天": 2}
+
+
+def parse_date(text: str, today: date) -> date:
+    """The date a worker typed, read leniently; ValueError if there is none.
+
+    Numbers without a year are month then day (12/5 and 5.12 as in China: 5 December, 12 May), unless
+    the first cannot be a month. Without a year, the date is the next one from 60 days ago on, so a
+    hearing last week reads as past (and is refused by the caller), not as next year's.
+    """
+    clean = text.translate(_FULL_WIDTH).strip().lower()
+    if match := _YEAR_FIRST.search(clean):
+        year, month, day = (int(g) for g in match.groups())
+        return date(year, month, day)
+    if match := _YEAR_LAST.search(clean):
+        month, day = _month_first(int(match.group(1)), int(match.group(2)))
+        return date(int(match.group(3)), month, day)
+    if match := _CHINESE_MONTH_DAY.search(clean):
+        return _without_year(int(match.group(1)), int(match.group(2)), today)
+    if match := _NAME_DAY.search(clean):
+        return _without_year(_MONTHS.index(match.group(1)) + 1, int(match.group(2)), today)
+    if match := _DAY_NAME.search(clean):
+        return _without_year(_MONTHS.index(match.group(2)) + 1, int(match.group(1)), today)
+    if match := _MONTH_DAY.search(clean):
+        month, day = _month_first(int(match.group(1)), int(match.group(2)))
+        return _without_year(month, day, today)
+    for word, days in _RELATIVE.items():
+        if word in clean:
+            return today + timedelta(days=days)
+    raise ValueError(f"no date in {text!r}")
+
+
+def _month_first(first: int, second: int) -> tuple[int, int]:
+    """(month, day): month first, unless only the second number can be a month (25/12)."""
+    if first > 12 >= second:
+        return second, first
+    return first, second
+
+
+def _without_year(month: int, day: int, today: date) -> date:
+    earliest = today - RECENT_PAST
+    for year in (today.year - 1, today.year, today.year + 1):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue  # 29 February in a common year, or no such month or day
+        if candidate >= earliest:
+            return candidate
+    raise ValueError(f"no such date: {month}/{day}")
+
+
+def _today(context: BotContext) -> date:
+    """Today where the union is (a worker's "tomorrow" is the union's, not UTC's)."""
+    return context.clock.now().astimezone(context.config.union.zone).date()
+
+
+def _show_date(context: BotContext, day: date) -> str:
+    """The date spelt out in the worker's language, with the weekday, so a misread is easy to spot."""
+    return format_date(day, "full", locale=locale_dir_name(context.language))
+
+
+# -- steps ------------------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: BotContext) -> int:
+    """Entry: a fresh draft, then the first question."""
+    if not await forms.begin(update, context, FORM):
+        return ConversationHandler.END
+    return await ask_problem(update, context)
+
+
+async def ask_problem(update: Update, context: BotContext) -> int:
+    # Unpaid wages only on the first pass: switching forms from the summary would lose every answer.
+    editing = forms.draft(context).get("editing")
+    labels = [
+        (context.t(label), PROBLEM_PREFIX + problem)
+        for problem, label in PROBLEM_LABELS.items()
+        if not (editing and problem == Problem.WAGES)
+    ]
+    rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
+    return await forms.ask(
+        update, context, PROBLEM, context.t("What is the problem about?"), forms.buttons(rows)
+    )
+
+
+async def got_problem(update: Update, context: BotContext) -> int | None:
+    """Problem chosen; unpaid wages go to their own form."""
+    query = update.callback_query
+    assert query and query.data
+    try:
+        problem = Problem(query.data.removeprefix(PROBLEM_PREFIX))
+    except ValueError:
+        await query.answer(
+            context.t("This button is no longer active. Send /start to see the menu."), show_alert=True
+        )
+        return None
+    if problem == Problem.WAGES and forms.draft(context).get("editing"):
+        # Never offered while editing (it would drop every answer); a forged press is just stale.
+        await query.answer(
+            context.t("This button is no longer active. Send /start to see the menu."), show_alert=True
+        )
+        return None
+    await query.answer()
+    await query.edit_message_text(context.t("Problem: {problem}", problem=context.t(PROBLEM_LABELS[problem])))
+    if problem == Problem.WAGES:
+        forms.discard(context)
+        markup = forms.buttons([[(context.t("💰 Report unpaid wages"), MENU_PREFIX + "wages")]])
+        await forms.say(
+            update,
+            context,
+            context.t(
+                "Unpaid wages have their own form, so the union can start recovering them. "
+                "Tap below to report them."
+            ),
+            markup,
+        )
+        return ConversationHandler.END
+    forms.answers(context)["problem"] = problem.value
+    return await forms.next_question(update, context, FORM, ask_description)
+
+
+async def ask_description(update: Update, context: BotContext) -> int:
+    return await forms.ask(
+        update,
+        context,
+        DESCRIPTION,
+        context.t("What happened? Write it in your own words (when, where, who), or send a voice note."),
+    )
+
+
+async def got_description_text(update: Update, context: BotContext) -> int | None:
+    """Description typed."""
+    text = await forms.read_text(update, context, limit=DESCRIPTION_LIMIT)
+    if text is None:
+        return None
+    answers = forms.answers(context)
+    answers["description"] = text
+    answers.pop("voice", None)
+    return await forms.next_question(update, context, FORM, ask_deadline)
+
+
+async def got_description_voice(update: Update, context: BotContext) -> int:
+    """Description told in a voice note: the note itself is the description."""
+    message = update.effective_message
+    assert message
+    answers = forms.answers(context)
+    answers["voice"] = evidence.attachment_of(message)
+    answers.pop("description", None)
+    await forms.say(update, context, context.t("🎤 Voice note received."))
+    return await forms.next_question(update, context, FORM, ask_deadline)
+
+
+async def hint_description(update: Update, context: BotContext) -> None:
+    """A sticker, photo or file where the story is wanted."""
+    await forms.say(update, context, context.t("Please type what happened, or send a voice note."))
+
+
+def _deadline_button(context: BotContext) -> Any:
+    return forms.buttons([[(context.t("No deadline I know of"), NO_DEADLINE)]])
+
+
+async def ask_deadline(update: Update, context: BotContext) -> int:
+    return await forms.ask(
+        update,
+        context,
+        DEADLINE,
+        context.t(
+            "Is there a date coming up? For example an arbitration hearing, a court date, "
+            "or a time limit such as 30 days to appeal.\n"
+            "Type the date, for example 12/5 (month/day), or tap the button."
+        ),
+        _deadline_button(context),
+    )
+
+
+async def got_deadline_text(update: Update, context: BotContext) -> int | None:
+    """A date typed: read leniently, refused if past or implausibly far."""
+    text = await forms.read_text(update, context, limit=100)
+    if text is None:
+        return None
+    today = _today(context)
+    try:
+        deadline = parse_date(text, today)
+    except ValueError:
+        return await _ask_deadline_again(update, context, context.t("I could not read a date there."))
+    if deadline < today:
+        return await _ask_deadline_again(
+            update,
+            context,
+            context.t(
+                "That date ({date}) has already passed. "
+                "If a time limit is over, it may still be worth asking: "
+                "tap “No deadline I know of” and tell us about it.",
+                date=_show_date(context, deadline),
+            ),
+        )
+    if deadline - today > LATEST_AHEAD:
+        return await _ask_deadline_again(
+            update,
+            context,
+            context.t(
+                "That date ({date}) is more than two years away. Please check the year.",
+                date=_show_date(context, deadline),
+            ),
+        )
+    forms.answers(context)["deadline"] = deadline.isoformat()
+    await forms.say(
+        update, context, context.t("Deadline or hearing: {date}", date=_show_date(context, deadline))
+    )
+    return await forms.next_question(update, context, FORM, ask_documents)
+
+
+async def _ask_deadline_again(update: Update, context: BotContext, reason: str) -> int:
+    example = context.t("Please type the date, for example 12/5 (month/day), or tap the button.")
+    return await forms.ask(update, context, DEADLINE, Html(f"{reason}\n{example}"), _deadline_button(context))
+
+
+async def got_no_deadline(update: Update, context: BotContext) -> int:
+    """No date known."""
+    query = update.callback_query
+    assert query
+    await query.answer()
+    await query.edit_message_text(context.t("Deadline or hearing: none known"))
+    forms.answers(context)["deadline"] = None
+    return await forms.next_question(update, context, FORM, ask_documents)
+
+
+async def ask_documents(update: Update, context: BotContext) -> int:
+    return await evidence.ask(
+        update,
+        context,
+        DOCUMENTS,
+        context.t(
+            "Do you have papers about it? "
+            "A contract, pay slips, a medical report, a letter, chat screenshots… "
+            "Send photos or files (several are fine), then tap Done."
+        ),
+    )
+
+
+async def documents_done(update: Update, context: BotContext) -> int:
+    """Done or Skip pressed."""
+    return await forms.next_question(update, context, FORM, ask_contact)
+
+
+async def ask_contact(update: Update, context: BotContext) -> int:
+    rows = [[(context.t(label), CONTACT_PREFIX + method)] for method, label in CONTACT_LABELS.items()]
+    return await forms.ask(
+        update,
+        context,
+        CONTACT,
+        context.t("How should the union or the legal-aid centre contact you? Choose what is safe for you."),
+        forms.buttons(rows),
+    )
+
+
+async def got_contact(update: Update, context: BotContext) -> int | None:
+    """Telegram or phone chosen; a phone call needs a number next."""
+    query = update.callback_query
+    assert query and query.data
+    try:
+        method = ContactMethod(query.data.removeprefix(CONTACT_PREFIX))
+    except ValueError:
+        await query.answer(
+            context.t("This button is no longer active. Send /start to see the menu."), show_alert=True
+        )
+        return None
+    await query.answer()
+    await query.edit_message_text(context.t("Contact: {method}", method=context.t(CONTACT_LABELS[method])))
+    answers = forms.answers(context)
+    answers["contact_method"] = method.value
+    if method == ContactMethod.PHONE:
+        return await ask_phone(update, context)
+    answers.pop("phone", None)
+    return await forms.next_question(update, context, FORM, ask_contact_time)
+
+
+async def _saved_phone(update: Update, context: BotContext) -> str | None:
+    """The phone on the worker's roster entry (from /join), if any."""
+    assert update.effective_user
+    worker = await context.storage.get_worker(update.effective_user.id)
+    phone = worker.profile.get("phone") if worker else None
+    return phone if isinstance(phone, str) and normalise_phone(phone) else None
+
+
+async def ask_phone(update: Update, context: BotContext) -> int:
+    saved = await _saved_phone(update, context)
+    if saved:
+        markup = forms.buttons([[(context.t("📞 Call {phone}", phone=saved), SAVED_PHONE)]])
+        return await forms.ask(
+            update,
+            context,
+            PHONE,
+            context.t(
+                "Which number should they call? Tap to use {phone}, or type another number.", phone=saved
+            ),
+            markup,
+        )
+    keyboard = ReplyKeyboardMarkup(
+        [[KeyboardButton(context.t("📱 Share my phone number"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    return await forms.ask(
+        update, context, PHONE, context.t("Your phone number? Tap the button below, or type it."), keyboard
+    )
+
+
+async def got_phone(update: Update, context: BotContext) -> int | None:
+    """Phone shared as a contact, or typed."""
+    message = update.effective_message
+    assert message
+    raw = message.contact.phone_number if message.contact else (message.text or "")
+    phone = normalise_phone(raw)
+    if phone is None:
+        await forms.ask(
+            update,
+            context,
+            PHONE,
+            context.t(
+                "That does not look like a phone number. Please type it again, for example 13812345678."
+            ),
+        )
+        return None
+    await message.reply_text(
+        context.t("Phone number: {phone}", phone=phone), reply_markup=ReplyKeyboardRemove()
+    )
+    return await _phone_chosen(update, context, phone)
+
+
+async def got_saved_phone(update: Update, context: BotContext) -> int | None:
+    """The roster phone accepted."""
+    query = update.callback_query
+    assert query
+    await query.answer()
+    phone = await _saved_phone(update, context)
+    if phone is None:  # removed from the roster since the question was asked
+        return await ask_phone(update, context)
+    await query.edit_message_text(context.t("Phone number: {phone}", phone=phone))
+    return await _phone_chosen(update, context, phone)
+
+
+async def _phone_chosen(update: Update, context: BotContext, phone: str) -> int:
+    answers = forms.answers(context)
+    answers["phone"] = phone
+    # Changing only the number from the summary also means "call me".
+    answers["contact_method"] = ContactMethod.PHONE.value
+    return await forms.next_question(update, context, FORM, ask_contact_time)
+
+
+async def ask_contact_time(update: Update, context: BotContext) -> int:
+    labels = [(context.t(label), TIME_PREFIX + time) for time, label in TIME_LABELS.items()]
+    rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
+    return await forms.ask(
+        update, context, CONTACT_TIME, context.t("When is a good time to contact you?"), forms.buttons(rows)
+    )
+
+
+async def got_contact_time(update: Update, context: BotContext) -> int | None:
+    """Time chosen: the summary."""
+    query = update.callback_query
+    assert query and query.data
+    try:
+        time = ContactTime(query.data.removeprefix(TIME_PREFIX))
+    except ValueError:
+        await query.answer(
+            context.t("This button is no longer active. Send /start to see the menu."), show_alert=True
+        )
+        return None
+    await query.answer()
+    await query.edit_message_text(context.t("Best time: {time}", time=context.t(TIME_LABELS[time])))
+    forms.answers(context)["contact_time"] = time.value
+    return await forms.next_question(update, context, FORM, ask_summary)
+
+
+async def ask_summary(update: Update, context: BotContext) -> int:
+    return await forms.show_summary(update, context, FORM)
+
+
+def _fields(answers: dict[str, Any]) -> LegalFields:
+    voice = answers.get("voice")
+    return LegalFields(
+        problem=answers["problem"],
+        description_kind=DescriptionKind.VOICE if voice else DescriptionKind.TEXT,
+        description=answers.get("description"),
+        voice_file_id=voice["file_id"] if voice else None,
+        deadline=answers.get("deadline"),
+        contact_method=answers["contact_method"],
+        phone=answers.get("phone") if answers["contact_method"] == ContactMethod.PHONE else None,
+        contact_time=answers["contact_time"],
+    )
+
+
+async def submit(update: Update, context: BotContext) -> int:
+    """File the request (written to SQLite before the worker hears it was received)."""
+    assert update.effective_user
+    answers = forms.answers(context)
+    fields = _fields(answers)
+    urgent = fields.deadline is not None and fields.deadline - _today(context) <= URGENT_WITHIN
+    attachments = (
+        [AttachmentIn.model_validate(answers["voice"])] if answers.get("voice") else []
+    ) + evidence.attachments(answers)
+    case = await forms.file_case(
+        update,
+        context,
+        NewCase(
+            kind=CaseKind.LEGAL,
+            worker_id=update.effective_user.id,
+            priority=Priority.URGENT if urgent else Priority.NORMAL,
+            fields=fields.model_dump(mode="json"),
+            attachments=attachments,
+        ),
+    )
+    how = (
+        context.t("by phone on {phone}", phone=fields.phone)
+        if fields.contact_method == ContactMethod.PHONE
+        else context.t("here in Telegram")
+    )
+    when = context.t(TIME_LABELS[fields.contact_time])
+    received = context.t(
+        "Received. Your case number is {reference}.\n"
+        "What happens next: a union officer or a legal-aid centre will contact you {how} ({when}).",
+        reference=case.reference,
+        how=Html(how),
+        when=when,
+    )
+    expect = (
+        context.t(
+            "Your date is close, so your case is marked urgent: "
+            "expect to hear from them within one working day."
+        )
+        if urgent
+        else context.t("Expect to hear from them within two working days.")
+    )
+    await forms.say(update, context, Html(f"{received}\n{expect}"))
+    return ConversationHandler.END
+
+
+def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, str]]:
+    problem = answers.get("problem")
+    deadline = answers.get("deadline")
+    method = answers.get("contact_method")
+    time = answers.get("contact_time")
+    if method == ContactMethod.PHONE:
+        contact = f"{context.t(CONTACT_LABELS[ContactMethod.PHONE])}: {answers.get('phone', '')}"
+    else:
+        contact = context.t(CONTACT_LABELS[ContactMethod(method)]) if method else ""
+    return [
+        (context.t("Problem"), context.t(PROBLEM_LABELS[Problem(problem)]) if problem else ""),
+        (
+            context.t("What happened"),
+            context.t("🎤 voice note") if answers.get("voice") else answers.get("description", ""),
+        ),
+        (
+            context.t("Deadline or hearing"),
+            _show_date(context, date.fromisoformat(deadline)) if deadline else context.t("none known"),
+        ),
+        (context.t("Documents"), evidence.describe(context, answers)),
+        (context.t("Contact"), contact),
+        (context.t("Best time"), context.t(TIME_LABELS[ContactTime(time)]) if time else ""),
+    ]
+
+
+FORM = forms.Form(
+    name="legal",
+    title=N_("Ask for legal aid"),
+    fields=[
+        forms.Field("problem", N_("Problem"), PROBLEM, ask_problem),
+        forms.Field("description", N_("What happened"), DESCRIPTION, ask_description),
+        forms.Field("deadline", N_("Deadline or hearing"), DEADLINE, ask_deadline),
+        forms.Field(evidence.EVIDENCE, N_("Documents"), DOCUMENTS, ask_documents),
+        forms.Field("contact_method", N_("Contact"), CONTACT, ask_contact),
+        # Listed so "Continue the form" after an interruption can ask for the number again.
+        forms.Field("phone", N_("Phone"), PHONE, ask_phone),
+        forms.Field("contact_time", N_("Best time"), CONTACT_TIME, ask_contact_time),
+    ],
+    summary_state=SUMMARY,
+    describe=_describe,
+)
+
+
+def conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return ConversationHandler(
+        entry_points=[
+            CommandHandler("legal", start),
+            CallbackQueryHandler(start, pattern=menu_pattern("legal")),
+        ],
+        states={
+            PROBLEM: forms.button_state(CallbackQueryHandler(got_problem, pattern=f"^{PROBLEM_PREFIX}")),
+            DESCRIPTION: [
+                MessageHandler(filters.TEXT & ~filters.COMMAND, got_description_text),
+                MessageHandler(filters.VOICE, got_description_voice),
+                MessageHandler(~filters.COMMAND & ~filters.TEXT, hint_description),
+            ],
+            DEADLINE: [
+                CallbackQueryHandler(got_no_deadline, pattern=f"^{NO_DEADLINE}$"),
+                *forms.text_state(got_deadline_text),
+            ],
+            DOCUMENTS: evidence.state(documents_done),
+            CONTACT: forms.button_state(CallbackQueryHandler(got_contact, pattern=f"^{CONTACT_PREFIX}")),
+            PHONE: [
+                CallbackQueryHandler(got_saved_phone, pattern=f"^{SAVED_PHONE}$"),
+                MessageHandler(filters.CONTACT | (filters.TEXT & ~filters.COMMAND), got_phone),
+                MessageHandler(~filters.COMMAND, forms.hint_text),
+            ],
+            CONTACT_TIME: forms.button_state(
+                CallbackQueryHandler(got_contact_time, pattern=f"^{TIME_PREFIX}")
+            ),
+            SUMMARY: forms.summary_handlers(FORM, submit),
+        },
+        fallbacks=forms.fallbacks(FORM),
+        name="legal",
+        persistent=True,
+    )
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    return []
+    return [conversation()]

@@ -1,9 +1,665 @@
-"""Placeholder: being written now (replaced before this lands)."""
+"""Report unpaid wages (/wages, 讨薪): who owes, the site, the work, how long, how much, how many workers,
+a contract, evidence, and whether the employer may know who reported; then submit.
+
+Submitting files a wages case. More than one worker affected makes it a collective case (群体性劳资纠纷),
+filed with high priority. By default the employer is never told who reported: many workers fear the boss.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import BaseHandler
+import re
+import unicodedata
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field as ModelField, model_validator
+from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+
+from bot.commands import stale_button
+from bot.context import BotContext
+from bot.i18n import N_, Html
+from flows import evidence, forms
+from flows.menu import menu_pattern
+from storage.models import CaseKind, NewCase, Priority
+
+(
+    EMPLOYER,
+    SITE,
+    SITE_NAME,
+    WORK,
+    MONTHS,
+    AMOUNT,
+    WORKERS,
+    CONTRACT,
+    PROOF,
+    DISCLOSE,
+    SUMMARY,
+) = range(200, 211)
+
+SITE_SKIP = "wages:site:skip"
+MONTHS_PREFIX = "wages:months:"
+WORKERS_JUST_ME = "wages:workers:1"
+CONTRACT_PREFIX = "wages:contract:"
+DISCLOSE_PREFIX = "wages:disclose:"
+
+EMPLOYER_LIMIT = 100
+SITE_LIMIT = 200
+WORK_LIMIT = 200
+MONTHS_LIMIT = 100
+MAX_AMOUNT = Decimal(10_000_000)  # more than this is a typo (an extra zero), not one wage claim
+MAX_WORKERS = 10_000
+MAX_MONTHS = 600
+
+
+class Contract(StrEnum):
+    YES = "yes"
+    NO = "no"
+    UNSURE = "unsure"
+
+
+CONTRACT_LABELS: dict[Contract, str] = {
+    Contract.YES: N_("Yes, I signed one"),
+    Contract.NO: N_("No contract"),
+    Contract.UNSURE: N_("Not sure"),
+}
+
+# Buttons for the usual answers; anything else is typed. 12 stands for "a year or more".
+MONTH_LABELS: dict[int, str] = {
+    1: N_("1 month"),
+    2: N_("2 months"),
+    3: N_("3 months"),
+    6: N_("6 months"),
+    12: N_("A year or more"),
+}
+
+
+class Location(BaseModel):
+    latitude: float = ModelField(ge=-90, le=90)
+    longitude: float = ModelField(ge=-180, le=180)
+
+
+class WagesFields(BaseModel):
+    """What a wages case holds. The amount is in the union's currency (yuan), stored as a decimal string."""
+
+    employer: str = ModelField(min_length=1, max_length=EMPLOYER_LIMIT)
+    site: str | None = ModelField(default=None, min_length=1, max_length=SITE_LIMIT)
+    location: Location | None = None
+    work: str = ModelField(min_length=1, max_length=WORK_LIMIT)
+    unpaid_for: str | None = ModelField(default=None, min_length=1, max_length=MONTHS_LIMIT)  # the worker's words
+    unpaid_months: int | None = ModelField(default=None, ge=1, le=MAX_MONTHS)  # a number, when one can be told
+    amount_owed: Decimal = ModelField(gt=0, le=MAX_AMOUNT, decimal_places=2)
+    workers_affected: int = ModelField(ge=1, le=MAX_WORKERS)
+    collective: bool
+    contract: Contract
+    disclose_identity: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WagesFields:
+        if self.site is None and self.location is None:
+            raise ValueError("the site needs a name or a location")
+        if self.unpaid_for is None and self.unpaid_months is None:
+            raise ValueError("how long the wages are unpaid is missing")
+        if self.collective != (self.workers_affected > 1):
+            raise ValueError("a collective case is one with more than one worker affected")
+        return self
+
+
+# -- reading numbers ---------------------------------------------------------------------------------
+
+
+class AmountProblem(StrEnum):
+    NOT_A_NUMBER = "not_a_number"
+    ZERO = "zero"
+    NEGATIVE = "negative"
+    TOO_LARGE = "too_large"
+
+
+AMOUNT_PROBLEMS: dict[AmountProblem, str] = {
+    AmountProblem.NOT_A_NUMBER: N_("I could not read an amount there."),
+    AmountProblem.ZERO: N_("The amount must be more than 0."),
+    AmountProblem.NEGATIVE: N_("The amount cannot be negative."),
+    AmountProblem.TOO_LARGE: N_("That is more than {limit}. Please check the number of zeros."),
+}
+
+
+class AmountError(ValueError):
+    """An amount that cannot be taken; ``problem`` says why (its message is in AMOUNT_PROBLEMS)."""
+
+    def __init__(self, problem: AmountProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+_CURRENCY = re.compile(r"^(?:¥|rmb|cny)|(?:元|圆|块钱|块|塊錢|塊|yuan|rmb|cny)$")
+_MULTIPLIERS = {"千": 1000, "k": 1000, "万": 10_000, "萬": 10_000, "w": 10_000}
+_PLAIN = re.compile(r"^\d+(?:\.\d+)?$")
+_GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_MINUS = ("-", "−")
+
+
+def parse_amount(text: str) -> Decimal:
+    """An amount of money as workers type it: 8500, 8,500, 8500元, ¥8,500, ８５００, 8.5千, 8.5k, 1.2万.
+
+    Rounded to cents. Raises AmountError for zero, negative, unreadable and implausibly large amounts.
+    """
+    # NFKC turns full-width digits and signs (Chinese input methods) into ASCII: ８５００ → 8500, ￥ → ¥.
+    clean = unicodedata.normalize("NFKC", text).lower()
+    clean = re.sub(r"\s+", "", clean)
+    for _ in range(2):  # a sign and a currency on both sides: ¥8500元
+        clean = _CURRENCY.sub("", clean)
+    negative = clean.startswith(_MINUS)
+    clean = clean.lstrip("".join(_MINUS)).lstrip("¥")
+    multiplier = 1
+    if clean and clean[-1] in _MULTIPLIERS:
+        multiplier = _MULTIPLIERS[clean[-1]]
+        clean = clean[:-1]
+    if not (_PLAIN.match(clean) or _GROUPED.match(clean)):
+        raise AmountError(AmountProblem.NOT_A_NUMBER)
+    try:
+        amount = (Decimal(clean.replace(",", "")) * multiplier).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    except InvalidOperation as error:
+        raise AmountError(AmountProblem.NOT_A_NUMBER) from error
+    if amount == 0:
+        raise AmountError(AmountProblem.ZERO)
+    if negative:
+        raise AmountError(AmountProblem.NEGATIVE)
+    if amount > MAX_AMOUNT:
+        raise AmountError(AmountProblem.TOO_LARGE)
+    return amount
+
+
+def show_amount(context: BotContext, amount: Decimal) -> str:
+    """8500 → "8,500 元" / "8,500 yuan"; cents only when there are some."""
+    number = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+    return context.t("{amount} yuan", amount=number)
+
+
+_CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CHINESE_NUMBER = re.compile(r"^([一二两兩三四五六七八九]?)(十?)([一二两兩三四五六七八九]?)$")
+
+
+def _small_number(text: str) -> int | None:
+    """Digits, or a Chinese number up to 99 (三, 十二, 二十五); None otherwise."""
+    if text.isascii() and text.isdigit():
+        return int(text)
+    match = _CHINESE_NUMBER.match(text)
+    if not text or match is None:
+        return None
+    tens, ten, ones = match.groups()
+    if not ten:  # one digit alone (三); two without 十 (三五) is not a number
+        return _CHINESE_DIGITS[tens] if tens and not ones else None
+    return _CHINESE_DIGITS.get(tens, 1) * 10 + _CHINESE_DIGITS.get(ones, 0)
+
+
+_MONTHS_TYPED = re.compile(r"^(\w+?)(?:个月|個月|月|months?|mos?)$")
+_YEARS_TYPED = re.compile(r"^(\w+?)(?:年|years?|yrs?)$")
+_HALF_YEAR = ("半年", "halfayear", "halfyear")
+
+
+def months_from_text(text: str) -> int | None:
+    """How many months a typed answer means, when it is simply that ("3个月", "3 months", "一年"); else None."""
+    clean = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).lower())
+    if clean in _HALF_YEAR:
+        return 6
+    months: int | None = None
+    if match := _MONTHS_TYPED.match(clean):
+        months = _small_number(match.group(1))
+    elif (match := _YEARS_TYPED.match(clean)) and (years := _small_number(match.group(1))) is not None:
+        months = years * 12
+    else:
+        months = _small_number(clean)
+    return months if months is not None and 1 <= months <= MAX_MONTHS else None
+
+
+_PEOPLE = re.compile(r"(?:个人|個人|人|名|个|個|people|persons?|workers?|ofus)$")
+
+
+def parse_workers(text: str) -> int | None:
+    """A number of people as typed ("5", "５", "5人", "十二个人", "5 people"); None if it is not one."""
+    clean = _PEOPLE.sub("", re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).lower()))
+    return _small_number(clean)
+
+
+# -- steps ------------------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: BotContext) -> int:
+    """Entry: a fresh draft, a word on what comes, then the first question."""
+    if not await forms.begin(update, context, FORM):
+        return ConversationHandler.END
+    await forms.say(
+        update,
+        context,
+        context.t("Let's report the unpaid wages: a few short questions. Send /cancel at any time to stop."),
+    )
+    return await ask_employer(update, context)
+
+
+async def ask_employer(update: Update, context: BotContext) -> int:
+    return await forms.ask(
+        update,
+        context,
+        EMPLOYER,
+        context.t("Who owes you the wages? Type the name of the company, the contractor or the labour boss."),
+    )
+
+
+async def got_employer(update: Update, context: BotContext) -> int | None:
+    """Employer typed."""
+    employer = await forms.read_text(update, context, limit=EMPLOYER_LIMIT)
+    if employer is None:
+        return None
+    forms.answers(context)["employer"] = employer
+    return await forms.next_question(update, context, FORM, ask_site)
+
+
+async def ask_site(update: Update, context: BotContext) -> int:
+    # The button sends where the phone is: right only when the worker is at the site, as the label says.
+    keyboard = ReplyKeyboardMarkup(
+        [[KeyboardButton(context.t("📍 I am at the site: send my location"), request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    return await forms.ask(
+        update,
+        context,
+        SITE,
+        context.t("Which project or work site was it, and where? Type its name and place, or send its location."),
+        keyboard,
+    )
+
+
+async def got_site(update: Update, context: BotContext) -> int | None:
+    """Site typed (it replaces a location sent before)."""
+    site = await forms.read_text(update, context, limit=SITE_LIMIT)
+    if site is None:
+        return None
+    answers = forms.answers(context)
+    answers["site"] = site
+    answers.pop("location", None)
+    await forms.say(update, context, context.t("Project / site: {site}", site=site), ReplyKeyboardRemove())
+    return await forms.next_question(update, context, FORM, ask_work)
+
+
+async def got_location(update: Update, context: BotContext) -> int:
+    """Location sent: kept, then the site's name (a pin alone is hard for an officer to talk about)."""
+    message = update.effective_message
+    assert message and message.location
+    answers = forms.answers(context)
+    answers["location"] = {"latitude": message.location.latitude, "longitude": message.location.longitude}
+    answers.pop("site", None)
+    await forms.say(update, context, context.t("📍 Location received."), ReplyKeyboardRemove())
+    return await ask_site_name(update, context)
+
+
+async def hint_site(update: Update, context: BotContext) -> None:
+    """A sticker, photo or file where the site is wanted."""
+    await forms.say(update, context, context.t("Please type the site's name and place, or send its location."))
+
+
+async def ask_site_name(update: Update, context: BotContext) -> int:
+    markup = forms.buttons([[(context.t("I don't know its name"), SITE_SKIP)]])
+    return await forms.ask(
+        update, context, SITE_NAME, context.t("What is the project or site called? Type its name, or tap the button."), markup
+    )
+
+
+async def got_site_name(update: Update, context: BotContext) -> int | None:
+    """Site name typed (after a location)."""
+    site = await forms.read_text(update, context, limit=SITE_LIMIT)
+    if site is None:
+        return None
+    forms.answers(context)["site"] = site
+    return await forms.next_question(update, context, FORM, ask_work)
+
+
+async def got_no_site_name(update: Update, context: BotContext) -> int | None:
+    """No name known: the location alone must do."""
+    query = update.callback_query
+    assert query
+    if not forms.answers(context).get("location"):  # a stale button: without a location there is no site at all
+        await stale_button(update, context)
+        return None
+    await query.answer()
+    await query.edit_message_text(context.t("Project / site: the location sent"))
+    forms.answers(context).pop("site", None)
+    return await forms.next_question(update, context, FORM, ask_work)
+
+
+async def ask_work(update: Update, context: BotContext) -> int:
+    return await forms.ask(
+        update, context, WORK, context.t("What work did you do there? For example: bricklaying, welding, cleaning.")
+    )
+
+
+async def got_work(update: Update, context: BotContext) -> int | None:
+    """Work typed."""
+    work = await forms.read_text(update, context, limit=WORK_LIMIT)
+    if work is None:
+        return None
+    forms.answers(context)["work"] = work
+    return await forms.next_question(update, context, FORM, ask_months)
+
+
+async def ask_months(update: Update, context: BotContext) -> int:
+    labels = [(context.t(label), f"{MONTHS_PREFIX}{months}") for months, label in MONTH_LABELS.items()]
+    rows = [labels[0:3], labels[3:]]
+    return await forms.ask(
+        update,
+        context,
+        MONTHS,
+        context.t("How long have you not been paid? Tap a button, or type it, for example “since March”."),
+        forms.buttons(rows),
+    )
+
+
+async def got_months_button(update: Update, context: BotContext) -> int | None:
+    """A usual length tapped."""
+    query = update.callback_query
+    assert query and query.data
+    suffix = query.data.removeprefix(MONTHS_PREFIX)
+    months = int(suffix) if suffix.isascii() and suffix.isdigit() else None
+    if months not in MONTH_LABELS:
+        await stale_button(update, context)
+        return None
+    assert months is not None
+    await query.answer()
+    await query.edit_message_text(context.t("Unpaid for: {months}", months=context.t(MONTH_LABELS[months])))
+    answers = forms.answers(context)
+    answers["unpaid_months"] = months
+    answers.pop("unpaid_for", None)
+    return await forms.next_question(update, context, FORM, ask_amount)
+
+
+async def got_months_text(update: Update, context: BotContext) -> int | None:
+    """A length typed in the worker's own words, kept as typed (and as a number when it is one)."""
+    text = await forms.read_text(update, context, limit=MONTHS_LIMIT)
+    if text is None:
+        return None
+    answers = forms.answers(context)
+    answers["unpaid_for"] = text
+    answers["unpaid_months"] = months_from_text(text)
+    return await forms.next_question(update, context, FORM, ask_amount)
+
+
+async def ask_amount(update: Update, context: BotContext) -> int:
+    return await forms.ask(
+        update, context, AMOUNT, context.t("How much are you owed in total, in yuan? Type the number, for example 8500.")
+    )
+
+
+async def got_amount(update: Update, context: BotContext) -> int | None:
+    """Amount typed: read leniently, refused with the reason when it cannot be right."""
+    text = await forms.read_text(update, context, limit=50)
+    if text is None:
+        return None
+    try:
+        amount = parse_amount(text)
+    except AmountError as error:
+        reason = context.t(AMOUNT_PROBLEMS[error.problem], limit=show_amount(context, MAX_AMOUNT))
+        example = context.t("Please type the amount again, for example 8500 or 8.5k.")
+        return await forms.ask(update, context, AMOUNT, Html(f"{reason}\n{example}"))
+    forms.answers(context)["amount_owed"] = str(amount)
+    # Echoed, so a misread (8.5千 taken as 8.5) is plain to see before the summary.
+    await forms.say(update, context, context.t("Amount owed: {amount}", amount=show_amount(context, amount)))
+    return await forms.next_question(update, context, FORM, ask_workers)
+
+
+async def ask_workers(update: Update, context: BotContext) -> int:
+    markup = forms.buttons([[(context.t("Just me"), WORKERS_JUST_ME)]])
+    return await forms.ask(
+        update,
+        context,
+        WORKERS,
+        context.t("How many workers are owed wages here, counting you? Tap “Just me”, or type the number."),
+        markup,
+    )
+
+
+async def got_workers_button(update: Update, context: BotContext) -> int:
+    """Just the worker."""
+    query = update.callback_query
+    assert query
+    await query.answer()
+    await query.edit_message_text(context.t("Workers affected: just me"))
+    forms.answers(context)["workers_affected"] = 1
+    return await forms.next_question(update, context, FORM, ask_contract)
+
+
+async def got_workers_text(update: Update, context: BotContext) -> int | None:
+    """A number of workers typed; more than one is a collective case."""
+    text = await forms.read_text(update, context, limit=30)
+    if text is None:
+        return None
+    count = parse_workers(text)
+    if count is None or not 1 <= count <= MAX_WORKERS:
+        reason = (
+            context.t("Please type a number of people, for example 5.")
+            if count is None
+            else context.t("The number must be between 1 and {limit}.", limit=MAX_WORKERS)
+        )
+        return await forms.ask(update, context, WORKERS, reason, forms.buttons([[(context.t("Just me"), WORKERS_JUST_ME)]]))
+    forms.answers(context)["workers_affected"] = count
+    if count > 1:
+        await forms.say(
+            update,
+            context,
+            context.t("{count} workers: this is a collective case, and the union handles it first.", count=count),
+        )
+    return await forms.next_question(update, context, FORM, ask_contract)
+
+
+async def ask_contract(update: Update, context: BotContext) -> int:
+    rows = [[(context.t(label), CONTRACT_PREFIX + contract)] for contract, label in CONTRACT_LABELS.items()]
+    return await forms.ask(update, context, CONTRACT, context.t("Did you sign a written labour contract?"), forms.buttons(rows))
+
+
+async def got_contract(update: Update, context: BotContext) -> int | None:
+    """Contract answered."""
+    query = update.callback_query
+    assert query and query.data
+    try:
+        contract = Contract(query.data.removeprefix(CONTRACT_PREFIX))
+    except ValueError:
+        await stale_button(update, context)
+        return None
+    await query.answer()
+    await query.edit_message_text(context.t("Written contract: {answer}", answer=context.t(CONTRACT_LABELS[contract])))
+    forms.answers(context)["contract"] = contract.value
+    return await forms.next_question(update, context, FORM, ask_evidence)
+
+
+async def ask_evidence(update: Update, context: BotContext) -> int:
+    return await evidence.ask(
+        update,
+        context,
+        PROOF,
+        context.t(
+            "Do you have any proof? Photos of an IOU, pay slips, attendance records, chat screenshots, "
+            "a voice note… Send them (several are fine), then tap Done."
+        ),
+    )
+
+
+async def evidence_done(update: Update, context: BotContext) -> int:
+    """Done or Skip pressed."""
+    return await forms.next_question(update, context, FORM, ask_disclose)
+
+
+async def ask_disclose(update: Update, context: BotContext) -> int:
+    rows = [
+        [(context.t("🔒 No, keep my name hidden"), DISCLOSE_PREFIX + "no")],
+        [(context.t("Yes, they may know"), DISCLOSE_PREFIX + "yes")],
+    ]
+    return await forms.ask(
+        update,
+        context,
+        DISCLOSE,
+        context.t("May the employer know that you reported this? By default the boss is not told who you are."),
+        forms.buttons(rows),
+    )
+
+
+async def got_disclose(update: Update, context: BotContext) -> int | None:
+    """Disclosure chosen: the summary."""
+    query = update.callback_query
+    assert query and query.data
+    choice = query.data.removeprefix(DISCLOSE_PREFIX)
+    if choice not in ("no", "yes"):
+        await stale_button(update, context)
+        return None
+    await query.answer()
+    disclose = choice == "yes"
+    await query.edit_message_text(context.t("Tell the employer it was you: {choice}", choice=_disclosure(context, disclose)))
+    forms.answers(context)["disclose_identity"] = disclose
+    return await forms.next_question(update, context, FORM, ask_summary)
+
+
+async def ask_summary(update: Update, context: BotContext) -> int:
+    return await forms.show_summary(update, context, FORM)
+
+
+def fields_from(answers: dict[str, Any]) -> WagesFields:
+    """The answers, validated for storage."""
+    workers = answers["workers_affected"]
+    return WagesFields(
+        employer=answers["employer"],
+        site=answers.get("site"),
+        location=answers.get("location"),
+        work=answers["work"],
+        unpaid_for=answers.get("unpaid_for"),
+        unpaid_months=answers.get("unpaid_months"),
+        amount_owed=Decimal(answers["amount_owed"]),
+        workers_affected=workers,
+        collective=workers > 1,
+        contract=answers["contract"],
+        disclose_identity=answers.get("disclose_identity", False),
+    )
+
+
+async def submit(update: Update, context: BotContext) -> int:
+    """File the case (written to SQLite before the worker hears it was received)."""
+    assert update.effective_user
+    answers = forms.answers(context)
+    fields = fields_from(answers)
+    case = await forms.file_case(
+        update,
+        context,
+        NewCase(
+            kind=CaseKind.WAGES,
+            worker_id=update.effective_user.id,
+            priority=Priority.HIGH if fields.collective else Priority.NORMAL,
+            fields=fields.model_dump(mode="json"),
+            attachments=evidence.attachments(answers),
+        ),
+    )
+    lines = [
+        context.t("Received. Your case number is {reference}.", reference=case.reference),
+        context.t("What happens next: a union officer will contact you here."),
+        context.t("This is a collective case: expect to hear from us within a few hours.")
+        if fields.collective
+        else context.t("Expect to hear from us, usually within one working day."),
+        context.t("You said the employer may know that you reported this.")
+        if fields.disclose_identity
+        else context.t("Your name is not given to the employer."),
+    ]
+    await forms.say(update, context, Html("\n".join(lines)))
+    return ConversationHandler.END
+
+
+# -- summary ----------------------------------------------------------------------------------------
+
+
+def _disclosure(context: BotContext, disclose: bool) -> str:
+    return context.t("Yes, they may know") if disclose else context.t("No, kept hidden")
+
+
+def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, str]]:
+    site = answers.get("site", "")
+    if answers.get("location"):
+        site = f"{site} ({context.t('📍 location sent')})" if site else context.t("📍 location sent")
+    months = answers.get("unpaid_months")
+    unpaid_for = answers.get("unpaid_for") or (context.t(MONTH_LABELS[months]) if months in MONTH_LABELS else "")
+    amount = answers.get("amount_owed")
+    workers = answers.get("workers_affected")
+    if workers is None:
+        affected = ""
+    elif workers > 1:
+        affected = context.t("{count} (collective case)", count=workers)
+    else:
+        affected = context.t("just me")
+    contract = answers.get("contract")
+    disclose = answers.get("disclose_identity")
+    return [
+        (context.t("Who owes"), answers.get("employer", "")),
+        (context.t("Project / site"), site),
+        (context.t("Work done"), answers.get("work", "")),
+        (context.t("Unpaid for"), unpaid_for),
+        (context.t("Amount owed"), show_amount(context, Decimal(amount)) if amount else ""),
+        (context.t("Workers affected"), affected),
+        (context.t("Written contract"), context.t(CONTRACT_LABELS[Contract(contract)]) if contract else ""),
+        (context.t("Evidence"), evidence.describe(context, answers)),
+        (context.t("Tell the employer it was you"), _disclosure(context, bool(disclose)) if disclose is not None else ""),
+    ]
+
+
+FORM = forms.Form(
+    name="wages",
+    title=N_("Report unpaid wages"),
+    fields=[
+        forms.Field("employer", N_("Who owes"), EMPLOYER, ask_employer),
+        forms.Field("site", N_("Project / site"), SITE, ask_site),
+        # Listed so "Continue the form" after an interruption can ask for the name again.
+        forms.Field("site_name", N_("Site name"), SITE_NAME, ask_site_name),
+        forms.Field("work", N_("Work done"), WORK, ask_work),
+        forms.Field("unpaid_for", N_("Unpaid for"), MONTHS, ask_months),
+        forms.Field("amount_owed", N_("Amount owed"), AMOUNT, ask_amount),
+        forms.Field("workers_affected", N_("Workers affected"), WORKERS, ask_workers),
+        forms.Field("contract", N_("Written contract"), CONTRACT, ask_contract),
+        forms.Field(evidence.EVIDENCE, N_("Evidence"), PROOF, ask_evidence),
+        forms.Field("disclose_identity", N_("Tell the employer it was you"), DISCLOSE, ask_disclose),
+    ],
+    summary_state=SUMMARY,
+    describe=_describe,
+)
+
+
+def conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return ConversationHandler(
+        entry_points=[CommandHandler("wages", start), CallbackQueryHandler(start, pattern=menu_pattern("wages"))],
+        states={
+            EMPLOYER: forms.text_state(got_employer),
+            SITE: [
+                MessageHandler(filters.LOCATION, got_location),
+                MessageHandler(filters.TEXT & ~filters.COMMAND, got_site),
+                MessageHandler(~filters.COMMAND, hint_site),
+            ],
+            SITE_NAME: [
+                CallbackQueryHandler(got_no_site_name, pattern=f"^{SITE_SKIP}$"),
+                *forms.text_state(got_site_name),
+            ],
+            WORK: forms.text_state(got_work),
+            MONTHS: [
+                CallbackQueryHandler(got_months_button, pattern=f"^{MONTHS_PREFIX}"),
+                *forms.text_state(got_months_text),
+            ],
+            AMOUNT: forms.text_state(got_amount),
+            WORKERS: [
+                CallbackQueryHandler(got_workers_button, pattern=f"^{WORKERS_JUST_ME}$"),
+                *forms.text_state(got_workers_text),
+            ],
+            CONTRACT: forms.button_state(CallbackQueryHandler(got_contract, pattern=f"^{CONTRACT_PREFIX}")),
+            PROOF: evidence.state(evidence_done),
+            DISCLOSE: forms.button_state(CallbackQueryHandler(got_disclose, pattern=f"^{DISCLOSE_PREFIX}")),
+            SUMMARY: forms.summary_handlers(FORM, submit),
+        },
+        fallbacks=forms.fallbacks(FORM),
+        name="wages",
+        persistent=True,
+    )
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    return []
+    return [conversation()]
