@@ -144,7 +144,7 @@ async def test_worker_and_officer_chat_in_the_terminal(
             ("echo: 你好", ":quit"),
         ],
     )
-    await chat_in_terminal(sandbox, identities, input_fn=script, print_fn=screen)
+    await chat_in_terminal(sandbox, identities, input_fn=script, print_fn=screen, reply_wait=0)
 
     text = screen.text
     assert "🤖 你好，欢迎！\n   [1] Join the union\n   [2] 帮助" in text
@@ -161,7 +161,7 @@ async def test_end_of_input_and_help(sandbox: BotApiSandbox) -> None:
     script = Script(
         screen, [(None, ":help"), (None, ":bogus"), (None, ":as nobody"), (None, "#x"), (None, "#1")]
     )
-    await chat_in_terminal(sandbox, identities, input_fn=script, print_fn=screen)
+    await chat_in_terminal(sandbox, identities, input_fn=script, print_fn=screen, reply_wait=0)
     assert ":as NAME           switch identity (worker)" in screen.text
     assert "⚠ unknown command :bogus" in screen.text
     assert "unknown identity 'nobody'" in screen.text

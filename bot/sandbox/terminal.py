@@ -126,14 +126,14 @@ class _TerminalChat:
         self.waiting[name].append(text)
         self.print(f"   (new message for {name}; type :as {name} to read it)")
 
-    async def settle(self, first_reply: float = 3.0, quiet: float = 0.3) -> None:
+    async def settle(self, first_reply: float, quiet: float = 0.3) -> None:
         """Let the bot's answer print before the next prompt: wait for a first reply, then a pause.
 
         Without this, the prompt is printed before the replies arrive, and piped input races ahead of
         the bot. Pure convenience for a person at a terminal; tests never depend on it.
         """
         timeout = first_reply
-        while True:
+        while timeout > 0:
             try:
                 await asyncio.wait_for(self.activity.wait(), timeout)
             except TimeoutError:
@@ -229,6 +229,12 @@ class _TerminalChat:
         self.person.send_document(path.name, content, mime_type=mime_type)
 
 
+def _reaches_the_bot(line: str) -> bool:
+    """Whether an input line sends something the bot may answer (not :as, :help, blank)."""
+    command = line.strip().partition(" ")[0]
+    return bool(command) and command not in {":as", ":help", ":quit", ":block", ":unblock"}
+
+
 def _coordinates(argument: str) -> tuple[float, float]:
     parts = argument.replace(",", " ").split()
     try:
@@ -251,11 +257,13 @@ async def chat_in_terminal(
     input_fn: Callable[[str], str] = input,
     print_fn: Callable[[str], object] = print,
     start_as: str = "worker",
+    reply_wait: float = 3.0,
 ) -> None:
     """Run an interactive chat until ``:quit`` or end of input.
 
     Input is read in a worker thread so the bot, running on the same event loop, keeps working
     while the person thinks.
+    ``reply_wait`` is how long to wait for the bot's first reply before the next prompt (0 in tests).
     """
     session = _TerminalChat(sandbox, identities, print_fn, start_as, asyncio.get_running_loop())
     sandbox.add_listener(session.on_event)
@@ -269,7 +277,8 @@ async def chat_in_terminal(
             session.activity.clear()
             if not session.handle(line):
                 break
-            await session.settle()
+            if _reaches_the_bot(line):
+                await session.settle(reply_wait)
     finally:
         sandbox.remove_listener(session.on_event)
         # Let events already handed to the loop be printed before returning.
