@@ -19,5 +19,6 @@ def conversation_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         *mycases.handlers(),
         onboarding.conversation(),
         *rights.handlers(),
+        *mycases.album_handlers(),
         *menu.handlers(),
     ]

@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -296,10 +296,10 @@ async def got_message(update: Update, context: BotContext) -> int | None:
             action="message",
             note=text,
             visible_to_worker=True,
-        )
+        ),
+        attachments=[AttachmentIn.model_validate(item)] if item is not None else [],
     )
-    if item is not None:
-        await context.storage.add_attachment(case.id, AttachmentIn.model_validate(item))
+    _remember_album(context, message, case.id)
     if case.status == CaseStatus.WAITING_FOR_WORKER:
         try:
             await context.storage.change_case_status(
@@ -512,6 +512,53 @@ async def unknown_command(update: Update, context: BotContext) -> None:
         context,
         context.t("I don't know that command. Please answer the question above, or send /cancel to stop."),
     )
+
+
+ALBUM = "mycases_album"  # user_data: the album whose first photo went to a case
+
+
+def _remember_album(context: BotContext, message: Message, case_id: int) -> None:
+    """Telegram sends an album as one message per photo; the rest follow the first to the same case."""
+    assert context.user_data is not None
+    if message.media_group_id:
+        context.user_data[ALBUM] = {"case_id": case_id, "group": message.media_group_id}
+    else:
+        context.user_data.pop(ALBUM, None)
+
+
+async def album_part(update: Update, context: BotContext) -> None:
+    """A further photo of an album already sent to a case: store it there too; anything else is not ours."""
+    message = update.effective_message
+    assert message and update.effective_user and context.user_data is not None
+    album = context.user_data.get(ALBUM) or {}
+    item = attachment_of(message)
+    case = await context.storage.get_case(int(album["case_id"])) if album else None
+    if (
+        item is None
+        or not message.media_group_id
+        or message.media_group_id != album.get("group")
+        or case is None
+        or case.worker_id != update.effective_user.id
+    ):
+        await not_understood(update, context)
+        return
+    await context.storage.add_case_event(
+        NewCaseEvent(
+            case_id=case.id,
+            actor_id=update.effective_user.id,
+            actor_role="worker",
+            action="message",
+            note=(item.get("caption") or "").strip() or None,
+            visible_to_worker=True,
+        ),
+        attachments=[AttachmentIn.model_validate(item)],
+    )
+    await forms.say(update, context, context.t("This one is saved with {reference} too.", reference=case.reference))
+
+
+def album_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    """Registered after every flow: only media no conversation took reaches it."""
+    return [MessageHandler(MEDIA, album_part)]
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]

@@ -7,6 +7,7 @@ PostgreSQL backend for multi-instance deployments implements the same methods.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -117,7 +118,8 @@ class Storage(ABC):
         """
 
     @abstractmethod
-    async def add_case_event(self, event: NewCaseEvent) -> CaseEvent: ...
+    async def add_case_event(self, event: NewCaseEvent, *, attachments: Sequence[AttachmentIn] = ()) -> CaseEvent:
+        """Record the event, with the files that came with it, in one transaction."""
 
     @abstractmethod
     async def list_case_events(self, case_id: int, *, worker_visible_only: bool = False) -> list[CaseEvent]:

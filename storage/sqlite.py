@@ -404,10 +404,12 @@ class SQLiteStorage(Storage):
         assert case is not None  # updated inside this transaction
         return case
 
-    async def add_case_event(self, event: NewCaseEvent) -> CaseEvent:
+    async def add_case_event(self, event: NewCaseEvent, *, attachments: Sequence[AttachmentIn] = ()) -> CaseEvent:
         async with self._write() as conn:
             now = self._now()
             event_id = await _insert_event(conn, event, now)
+            for attachment in attachments:
+                await _insert_attachment(conn, event.case_id, attachment, now)
             row = await _select_one(conn, "SELECT * FROM case_events WHERE id = ?", (event_id,))
         assert row is not None  # inserted inside this transaction
         return _model(CaseEvent, row)

@@ -380,3 +380,20 @@ async def test_a_restart_while_writing_resumes_there(
         assert (await worker.next_message()).text.startswith("已发送。")
         events = await application.storage.list_case_events(case.id)
         assert events[-1].action == "message" and events[-1].note == "老板说下个月发 & <不一定>"
+
+
+async def test_an_album_of_photos_all_reach_the_case(bot: UnionApplication, worker: Person) -> None:
+    await onboard(worker, "简体中文")
+    case = await _case(bot.storage, CaseKind.WAGES)
+    worker.send_command("/mycases")
+    await worker.next_message()
+    await press(worker, f"{case.reference} · 拖欠工资")
+    await press(worker, "✉️ 给工会干事留言")
+    for number in range(3):  # Telegram delivers an album as one update per photo
+        worker.send_photo(caption="工资条" if number == 0 else None, media_group_id="album-1")
+    await worker.next_message(lambda m: m.text.startswith("这张也存到"))
+    await worker.next_message(lambda m: m.text.startswith("这张也存到"))
+    assert [a.kind for a in await bot.storage.list_attachments(case.id)] == ["photo", "photo", "photo"]
+    worker.send_photo(media_group_id="album-2")  # a new album, not sent to the officer: not kept
+    assert "没看懂" in (await worker.next_message(lambda m: "没看懂" in m.text)).text
+    assert len(await bot.storage.list_attachments(case.id)) == 3

@@ -189,11 +189,19 @@ class Person:
             contact["last_name"] = user["last_name"]
         return self._send({"contact": contact}, "contact")
 
-    def send_photo(self, caption: str | None = None, width: int = 1280, height: int = 960) -> int:
+    def send_photo(
+        self, caption: str | None = None, width: int = 1280, height: int = 960, *, media_group_id: str | None = None
+    ) -> int:
+        """Send a photo; photos of one album share a ``media_group_id`` and arrive as separate updates."""
         with self._sandbox._cond:
             stored = self._sandbox._store_file(_FAKE_JPEG, "photo")
             sizes = self._sandbox._photo_sizes(stored, width, height)
-            return self._send({"photo": sizes, **({"caption": caption} if caption else {})}, "photo")
+            content: dict[str, Any] = {"photo": sizes}
+            if caption:
+                content["caption"] = caption
+            if media_group_id:
+                content["media_group_id"] = media_group_id
+            return self._send(content, "photo")
 
     def send_document(
         self, file_name: str, content: bytes, mime_type: str = "application/pdf", caption: str | None = None
