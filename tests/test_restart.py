@@ -13,7 +13,7 @@ import pytest
 
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.session import SANDBOX_TOKEN
-from flows import join, onboarding
+from flows import join, legal, onboarding, wages
 from storage import SQLiteStorage
 from tests.flow_helpers import onboard
 
@@ -132,4 +132,49 @@ async def test_kill_9_in_the_middle_of_a_form_keeps_the_answers(
     worker.send_text("城关镇")
     summary = await worker.next_message(lambda m: "请核对" in m.text)
     assert "姓名</b>" not in summary.text and "姓名: 张三" in summary.text  # the answer from before the crash
+    assert bot_process.terminate() == 0
+
+
+async def test_kill_9_in_the_wages_form(
+    sandbox: BotApiSandbox, worker: Person, bot_process: BotProcess, tmp_path: Path
+) -> None:
+    bot_process.start()
+    await onboard(worker, "简体中文")
+    worker.send_command("/wages")
+    await worker.next_message(lambda m: "谁欠您的工资" in m.text)
+    worker.send_text("宏达劳务 王老板")
+    await worker.next_message(lambda m: "哪个项目或工地" in m.text)
+    await _state_is_durable(tmp_path / "union.db", wages.SITE)
+    bot_process.kill_9()
+
+    worker.send_text("城南花园三期")  # answered while the bot is down
+    bot_process.start()
+    await worker.next_message(lambda m: "干什么活" in m.text)
+    assert bot_process.terminate() == 0
+    storage = SQLiteStorage(str(tmp_path / "union.db"))
+    await storage.open()
+    try:
+        draft = (await storage.load_persistence("user_data"))[str(worker.user_id)]["draft"]
+    finally:
+        await storage.close()
+    assert draft["form"] == "wages"
+    assert "宏达劳务 王老板" in draft["answers"].values() and "城南花园三期" in draft["answers"].values()
+
+
+async def test_kill_9_in_the_legal_form(
+    sandbox: BotApiSandbox, worker: Person, bot_process: BotProcess, tmp_path: Path
+) -> None:
+    bot_process.start()
+    await onboard(worker, "English")
+    worker.send_command("/legal")
+    await worker.next_message(lambda m: m.text == "What is the problem about?")
+    worker.press("Work injury")
+    await worker.next_message(lambda m: "What happened" in m.text)
+    await _state_is_durable(tmp_path / "union.db", legal.DESCRIPTION)
+    bot_process.kill_9()
+
+    worker.send_voice(duration=40)  # the story as a voice note, while the bot is down
+    bot_process.start()
+    assert (await worker.next_message()).text == "🎤 Voice note received."
+    await worker.next_message(lambda m: "Is there a date coming up?" in m.text)
     assert bot_process.terminate() == 0
