@@ -8,8 +8,8 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.warnings import PTBUserWarning
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.warnings import PTBUserWarning
 
 import flows
 from bot import commands

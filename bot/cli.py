@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
             "--config",
             default=DEFAULT_CONFIG if required else None,
             metavar="FILE",
-            help=f"the TOML config file (default: {DEFAULT_CONFIG})" if required else "optional TOML config file",
+            help=f"the TOML config file (default: {DEFAULT_CONFIG})"
+            if required
+            else "optional TOML config file",
         )
         return command
 
@@ -47,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
         "Chat with the bot in this terminal against a local stand-in for Telegram (no token, no network).",
         required=False,
     )
-    sandbox.add_argument("--database", metavar="PATH", help="keep the sandbox database here (default: throwaway)")
+    sandbox.add_argument(
+        "--database", metavar="PATH", help="keep the sandbox database here (default: throwaway)"
+    )
     return parser
 
 
@@ -61,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate":
             return asyncio.run(_migrate(args.config))
         if args.command == "sandbox":
-            from bot.sandbox.session import run_sandbox_session  # noqa: PLC0415 - only this command needs it
+            from bot.sandbox.session import run_sandbox_session
 
             return asyncio.run(run_sandbox_session(config_path=args.config, database=args.database))
     except ConfigError as error:
@@ -102,7 +106,7 @@ def _check_config(config_path: str) -> int:
 
 
 async def _migrate(config_path: str) -> int:
-    from storage import SQLiteStorage  # noqa: PLC0415
+    from storage import SQLiteStorage
 
     config = load_config(config_path)
     storage = SQLiteStorage(config.storage.database)

@@ -19,7 +19,14 @@ from telegram import (
     Update,
 )
 from telegram.error import TelegramError
-from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.context import BotContext
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translate
@@ -70,7 +77,10 @@ def add_safety_nets(application: Application) -> None:  # type: ignore[type-arg]
 
 def language_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=f"{LANGUAGE_PREFIX}{code}")] for code in LANGUAGES]
+        [
+            [InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=f"{LANGUAGE_PREFIX}{code}")]
+            for code in LANGUAGES
+        ]
     )
 
 
@@ -89,7 +99,9 @@ def help_text(context: BotContext) -> str:
 async def choose_language(update: Update, context: BotContext) -> None:
     """Offer the languages as buttons."""
     assert update.effective_message
-    await update.effective_message.reply_text(context.t("Please choose your language:"), reply_markup=language_keyboard())
+    await update.effective_message.reply_text(
+        context.t("Please choose your language:"), reply_markup=language_keyboard()
+    )
 
 
 async def set_language(update: Update, context: BotContext) -> None:
@@ -122,7 +134,8 @@ async def cancel(update: Update, context: BotContext) -> None:
     """Outside a form there is nothing to cancel; say so and show what is possible."""
     assert update.effective_message
     await update.effective_message.reply_text(
-        context.t("There is nothing to cancel.") + "\n\n" + help_text(context), reply_markup=ReplyKeyboardRemove()
+        context.t("There is nothing to cancel.") + "\n\n" + help_text(context),
+        reply_markup=ReplyKeyboardRemove(),
     )
 
 
@@ -130,12 +143,16 @@ async def stale_button(update: Update, context: BotContext) -> None:
     """A button from an old message, or forged data: stop the spinner and explain."""
     query = update.callback_query
     assert query
-    await query.answer(context.t("This button is no longer active. Send /start to see the menu."), show_alert=True)
+    await query.answer(
+        context.t("This button is no longer active. Send /start to see the menu."), show_alert=True
+    )
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
     assert update.effective_message
-    await update.effective_message.reply_text(context.t("I don't know that command.") + "\n\n" + help_text(context))
+    await update.effective_message.reply_text(
+        context.t("I don't know that command.") + "\n\n" + help_text(context)
+    )
 
 
 async def not_understood(update: Update, context: BotContext) -> None:
@@ -152,7 +169,9 @@ async def on_error(update: object, context: BotContext) -> None:
     logger.error("Error while handling an update", exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    message = context.t("Sorry, something went wrong on our side. Your answers are kept. Please try again in a minute.")
+    message = context.t(
+        "Sorry, something went wrong on our side. Your answers are kept. Please try again in a minute."
+    )
     try:
         if update.callback_query is not None:
             await update.callback_query.answer()
@@ -167,7 +186,7 @@ def command_list(language: str) -> list[BotCommand]:
 
 async def publish_commands(application: Application) -> None:  # type: ignore[type-arg]
     """Register the command menu: the default language for everyone, English and Chinese by app language."""
-    from bot.app import UnionApplication  # noqa: PLC0415 - avoid an import cycle
+    from bot.app import UnionApplication
 
     assert isinstance(application, UnionApplication)
     default = application.config.union.default_language

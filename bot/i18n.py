@@ -29,7 +29,7 @@ class Html(str):
     __slots__ = ()
 
 
-def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention for "mark for translation only"
+def N_(msgid: str) -> str:
     """Mark a message id for extraction where it is translated later (menus, constants)."""
     return msgid
 

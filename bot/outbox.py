@@ -60,7 +60,9 @@ class OutboxDispatcher:
             logger.warning("Outbox message %s undeliverable: the recipient blocked the bot", item.id)
             return True
         except BadRequest as error:
-            await self._storage.mark_outbox_failed(item.id, error=f"bad request: {error.message}", retry_at=None)
+            await self._storage.mark_outbox_failed(
+                item.id, error=f"bad request: {error.message}", retry_at=None
+            )
             logger.error("Outbox message %s refused by Telegram: %s", item.id, error.message)
             return True
         except (NetworkError, TelegramError) as error:

@@ -21,7 +21,9 @@ SKIP = "evidence:skip"
 MAX_FILES = 20
 EVIDENCE = "evidence"  # key in the draft's answers
 
-MEDIA = filters.PHOTO | filters.Document.ALL | filters.VOICE | filters.VIDEO | filters.AUDIO | filters.VIDEO_NOTE
+MEDIA = (
+    filters.PHOTO | filters.Document.ALL | filters.VOICE | filters.VIDEO | filters.AUDIO | filters.VIDEO_NOTE
+)
 
 
 def attachment_of(message: Message) -> dict[str, Any] | None:
@@ -29,7 +31,12 @@ def attachment_of(message: Message) -> dict[str, Any] | None:
     caption = message.caption
     if message.photo:
         largest = message.photo[-1]
-        return {"kind": "photo", "file_id": largest.file_id, "file_unique_id": largest.file_unique_id, "caption": caption}
+        return {
+            "kind": "photo",
+            "file_id": largest.file_id,
+            "file_unique_id": largest.file_unique_id,
+            "caption": caption,
+        }
     for kind in ("document", "voice", "video", "audio", "video_note"):
         media = getattr(message, kind)
         if media is not None:
@@ -60,7 +67,9 @@ def _done_buttons(context: BotContext, *, any_yet: bool) -> Any:
 
 async def ask(update: Update, context: BotContext, state: int, prompt: str) -> int:
     """Ask for files; the buttons say Done once something arrived, Skip before."""
-    return await forms.ask(update, context, state, prompt, _done_buttons(context, any_yet=bool(collected(context))))
+    return await forms.ask(
+        update, context, state, prompt, _done_buttons(context, any_yet=bool(collected(context)))
+    )
 
 
 async def got_file(update: Update, context: BotContext) -> None:
@@ -73,7 +82,12 @@ async def got_file(update: Update, context: BotContext) -> None:
         return
     files = collected(context)
     if len(files) >= MAX_FILES:
-        await forms.say(update, context, context.t("That is enough files, thank you. Tap Done to go on."), _done_buttons(context, any_yet=True))
+        await forms.say(
+            update,
+            context,
+            context.t("That is enough files, thank you. Tap Done to go on."),
+            _done_buttons(context, any_yet=True),
+        )
         return
     files.append(item)
     await forms.say(

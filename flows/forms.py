@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.commands import stale_button
 from bot.context import BotContext
@@ -95,14 +102,24 @@ async def begin(update: Update, context: BotContext, form: Form) -> bool:
         await update.callback_query.answer()
     worker = await context.storage.get_worker(update.effective_user.id)
     if worker is None or worker.consent_at is None:
-        await say(update, context, context.t("Before you fill in a form, please send /start and agree to how we keep your data."))
+        await say(
+            update,
+            context,
+            context.t("Before you fill in a form, please send /start and agree to how we keep your data."),
+        )
         return False
     assert context.user_data is not None
     open_draft = context.user_data.get(DRAFT) or {}
     if open_draft.get("title") and open_draft.get("form") not in REPLACEABLE_DRAFTS | {form.name}:
         await offer_switch(update, context, open_draft["title"])
         return False
-    context.user_data[DRAFT] = {"form": form.name, "title": form.title, "answers": {}, "step": None, "editing": False}
+    context.user_data[DRAFT] = {
+        "form": form.name,
+        "title": form.title,
+        "answers": {},
+        "step": None,
+        "editing": False,
+    }
     return True
 
 
@@ -114,7 +131,9 @@ async def offer_switch(update: Update, context: BotContext, title: str) -> None:
     await say(
         update,
         context,
-        context.t("You have not finished “{form}”. Continue it, or delete what you wrote?", form=context.t(title)),
+        context.t(
+            "You have not finished “{form}”. Continue it, or delete what you wrote?", form=context.t(title)
+        ),
         markup,
     )
 
@@ -137,7 +156,9 @@ async def ask(update: Update, context: BotContext, state: int, text: str, markup
 
 def buttons(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     """Inline keyboard from rows of (label, callback data)."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
 
 
 async def read_text(update: Update, context: BotContext, *, limit: int) -> str | None:
@@ -148,7 +169,11 @@ async def read_text(update: Update, context: BotContext, *, limit: int) -> str |
         await expect_text(update, context)
         return None
     if len(text) > limit:
-        await say(update, context, context.t("That is too long: please keep it under {limit} characters.", limit=limit))
+        await say(
+            update,
+            context,
+            context.t("That is too long: please keep it under {limit} characters.", limit=limit),
+        )
         return None
     return text
 
@@ -223,7 +248,9 @@ async def choose_field(update: Update, context: BotContext, form: Form) -> int:
     await query.answer()
     rows = [[(context.t(f.label), EDIT_FIELD + f.key)] for f in form.fields]
     await query.edit_message_reply_markup(reply_markup=None)
-    return await ask(update, context, form.summary_state, context.t("Which answer do you want to change?"), buttons(rows))
+    return await ask(
+        update, context, form.summary_state, context.t("Which answer do you want to change?"), buttons(rows)
+    )
 
 
 async def edit_field(update: Update, context: BotContext, form: Form) -> int | None:
@@ -312,4 +339,8 @@ def fallbacks(form: Form) -> list[BaseHandler]:  # type: ignore[type-arg]
 
 
 async def _unknown_command(update: Update, context: BotContext) -> None:
-    await say(update, context, context.t("I don't know that command. Please answer the question above, or send /cancel to stop."))
+    await say(
+        update,
+        context,
+        context.t("I don't know that command. Please answer the question above, or send /cancel to stop."),
+    )

@@ -9,7 +9,8 @@ import re
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field as ModelField
+from pydantic import BaseModel
+from pydantic import Field as ModelField
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
@@ -88,7 +89,13 @@ async def start(update: Update, context: BotContext) -> int:
     worker = await context.storage.get_worker(update.effective_user.id)
     if worker is not None and worker.profile.get("member_number"):
         forms.discard(context)
-        await forms.say(update, context, context.t("You are already a union member (No. {number}).", number=worker.profile["member_number"]))
+        await forms.say(
+            update,
+            context,
+            context.t(
+                "You are already a union member (No. {number}).", number=worker.profile["member_number"]
+            ),
+        )
         return ConversationHandler.END
     for case in await context.storage.list_cases_for_worker(update.effective_user.id):
         if case.kind == CaseKind.MEMBERSHIP and case.status in OPEN_STATUSES:
@@ -96,7 +103,10 @@ async def start(update: Update, context: BotContext) -> int:
             await forms.say(
                 update,
                 context,
-                context.t("You have already applied ({reference}). We will tell you here when it is approved.", reference=case.reference),
+                context.t(
+                    "You have already applied ({reference}). We will tell you here when it is approved.",
+                    reference=case.reference,
+                ),
             )
             return ConversationHandler.END
     return await ask_name(update, context)
@@ -121,7 +131,9 @@ async def ask_phone(update: Update, context: BotContext) -> int:
         resize_keyboard=True,
         one_time_keyboard=True,
     )
-    return await forms.ask(update, context, PHONE, context.t("Your phone number? Tap the button below, or type it."), keyboard)
+    return await forms.ask(
+        update, context, PHONE, context.t("Your phone number? Tap the button below, or type it."), keyboard
+    )
 
 
 async def got_phone(update: Update, context: BotContext) -> int | None:
@@ -131,15 +143,26 @@ async def got_phone(update: Update, context: BotContext) -> int | None:
     raw = message.contact.phone_number if message.contact else (message.text or "")
     phone = normalise_phone(raw)
     if phone is None:
-        await forms.ask(update, context, PHONE, context.t("That does not look like a phone number. Please type it again, for example 13812345678."))
+        await forms.ask(
+            update,
+            context,
+            PHONE,
+            context.t(
+                "That does not look like a phone number. Please type it again, for example 13812345678."
+            ),
+        )
         return None
     forms.answers(context)["phone"] = phone
-    await message.reply_text(context.t("Phone number: {phone}", phone=phone), reply_markup=ReplyKeyboardRemove())
+    await message.reply_text(
+        context.t("Phone number: {phone}", phone=phone), reply_markup=ReplyKeyboardRemove()
+    )
     return await forms.next_question(update, context, FORM, ask_employer)
 
 
 async def ask_employer(update: Update, context: BotContext) -> int:
-    return await forms.ask(update, context, EMPLOYER, context.t("Where do you work? The company, site or boss's name."))
+    return await forms.ask(
+        update, context, EMPLOYER, context.t("Where do you work? The company, site or boss's name.")
+    )
 
 
 async def got_employer(update: Update, context: BotContext) -> int | None:
@@ -153,7 +176,9 @@ async def got_employer(update: Update, context: BotContext) -> int | None:
 async def ask_trade(update: Update, context: BotContext) -> int:
     labels = [(context.t(label), TRADE_PREFIX + trade) for trade, label in TRADE_LABELS.items()]
     rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
-    return await forms.ask(update, context, TRADE, context.t("What kind of work do you do?"), forms.buttons(rows))
+    return await forms.ask(
+        update, context, TRADE, context.t("What kind of work do you do?"), forms.buttons(rows)
+    )
 
 
 async def got_trade(update: Update, context: BotContext) -> int | None:
@@ -162,7 +187,9 @@ async def got_trade(update: Update, context: BotContext) -> int | None:
     try:
         trade = Trade(query.data.removeprefix(TRADE_PREFIX))
     except ValueError:
-        await query.answer(context.t("This button is no longer active. Send /start to see the menu."), show_alert=True)
+        await query.answer(
+            context.t("This button is no longer active. Send /start to see the menu."), show_alert=True
+        )
         return None
     await query.answer()
     await query.edit_message_text(context.t("Work: {trade}", trade=context.t(TRADE_LABELS[trade])))
@@ -171,7 +198,9 @@ async def got_trade(update: Update, context: BotContext) -> int | None:
 
 
 async def ask_hometown(update: Update, context: BotContext) -> int:
-    return await forms.ask(update, context, HOMETOWN, context.t("Where is your hometown? (province and county)"))
+    return await forms.ask(
+        update, context, HOMETOWN, context.t("Where is your hometown? (province and county)")
+    )
 
 
 async def got_hometown(update: Update, context: BotContext) -> int | None:
@@ -183,7 +212,9 @@ async def got_hometown(update: Update, context: BotContext) -> int | None:
 
 
 async def ask_workplace(update: Update, context: BotContext) -> int:
-    return await forms.ask(update, context, WORKPLACE, context.t("Which township or district do you work in now?"))
+    return await forms.ask(
+        update, context, WORKPLACE, context.t("Which township or district do you work in now?")
+    )
 
 
 async def got_workplace(update: Update, context: BotContext) -> int | None:
@@ -200,7 +231,9 @@ async def submit(update: Update, context: BotContext) -> int:
     fields = MembershipFields.model_validate(forms.answers(context))
     worker_id = update.effective_user.id
     case = await forms.file_case(
-        update, context, NewCase(kind=CaseKind.MEMBERSHIP, worker_id=worker_id, fields=fields.model_dump(mode="json"))
+        update,
+        context,
+        NewCase(kind=CaseKind.MEMBERSHIP, worker_id=worker_id, fields=fields.model_dump(mode="json")),
     )
     await context.storage.update_worker_profile(worker_id, fields.model_dump(mode="json"))
     await forms.say(
@@ -245,7 +278,10 @@ FORM = forms.Form(
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]
     return ConversationHandler(
-        entry_points=[CommandHandler("join", start), CallbackQueryHandler(start, pattern=menu_pattern("join"))],
+        entry_points=[
+            CommandHandler("join", start),
+            CallbackQueryHandler(start, pattern=menu_pattern("join")),
+        ],
         states={
             NAME: forms.text_state(got_name),
             PHONE: [

@@ -38,7 +38,9 @@ async def show_menu(update: Update, context: BotContext, intro: str | None = Non
     assert update.effective_chat
     text = context.t("What would you like to do?")
     await context.bot.send_message(
-        update.effective_chat.id, f"{intro}\n\n{text}" if intro else text, reply_markup=main_menu_markup(context.t)
+        update.effective_chat.id,
+        f"{intro}\n\n{text}" if intro else text,
+        reply_markup=main_menu_markup(context.t),
     )
 
 

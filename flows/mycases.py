@@ -553,7 +553,9 @@ async def album_part(update: Update, context: BotContext) -> None:
         ),
         attachments=[AttachmentIn.model_validate(item)],
     )
-    await forms.say(update, context, context.t("This one is saved with {reference} too.", reference=case.reference))
+    await forms.say(
+        update, context, context.t("This one is saved with {reference} too.", reference=case.reference)
+    )
 
 
 def album_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]

@@ -11,8 +11,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRe
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.commands import LANGUAGE_PREFIX, language_keyboard, store_language
-from flows.menu import show_menu
 from bot.context import BotContext
+from flows.menu import show_menu
 
 logger = logging.getLogger(__name__)
 

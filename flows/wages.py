@@ -13,9 +13,17 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field as ModelField, model_validator
+from pydantic import BaseModel, model_validator
+from pydantic import Field as ModelField
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.commands import stale_button
 from bot.context import BotContext
@@ -87,8 +95,12 @@ class WagesFields(BaseModel):
     site: str | None = ModelField(default=None, min_length=1, max_length=SITE_LIMIT)
     location: Location | None = None
     work: str = ModelField(min_length=1, max_length=WORK_LIMIT)
-    unpaid_for: str | None = ModelField(default=None, min_length=1, max_length=MONTHS_LIMIT)  # the worker's words
-    unpaid_months: int | None = ModelField(default=None, ge=1, le=MAX_MONTHS)  # a number, when one can be told
+    unpaid_for: str | None = ModelField(
+        default=None, min_length=1, max_length=MONTHS_LIMIT
+    )  # the worker's words
+    unpaid_months: int | None = ModelField(
+        default=None, ge=1, le=MAX_MONTHS
+    )  # a number, when one can be told
     amount_owed: Decimal = ModelField(gt=0, le=MAX_AMOUNT, decimal_places=2)
     workers_affected: int = ModelField(ge=1, le=MAX_WORKERS)
     collective: bool
@@ -158,7 +170,9 @@ def parse_amount(text: str) -> Decimal:
     if not (_PLAIN.match(clean) or _GROUPED.match(clean)):
         raise AmountError(AmountProblem.NOT_A_NUMBER)
     try:
-        amount = (Decimal(clean.replace(",", "")) * multiplier).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        amount = (Decimal(clean.replace(",", "")) * multiplier).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        )
     except InvalidOperation as error:
         raise AmountError(AmountProblem.NOT_A_NUMBER) from error
     if amount == 0:
@@ -176,7 +190,19 @@ def show_amount(context: BotContext, amount: Decimal) -> str:
     return context.t("{amount} yuan", amount=number)
 
 
-_CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CHINESE_DIGITS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "兩": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CHINESE_NUMBER = re.compile(r"^([一二两兩三四五六七八九]?)(十?)([一二两兩三四五六七八九]?)$")
 
 
@@ -199,7 +225,7 @@ _HALF_YEAR = ("半年", "halfayear", "halfyear")
 
 
 def months_from_text(text: str) -> int | None:
-    """How many months a typed answer means, when it is simply that ("3个月", "3 months", "一年"); else None."""
+    """How many months a typed answer means, if it is simply that ("3个月", "3 months", "一年"); else None."""
     clean = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).lower())
     if clean in _HALF_YEAR:
         return 6
@@ -266,7 +292,9 @@ async def ask_site(update: Update, context: BotContext) -> int:
         update,
         context,
         SITE,
-        context.t("Which project or work site was it, and where? Type its name and place, or send its location."),
+        context.t(
+            "Which project or work site was it, and where? Type its name and place, or send its location."
+        ),
         keyboard,
     )
 
@@ -296,13 +324,19 @@ async def got_location(update: Update, context: BotContext) -> int:
 
 async def hint_site(update: Update, context: BotContext) -> None:
     """A sticker, photo or file where the site is wanted."""
-    await forms.say(update, context, context.t("Please type the site's name and place, or send its location."))
+    await forms.say(
+        update, context, context.t("Please type the site's name and place, or send its location.")
+    )
 
 
 async def ask_site_name(update: Update, context: BotContext) -> int:
     markup = forms.buttons([[(context.t("I don't know its name"), SITE_SKIP)]])
     return await forms.ask(
-        update, context, SITE_NAME, context.t("What is the project or site called? Type its name, or tap the button."), markup
+        update,
+        context,
+        SITE_NAME,
+        context.t("What is the project or site called? Type its name, or tap the button."),
+        markup,
     )
 
 
@@ -319,7 +353,9 @@ async def got_no_site_name(update: Update, context: BotContext) -> int | None:
     """No name known: the location alone must do."""
     query = update.callback_query
     assert query
-    if not forms.answers(context).get("location"):  # a stale button: without a location there is no site at all
+    if not forms.answers(context).get(
+        "location"
+    ):  # a stale button: without a location there is no site at all
         await stale_button(update, context)
         return None
     await query.answer()
@@ -330,7 +366,10 @@ async def got_no_site_name(update: Update, context: BotContext) -> int | None:
 
 async def ask_work(update: Update, context: BotContext) -> int:
     return await forms.ask(
-        update, context, WORK, context.t("What work did you do there? For example: bricklaying, welding, cleaning.")
+        update,
+        context,
+        WORK,
+        context.t("What work did you do there? For example: bricklaying, welding, cleaning."),
     )
 
 
@@ -386,7 +425,10 @@ async def got_months_text(update: Update, context: BotContext) -> int | None:
 
 async def ask_amount(update: Update, context: BotContext) -> int:
     return await forms.ask(
-        update, context, AMOUNT, context.t("How much are you owed in total, in yuan? Type the number, for example 8500.")
+        update,
+        context,
+        AMOUNT,
+        context.t("How much are you owed in total, in yuan? Type the number, for example 8500."),
     )
 
 
@@ -440,20 +482,26 @@ async def got_workers_text(update: Update, context: BotContext) -> int | None:
             if count is None
             else context.t("The number must be between 1 and {limit}.", limit=MAX_WORKERS)
         )
-        return await forms.ask(update, context, WORKERS, reason, forms.buttons([[(context.t("Just me"), WORKERS_JUST_ME)]]))
+        return await forms.ask(
+            update, context, WORKERS, reason, forms.buttons([[(context.t("Just me"), WORKERS_JUST_ME)]])
+        )
     forms.answers(context)["workers_affected"] = count
     if count > 1:
         await forms.say(
             update,
             context,
-            context.t("{count} workers: this is a collective case, and the union handles it first.", count=count),
+            context.t(
+                "{count} workers: this is a collective case, and the union handles it first.", count=count
+            ),
         )
     return await forms.next_question(update, context, FORM, ask_contract)
 
 
 async def ask_contract(update: Update, context: BotContext) -> int:
     rows = [[(context.t(label), CONTRACT_PREFIX + contract)] for contract, label in CONTRACT_LABELS.items()]
-    return await forms.ask(update, context, CONTRACT, context.t("Did you sign a written labour contract?"), forms.buttons(rows))
+    return await forms.ask(
+        update, context, CONTRACT, context.t("Did you sign a written labour contract?"), forms.buttons(rows)
+    )
 
 
 async def got_contract(update: Update, context: BotContext) -> int | None:
@@ -466,7 +514,9 @@ async def got_contract(update: Update, context: BotContext) -> int | None:
         await stale_button(update, context)
         return None
     await query.answer()
-    await query.edit_message_text(context.t("Written contract: {answer}", answer=context.t(CONTRACT_LABELS[contract])))
+    await query.edit_message_text(
+        context.t("Written contract: {answer}", answer=context.t(CONTRACT_LABELS[contract]))
+    )
     forms.answers(context)["contract"] = contract.value
     return await forms.next_question(update, context, FORM, ask_evidence)
 
@@ -497,7 +547,9 @@ async def ask_disclose(update: Update, context: BotContext) -> int:
         update,
         context,
         DISCLOSE,
-        context.t("May the employer know that you reported this? By default the boss is not told who you are."),
+        context.t(
+            "May the employer know that you reported this? By default the boss is not told who you are."
+        ),
         forms.buttons(rows),
     )
 
@@ -512,7 +564,9 @@ async def got_disclose(update: Update, context: BotContext) -> int | None:
         return None
     await query.answer()
     disclose = choice == "yes"
-    await query.edit_message_text(context.t("Tell the employer it was you: {choice}", choice=_disclosure(context, disclose)))
+    await query.edit_message_text(
+        context.t("Tell the employer it was you: {choice}", choice=_disclosure(context, disclose))
+    )
     forms.answers(context)["disclose_identity"] = disclose
     return await forms.next_question(update, context, FORM, ask_summary)
 
@@ -581,7 +635,9 @@ def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, s
     if answers.get("location"):
         site = f"{site} ({context.t('📍 location sent')})" if site else context.t("📍 location sent")
     months = answers.get("unpaid_months")
-    unpaid_for = answers.get("unpaid_for") or (context.t(MONTH_LABELS[months]) if months in MONTH_LABELS else "")
+    unpaid_for = answers.get("unpaid_for") or (
+        context.t(MONTH_LABELS[months]) if months in MONTH_LABELS else ""
+    )
     amount = answers.get("amount_owed")
     workers = answers.get("workers_affected")
     if workers is None:
@@ -601,7 +657,10 @@ def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, s
         (context.t("Workers affected"), affected),
         (context.t("Written contract"), context.t(CONTRACT_LABELS[Contract(contract)]) if contract else ""),
         (context.t("Evidence"), evidence.describe(context, answers)),
-        (context.t("Tell the employer it was you"), _disclosure(context, bool(disclose)) if disclose is not None else ""),
+        (
+            context.t("Tell the employer it was you"),
+            _disclosure(context, bool(disclose)) if disclose is not None else "",
+        ),
     ]
 
 
@@ -628,7 +687,10 @@ FORM = forms.Form(
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]
     return ConversationHandler(
-        entry_points=[CommandHandler("wages", start), CallbackQueryHandler(start, pattern=menu_pattern("wages"))],
+        entry_points=[
+            CommandHandler("wages", start),
+            CallbackQueryHandler(start, pattern=menu_pattern("wages")),
+        ],
         states={
             EMPLOYER: forms.text_state(got_employer),
             SITE: [

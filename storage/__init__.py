@@ -6,7 +6,7 @@ from storage.sqlite import SQLiteStorage
 __all__ = ["SQLiteStorage", "Storage", "StorageError", "open_storage"]
 
 
-async def open_storage(database: str, *, clock=None) -> Storage:  # noqa: ANN001 - clock: bot.clock.Clock
+async def open_storage(database: str, *, clock=None) -> Storage:
     """Open the configured database (a path, or ":memory:") with migrations applied."""
     storage = SQLiteStorage(database, clock=clock)
     await storage.open()

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from storage.models import (
+    Attachment,
+    AttachmentIn,
     Case,
     CaseEvent,
     CaseStatus,
@@ -23,8 +25,6 @@ from storage.models import (
     OutboxMessage,
     PersistenceChange,
     Worker,
-    Attachment,
-    AttachmentIn,
 )
 
 
@@ -118,7 +118,9 @@ class Storage(ABC):
         """
 
     @abstractmethod
-    async def add_case_event(self, event: NewCaseEvent, *, attachments: Sequence[AttachmentIn] = ()) -> CaseEvent:
+    async def add_case_event(
+        self, event: NewCaseEvent, *, attachments: Sequence[AttachmentIn] = ()
+    ) -> CaseEvent:
         """Record the event, with the files that came with it, in one transaction."""
 
     @abstractmethod

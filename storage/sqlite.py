@@ -404,7 +404,9 @@ class SQLiteStorage(Storage):
         assert case is not None  # updated inside this transaction
         return case
 
-    async def add_case_event(self, event: NewCaseEvent, *, attachments: Sequence[AttachmentIn] = ()) -> CaseEvent:
+    async def add_case_event(
+        self, event: NewCaseEvent, *, attachments: Sequence[AttachmentIn] = ()
+    ) -> CaseEvent:
         async with self._write() as conn:
             now = self._now()
             event_id = await _insert_event(conn, event, now)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from bot.sandbox.server import Person, SentMessage
 
 AGREE = {"简体中文": "我同意", "繁體中文": "我同意", "English": "I agree"}
-MENU_QUESTION = {"简体中文": "您想做什么？", "繁體中文": "您想做什麼？", "English": "What would you like to do?"}
+MENU_QUESTION = {
+    "简体中文": "您想做什么？",
+    "繁體中文": "您想做什麼？",
+    "English": "What would you like to do?",
+}
 
 
 async def onboard(worker: Person, language: str = "简体中文") -> SentMessage:

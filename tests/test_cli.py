@@ -34,7 +34,9 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = _write(tmp_path, CONFIG.replace('name = "测试工会"', 'name = "测试工会"\ntimezone = "Nowhere/Land"'))
+    path = _write(
+        tmp_path, CONFIG.replace('name = "测试工会"', 'name = "测试工会"\ntimezone = "Nowhere/Land"')
+    )
     assert main(["check-config", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1

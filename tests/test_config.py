@@ -48,7 +48,9 @@ def test_token_from_environment_overrides_file(tmp_path: Path) -> None:
 
 
 def test_missing_token_says_how_to_provide_one(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, GOOD.replace('token = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ"', "")), environ={})
+    config = load_config(
+        write(tmp_path, GOOD.replace('token = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ"', "")), environ={}
+    )
     with pytest.raises(ConfigError, match=r"telegram\.token: .*@BotFather.*UNION_BOT_TOKEN"):
         config.require_token("config.toml")
 
@@ -57,12 +59,15 @@ def test_missing_token_says_how_to_provide_one(tmp_path: Path) -> None:
     ("change", "message"),
     [
         (('name = "测试工会"', ""), r"^union\.name: missing \(required\)$"),
-        (("[union]", "[union]\ntimezone = \"Mars/Olympus\""), r"^union\.timezone: unknown time zone"),
+        (("[union]", '[union]\ntimezone = "Mars/Olympus"'), r"^union\.timezone: unknown time zone"),
         (("[union]", '[union]\ndefault_language = "fr"'), r"^union\.default_language: "),
         (('specialties = ["wages"]', 'specialties = ["gardening"]'), r"^officers\[0\]\.specialties\[0\]: "),
         (("telegram_id = 111", 'telegram_id = "abc"'), r"^officers\[0\]\.telegram_id: "),
         (("[storage]", "[storage]\ndatbase = 1"), r"^storage\.datbase: unknown key"),
-        (("[telegram]", '[telegram]\napi_file_url = "ftp://files"'), r"^telegram\.api_file_url: must start with http"),
+        (
+            ("[telegram]", '[telegram]\napi_file_url = "ftp://files"'),
+            r"^telegram\.api_file_url: must start with http",
+        ),
     ],
 )
 def test_bad_key_is_named_in_one_line(tmp_path: Path, change: tuple[str, str], message: str) -> None:
@@ -75,7 +80,10 @@ def test_bad_key_is_named_in_one_line(tmp_path: Path, change: tuple[str, str], m
 
 def test_bad_token_is_refused_without_echoing_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
-        load_config(write(tmp_path, GOOD.replace("123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ", "not a token secret")), environ={})
+        load_config(
+            write(tmp_path, GOOD.replace("123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ", "not a token secret")),
+            environ={},
+        )
     assert str(raised.value).startswith("telegram.token: ")
     assert "secret" not in str(raised.value)
 
@@ -93,7 +101,9 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.toml", environ={})
 
 
-def test_logs_never_contain_the_token(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+def test_logs_never_contain_the_token(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     token = "123456:SECRETSECRETSECRETSECRET"
     configure_logging(secrets=[token])
     logging.getLogger("telegram.test").warning("POST https://api.telegram.org/bot%s/getMe", token)

@@ -39,7 +39,12 @@ def test_every_config_key_is_in_the_readme() -> None:
 
 def test_every_config_key_is_in_the_example() -> None:
     example = tomllib.loads((REPO / "config.example.toml").read_text(encoding="utf-8"))
-    flat = {f"{section}.{key}" for section, values in example.items() if isinstance(values, dict) for key in values}
+    flat = {
+        f"{section}.{key}"
+        for section, values in example.items()
+        if isinstance(values, dict)
+        for key in values
+    }
     flat |= {f"officers[].{key}" for officer in example["officers"] for key in officer}
     assert sorted(set(_config_keys(Config)) - flat) == []
 

@@ -46,7 +46,9 @@ async def test_worker_joins_in_chinese_sharing_their_phone(bot: UnionApplication
     assert "已经申请过了（M-000001）" in (await worker.next_message()).text
 
 
-async def test_worker_joins_in_english_typing_the_phone_and_editing(bot: UnionApplication, worker: Person) -> None:
+async def test_worker_joins_in_english_typing_the_phone_and_editing(
+    bot: UnionApplication, worker: Person
+) -> None:
     await onboard(worker, "English")
     worker.send_command("/join")
     await worker.next_message(lambda m: m.text == "What is your full name?")
@@ -70,7 +72,9 @@ async def test_worker_joins_in_english_typing_the_phone_and_editing(bot: UnionAp
     assert received.text.startswith("Received. Your application number is M-")
 
 
-async def test_hostile_input_gets_an_answer_and_the_question_stays(bot: UnionApplication, worker: Person) -> None:
+async def test_hostile_input_gets_an_answer_and_the_question_stays(
+    bot: UnionApplication, worker: Person
+) -> None:
     await onboard(worker, "简体中文")
     worker.send_command("/join")
     await worker.next_message()

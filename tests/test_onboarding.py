@@ -20,7 +20,9 @@ async def _onboard(worker: Person, language: str = "English") -> None:
     worker.press({"English": "I agree", "简体中文": "我同意", "繁體中文": "我同意"}[language])
 
 
-async def test_start_speaks_the_default_language_and_offers_languages(bot: UnionApplication, worker: Person) -> None:
+async def test_start_speaks_the_default_language_and_offers_languages(
+    bot: UnionApplication, worker: Person
+) -> None:
     worker.send_command("/start")
     message = await worker.next_message()
     assert message.text == "欢迎来到沙盒镇总工会。请选择语言："
@@ -76,10 +78,7 @@ async def test_forged_and_stale_buttons_are_answered(bot: UnionApplication, work
 
 
 async def _answer_of(worker: Person, query_id: str) -> str:
-    async with asyncio.timeout(10):
-        while query_id not in worker.callback_answers:
-            await asyncio.sleep(0.01)
-    return worker.callback_answers[query_id].get("text") or ""
+    return (await worker.next_answer(query_id)).get("text") or ""
 
 
 async def test_cancel_leaves_nothing_half_done(bot: UnionApplication, worker: Person) -> None:
@@ -94,12 +93,19 @@ async def test_cancel_leaves_nothing_half_done(bot: UnionApplication, worker: Pe
 async def test_anything_outside_a_form_gets_an_answer(bot: UnionApplication, worker: Person) -> None:
     worker.send_command("/nonsense")
     assert "没有这个命令" in (await worker.next_message()).text
-    for send in (lambda: worker.send_text("<b>&"), worker.send_sticker, worker.send_voice, lambda: worker.send_location(31.2, 121.5)):
+    for send in (
+        lambda: worker.send_text("<b>&"),
+        worker.send_sticker,
+        worker.send_voice,
+        lambda: worker.send_location(31.2, 121.5),
+    ):
         send()
         assert "没看懂" in (await worker.next_message()).text
 
 
-async def test_commands_are_published_per_language(bot: UnionApplication, sandbox: BotApiSandbox, worker: Person) -> None:
+async def test_commands_are_published_per_language(
+    bot: UnionApplication, sandbox: BotApiSandbox, worker: Person
+) -> None:
     assert [c["description"] for c in sandbox.commands()][:2] == ["主菜单", "加入工会"]
     assert sandbox.commands(language_code="en")[0]["description"] == "Main menu"
     await _onboard(worker, "English")
@@ -120,8 +126,8 @@ async def test_an_error_is_told_to_the_user_in_their_language(bot: UnionApplicat
 async def test_a_redelivered_update_is_skipped(bot: UnionApplication, worker: Person) -> None:
     update_id = worker.send_command("/help")
     await worker.next_message()
-    async with asyncio.timeout(10):  # the bot commits right after replying
-        while not await bot.storage.is_update_processed(update_id):
+    async with asyncio.timeout(10):  # the bot commits right after replying; the database is all we can watch
+        while not await bot.storage.is_update_processed(update_id):  # noqa: ASYNC110
             await asyncio.sleep(0.01)
     before = len(worker.messages)
     replay = Update.de_json(

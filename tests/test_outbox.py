@@ -58,7 +58,9 @@ async def test_retry_after_is_honoured(
     assert (await worker.next_message()).text == "稍后"
 
 
-async def test_a_blocked_recipient_is_given_up_on(bot: UnionApplication, worker: Person, clock: FakeClock) -> None:
+async def test_a_blocked_recipient_is_given_up_on(
+    bot: UnionApplication, worker: Person, clock: FakeClock
+) -> None:
     worker.block()
     await bot.storage.enqueue_outbox(_message(worker, "你好"))
     await bot.outbox.send_due()

@@ -68,13 +68,16 @@ def bot_process(sandbox: BotApiSandbox, tmp_path: Path):
         process.process.wait()
 
 
-async def _state_is_durable(database: Path, state: object, timeout: float = 15.0) -> None:
-    """Wait until the bot has committed the worker's conversation state (it commits after replying)."""
+async def _state_is_durable(database: Path, state: object) -> None:
+    """Wait until the bot process has committed the worker's conversation state (it commits after replying).
+
+    The bot is another process: its database is the only thing to watch, hence the polling.
+    """
     storage = SQLiteStorage(str(database))
     await storage.open()
     try:
-        async with asyncio.timeout(timeout):
-            while state not in (await storage.load_persistence("conversation")).values():
+        async with asyncio.timeout(15):
+            while state not in (await storage.load_persistence("conversation")).values():  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
     finally:
         await storage.close()

@@ -68,7 +68,9 @@ async def fill_in_chinese(worker: Person, *, workers: str | None = None, evidenc
     return (await worker.next_message(lambda m: SUMMARY_Q in m.text)).text
 
 
-async def test_worker_reports_in_chinese_with_evidence_for_a_group(bot: UnionApplication, worker: Person) -> None:
+async def test_worker_reports_in_chinese_with_evidence_for_a_group(
+    bot: UnionApplication, worker: Person
+) -> None:
     await onboard(worker, "简体中文")
     intro = await press(worker, "💰 反映欠薪")
     assert "/cancel" in intro.text
@@ -77,7 +79,9 @@ async def test_worker_reports_in_chinese_with_evidence_for_a_group(bot: UnionApp
     site_question = await answer(worker, HOSTILE)
     assert SITE_Q in site_question.text
     assert worker.reply_keyboard == [["📍 我在工地：发送我的位置"]]
-    assert (await answer(worker, "阳光花园 <i>二期</i> & 城关镇")).text == "项目/工地：阳光花园 <i>二期</i> & 城关镇"
+    assert (
+        await answer(worker, "阳光花园 <i>二期</i> & 城关镇")
+    ).text == "项目/工地：阳光花园 <i>二期</i> & 城关镇"
     assert worker.reply_keyboard is None
     assert WORK_Q in (await worker.next_message()).text
     months_question = await answer(worker, "砌砖 & 抹灰 *_[")
@@ -145,7 +149,9 @@ async def test_worker_reports_in_chinese_with_evidence_for_a_group(bot: UnionApp
     assert all(a.file_id for a in attachments)
 
 
-async def test_worker_reports_in_english_alone_skipping_evidence(bot: UnionApplication, worker: Person) -> None:
+async def test_worker_reports_in_english_alone_skipping_evidence(
+    bot: UnionApplication, worker: Person
+) -> None:
     await onboard(worker, "English")
     worker.send_command("/wages")
     await worker.next_message(lambda m: m.text.startswith("Who owes you the wages?"))
@@ -204,7 +210,9 @@ async def test_worker_reports_in_english_alone_skipping_evidence(bot: UnionAppli
         ("3250.5", "3,250.50 元"),
     ],
 )
-async def test_amount_formats_are_read_and_echoed(bot: UnionApplication, worker: Person, typed: str, echo: str) -> None:
+async def test_amount_formats_are_read_and_echoed(
+    bot: UnionApplication, worker: Person, typed: str, echo: str
+) -> None:
     await onboard(worker, "简体中文")
     await start_wages(worker)
     await answer(worker, "宏达")
@@ -217,7 +225,9 @@ async def test_amount_formats_are_read_and_echoed(bot: UnionApplication, worker:
     assert WORKERS_Q in (await worker.next_message()).text
 
 
-async def test_every_refused_amount_says_why_and_the_question_stays(bot: UnionApplication, worker: Person) -> None:
+async def test_every_refused_amount_says_why_and_the_question_stays(
+    bot: UnionApplication, worker: Person
+) -> None:
     await onboard(worker, "简体中文")
     await start_wages(worker)
     await answer(worker, "宏达")
@@ -231,7 +241,9 @@ async def test_every_refused_amount_says_why_and_the_question_stays(bot: UnionAp
     assert (await answer(worker, "-500")).text == f"金额不能是负数。\n{again}"
     assert (await answer(worker, "很多钱")).text == f"没看懂这个金额。\n{again}"
     assert (await answer(worker, "<b>8500</b>")).text == f"没看懂这个金额。\n{again}"
-    assert (await answer(worker, "20000000")).text == f"超过了 10,000,000 元，请检查一下是不是多打了 0。\n{again}"
+    assert (
+        await answer(worker, "20000000")
+    ).text == f"超过了 10,000,000 元，请检查一下是不是多打了 0。\n{again}"
     worker.send_sticker()
     assert (await worker.next_message()).text == "请用文字输入您的回答。"
     assert (await answer(worker, "9" * 51)).text == "太长了，请不要超过 50 个字。"
@@ -264,7 +276,9 @@ async def test_english_refusals(bot: UnionApplication, worker: Person) -> None:
     assert collective.text == "40 workers: this is a collective case, and the union handles it first."
 
 
-@pytest.mark.parametrize(("workers", "priority"), [(None, Priority.NORMAL), ("2", Priority.HIGH), ("３０个人", Priority.HIGH)])
+@pytest.mark.parametrize(
+    ("workers", "priority"), [(None, Priority.NORMAL), ("2", Priority.HIGH), ("３０个人", Priority.HIGH)]
+)
 async def test_more_than_one_worker_is_a_collective_case(
     bot: UnionApplication, worker: Person, workers: str | None, priority: Priority
 ) -> None:
@@ -346,7 +360,16 @@ async def test_changing_answers_from_the_summary(bot: UnionApplication, worker: 
     await fill_in_chinese(worker)
     choose = await press(worker, "✏️ 修改")
     assert choose.button_labels == [
-        "欠薪方", "项目/工地", "工地名称", "干的活", "欠薪时间", "欠薪金额", "被欠薪人数", "书面合同", "证据", "告诉老板是您反映的"
+        "欠薪方",
+        "项目/工地",
+        "工地名称",
+        "干的活",
+        "欠薪时间",
+        "欠薪金额",
+        "被欠薪人数",
+        "书面合同",
+        "证据",
+        "告诉老板是您反映的",
     ]
     assert AMOUNT_Q in (await press(worker, "欠薪金额")).text
     assert (await answer(worker, "9千")).text == "欠薪金额：9,000 元"
@@ -393,7 +416,9 @@ async def test_changing_answers_from_the_summary(bot: UnionApplication, worker: 
     assert [a.kind for a in await bot.storage.list_attachments(case.id)] == ["voice"]
 
 
-async def test_hostile_input_gets_an_answer_and_the_question_stays(bot: UnionApplication, worker: Person) -> None:
+async def test_hostile_input_gets_an_answer_and_the_question_stays(
+    bot: UnionApplication, worker: Person
+) -> None:
     await onboard(worker, "简体中文")
     await start_wages(worker)
     # The employer question: media, too long, unknown commands, forged buttons.
@@ -463,7 +488,9 @@ async def test_hostile_input_gets_an_answer_and_the_question_stays(bot: UnionApp
     assert len(await bot.storage.list_cases_for_worker(WORKER_ID)) == 1
 
 
-async def test_wages_while_joining_asks_before_dropping_the_draft(bot: UnionApplication, worker: Person) -> None:
+async def test_wages_while_joining_asks_before_dropping_the_draft(
+    bot: UnionApplication, worker: Person
+) -> None:
     await onboard(worker, "简体中文")
     worker.send_command("/join")
     await worker.next_message(lambda m: "您叫什么名字" in m.text)
@@ -480,7 +507,9 @@ async def test_wages_while_joining_asks_before_dropping_the_draft(bot: UnionAppl
     await worker.next_message(lambda m: EMPLOYER_Q in m.text)
 
 
-async def test_joining_while_reporting_asks_before_dropping_the_draft(bot: UnionApplication, worker: Person) -> None:
+async def test_joining_while_reporting_asks_before_dropping_the_draft(
+    bot: UnionApplication, worker: Person
+) -> None:
     await onboard(worker, "简体中文")
     await start_wages(worker)
     await answer(worker, "宏达")
@@ -546,8 +575,14 @@ async def test_restart_in_the_middle_resumes_at_the_same_question(
 
 def test_wages_fields_refuse_inconsistent_answers() -> None:
     base = dict(
-        employer="宏达", site="工地", work="砌砖", unpaid_months=3, amount_owed="8500",
-        workers_affected=1, collective=False, contract="yes",
+        employer="宏达",
+        site="工地",
+        work="砌砖",
+        unpaid_months=3,
+        amount_owed="8500",
+        workers_affected=1,
+        collective=False,
+        contract="yes",
     )
     assert wages.WagesFields.model_validate(base).disclose_identity is False  # hidden unless chosen
     for change in (

@@ -190,7 +190,12 @@ class Person:
         return self._send({"contact": contact}, "contact")
 
     def send_photo(
-        self, caption: str | None = None, width: int = 1280, height: int = 960, *, media_group_id: str | None = None
+        self,
+        caption: str | None = None,
+        width: int = 1280,
+        height: int = 960,
+        *,
+        media_group_id: str | None = None,
     ) -> int:
         """Send a photo; photos of one album share a ``media_group_id`` and arrive as separate updates."""
         with self._sandbox._cond:
