@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import (
@@ -41,6 +42,7 @@ DROP = "form:drop"
 SWITCH_COMMANDS = ["start", "join", "wages", "legal", "mycases", "rights", "language", "help"]
 
 Asker = Callable[[Update, BotContext], Awaitable[int]]
+ChoiceT = TypeVar("ChoiceT", bound=StrEnum)
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,35 @@ def buttons(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
     )
+
+
+def choice_buttons(
+    context: BotContext, labels: Mapping[ChoiceT, str], prefix: str, *, per_row: int = 2
+) -> InlineKeyboardMarkup:
+    """One button per choice of a fixed list (labels are message ids), ``per_row`` to a row."""
+    cells = [(context.t(label), prefix + choice) for choice, label in labels.items()]
+    return buttons([cells[i : i + per_row] for i in range(0, len(cells), per_row)])
+
+
+async def read_choice(
+    update: Update, context: BotContext, choices: type[ChoiceT], prefix: str
+) -> ChoiceT | None:
+    """The choice a button stands for; None after answering that the button is stale (old or forged)."""
+    query = update.callback_query
+    assert query and query.data
+    try:
+        return choices(query.data.removeprefix(prefix))
+    except ValueError:
+        await stale_button(update, context)
+        return None
+
+
+async def show_choice(update: Update, text: str) -> None:
+    """Stop the spinner and replace the question by the answer, so its old buttons cannot be pressed."""
+    query = update.callback_query
+    assert query
+    await query.answer()
+    await query.edit_message_text(text)
 
 
 async def read_text(update: Update, context: BotContext, *, limit: int) -> str | None:

@@ -174,25 +174,16 @@ async def got_employer(update: Update, context: BotContext) -> int | None:
 
 
 async def ask_trade(update: Update, context: BotContext) -> int:
-    labels = [(context.t(label), TRADE_PREFIX + trade) for trade, label in TRADE_LABELS.items()]
-    rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
-    return await forms.ask(
-        update, context, TRADE, context.t("What kind of work do you do?"), forms.buttons(rows)
-    )
+    markup = forms.choice_buttons(context, TRADE_LABELS, TRADE_PREFIX)
+    return await forms.ask(update, context, TRADE, context.t("What kind of work do you do?"), markup)
 
 
 async def got_trade(update: Update, context: BotContext) -> int | None:
-    query = update.callback_query
-    assert query and query.data
-    try:
-        trade = Trade(query.data.removeprefix(TRADE_PREFIX))
-    except ValueError:
-        await query.answer(
-            context.t("This button is no longer active. Send /start to see the menu."), show_alert=True
-        )
+    """Trade chosen."""
+    trade = await forms.read_choice(update, context, Trade, TRADE_PREFIX)
+    if trade is None:
         return None
-    await query.answer()
-    await query.edit_message_text(context.t("Work: {trade}", trade=context.t(TRADE_LABELS[trade])))
+    await forms.show_choice(update, context.t("Work: {trade}", trade=context.t(TRADE_LABELS[trade])))
     forms.answers(context)["trade"] = trade.value
     return await forms.next_question(update, context, FORM, ask_hometown)
 

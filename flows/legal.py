@@ -25,6 +25,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.commands import stale_button
 from bot.context import BotContext
 from bot.i18n import N_, Html, locale_dir_name
 from flows import evidence, forms
@@ -224,23 +225,16 @@ async def ask_problem(update: Update, context: BotContext) -> int:
 
 async def got_problem(update: Update, context: BotContext) -> int | None:
     """Problem chosen; unpaid wages go to their own form."""
-    query = update.callback_query
-    assert query and query.data
-    try:
-        problem = Problem(query.data.removeprefix(PROBLEM_PREFIX))
-    except ValueError:
-        await query.answer(
-            context.t("This button is no longer active. Send /start to see the menu."), show_alert=True
-        )
+    problem = await forms.read_choice(update, context, Problem, PROBLEM_PREFIX)
+    if problem is None:
         return None
     if problem == Problem.WAGES and forms.draft(context).get("editing"):
         # Never offered while editing (it would drop every answer); a forged press is just stale.
-        await query.answer(
-            context.t("This button is no longer active. Send /start to see the menu."), show_alert=True
-        )
+        await stale_button(update, context)
         return None
-    await query.answer()
-    await query.edit_message_text(context.t("Problem: {problem}", problem=context.t(PROBLEM_LABELS[problem])))
+    await forms.show_choice(
+        update, context.t("Problem: {problem}", problem=context.t(PROBLEM_LABELS[problem]))
+    )
     if problem == Problem.WAGES:
         forms.discard(context)
         markup = forms.buttons([[(context.t("💰 Report unpaid wages"), MENU_PREFIX + "wages")]])
@@ -395,17 +389,10 @@ async def ask_contact(update: Update, context: BotContext) -> int:
 
 async def got_contact(update: Update, context: BotContext) -> int | None:
     """Telegram or phone chosen; a phone call needs a number next."""
-    query = update.callback_query
-    assert query and query.data
-    try:
-        method = ContactMethod(query.data.removeprefix(CONTACT_PREFIX))
-    except ValueError:
-        await query.answer(
-            context.t("This button is no longer active. Send /start to see the menu."), show_alert=True
-        )
+    method = await forms.read_choice(update, context, ContactMethod, CONTACT_PREFIX)
+    if method is None:
         return None
-    await query.answer()
-    await query.edit_message_text(context.t("Contact: {method}", method=context.t(CONTACT_LABELS[method])))
+    await forms.show_choice(update, context.t("Contact: {method}", method=context.t(CONTACT_LABELS[method])))
     answers = forms.answers(context)
     answers["contact_method"] = method.value
     if method == ContactMethod.PHONE:
@@ -488,26 +475,18 @@ async def _phone_chosen(update: Update, context: BotContext, phone: str) -> int:
 
 
 async def ask_contact_time(update: Update, context: BotContext) -> int:
-    labels = [(context.t(label), TIME_PREFIX + time) for time, label in TIME_LABELS.items()]
-    rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
+    markup = forms.choice_buttons(context, TIME_LABELS, TIME_PREFIX)
     return await forms.ask(
-        update, context, CONTACT_TIME, context.t("When is a good time to contact you?"), forms.buttons(rows)
+        update, context, CONTACT_TIME, context.t("When is a good time to contact you?"), markup
     )
 
 
 async def got_contact_time(update: Update, context: BotContext) -> int | None:
     """Time chosen: the summary."""
-    query = update.callback_query
-    assert query and query.data
-    try:
-        time = ContactTime(query.data.removeprefix(TIME_PREFIX))
-    except ValueError:
-        await query.answer(
-            context.t("This button is no longer active. Send /start to see the menu."), show_alert=True
-        )
+    time = await forms.read_choice(update, context, ContactTime, TIME_PREFIX)
+    if time is None:
         return None
-    await query.answer()
-    await query.edit_message_text(context.t("Best time: {time}", time=context.t(TIME_LABELS[time])))
+    await forms.show_choice(update, context.t("Best time: {time}", time=context.t(TIME_LABELS[time])))
     forms.answers(context)["contact_time"] = time.value
     return await forms.next_question(update, context, FORM, ask_summary)
 

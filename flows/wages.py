@@ -353,9 +353,7 @@ async def got_no_site_name(update: Update, context: BotContext) -> int | None:
     """No name known: the location alone must do."""
     query = update.callback_query
     assert query
-    if not forms.answers(context).get(
-        "location"
-    ):  # a stale button: without a location there is no site at all
+    if not forms.answers(context).get("location"):  # stale: without a location there is no site at all
         await stale_button(update, context)
         return None
     await query.answer()
@@ -498,24 +496,19 @@ async def got_workers_text(update: Update, context: BotContext) -> int | None:
 
 
 async def ask_contract(update: Update, context: BotContext) -> int:
-    rows = [[(context.t(label), CONTRACT_PREFIX + contract)] for contract, label in CONTRACT_LABELS.items()]
+    markup = forms.choice_buttons(context, CONTRACT_LABELS, CONTRACT_PREFIX, per_row=1)
     return await forms.ask(
-        update, context, CONTRACT, context.t("Did you sign a written labour contract?"), forms.buttons(rows)
+        update, context, CONTRACT, context.t("Did you sign a written labour contract?"), markup
     )
 
 
 async def got_contract(update: Update, context: BotContext) -> int | None:
     """Contract answered."""
-    query = update.callback_query
-    assert query and query.data
-    try:
-        contract = Contract(query.data.removeprefix(CONTRACT_PREFIX))
-    except ValueError:
-        await stale_button(update, context)
+    contract = await forms.read_choice(update, context, Contract, CONTRACT_PREFIX)
+    if contract is None:
         return None
-    await query.answer()
-    await query.edit_message_text(
-        context.t("Written contract: {answer}", answer=context.t(CONTRACT_LABELS[contract]))
+    await forms.show_choice(
+        update, context.t("Written contract: {answer}", answer=context.t(CONTRACT_LABELS[contract]))
     )
     forms.answers(context)["contract"] = contract.value
     return await forms.next_question(update, context, FORM, ask_evidence)
