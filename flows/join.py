@@ -5,18 +5,17 @@ Submitting files a membership case (入会申请) and keeps the answers on the w
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic import Field as ModelField
-from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.i18n import N_
-from flows import forms
+from flows import forms, phone
 from flows.menu import menu_pattern
 from storage.models import OPEN_STATUSES, CaseKind, NewCase
 
@@ -57,25 +56,6 @@ class MembershipFields(BaseModel):
     trade: Trade
     hometown: str = ModelField(min_length=1, max_length=50)
     workplace: str = ModelField(min_length=1, max_length=50)
-
-
-_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
-_CHINA_MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
-_INTERNATIONAL = re.compile(r"^\+\d{7,15}$")
-
-
-def normalise_phone(raw: str) -> str | None:
-    """A Chinese mobile (11 digits, optional +86) or an international number with +; else None."""
-    compact = _PHONE_SEPARATORS.sub("", raw.translate(_FULL_WIDTH_DIGITS))
-    if match := _CHINA_MOBILE.match(compact):
-        return match.group(1)
-    if _INTERNATIONAL.match(compact):
-        return compact
-    return None
-
-
-# Phones often type full-width digits (０-９) with a Chinese input method.
-_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９＋", "0123456789+")
 
 
 # -- steps ------------------------------------------------------------------------------------------
@@ -126,36 +106,15 @@ async def got_name(update: Update, context: BotContext) -> int | None:
 
 
 async def ask_phone(update: Update, context: BotContext) -> int:
-    keyboard = ReplyKeyboardMarkup(
-        [[KeyboardButton(context.t("📱 Share my phone number"), request_contact=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
-    return await forms.ask(
-        update, context, PHONE, context.t("Your phone number? Tap the button below, or type it."), keyboard
-    )
+    return await phone.ask(update, context, PHONE)
 
 
 async def got_phone(update: Update, context: BotContext) -> int | None:
     """Phone shared as a contact, or typed."""
-    message = update.effective_message
-    assert message
-    raw = message.contact.phone_number if message.contact else (message.text or "")
-    phone = normalise_phone(raw)
-    if phone is None:
-        await forms.ask(
-            update,
-            context,
-            PHONE,
-            context.t(
-                "That does not look like a phone number. Please type it again, for example 13812345678."
-            ),
-        )
+    number = await phone.read(update, context, PHONE)
+    if number is None:
         return None
-    forms.answers(context)["phone"] = phone
-    await message.reply_text(
-        context.t("Phone number: {phone}", phone=phone), reply_markup=ReplyKeyboardRemove()
-    )
+    forms.answers(context)["phone"] = number
     return await forms.next_question(update, context, FORM, ask_employer)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from babel.dates import format_date
 from pydantic import BaseModel, model_validator
 from pydantic import Field as ModelField
-from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -28,9 +28,9 @@ from telegram.ext import (
 from bot.commands import stale_button
 from bot.context import BotContext
 from bot.i18n import N_, Html, locale_dir_name
-from flows import evidence, forms
-from flows.join import normalise_phone
+from flows import evidence, forms, phone
 from flows.menu import MENU_PREFIX, menu_pattern
+from flows.phone import normalise_phone
 from storage.models import AttachmentIn, CaseKind, NewCase, Priority
 
 PROBLEM, DESCRIPTION, DEADLINE, DOCUMENTS, CONTACT, PHONE, CONTACT_TIME, SUMMARY = range(300, 308)
@@ -422,36 +422,15 @@ async def ask_phone(update: Update, context: BotContext) -> int:
             ),
             markup,
         )
-    keyboard = ReplyKeyboardMarkup(
-        [[KeyboardButton(context.t("📱 Share my phone number"), request_contact=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
-    return await forms.ask(
-        update, context, PHONE, context.t("Your phone number? Tap the button below, or type it."), keyboard
-    )
+    return await phone.ask(update, context, PHONE)
 
 
 async def got_phone(update: Update, context: BotContext) -> int | None:
     """Phone shared as a contact, or typed."""
-    message = update.effective_message
-    assert message
-    raw = message.contact.phone_number if message.contact else (message.text or "")
-    phone = normalise_phone(raw)
-    if phone is None:
-        await forms.ask(
-            update,
-            context,
-            PHONE,
-            context.t(
-                "That does not look like a phone number. Please type it again, for example 13812345678."
-            ),
-        )
+    number = await phone.read(update, context, PHONE)
+    if number is None:
         return None
-    await message.reply_text(
-        context.t("Phone number: {phone}", phone=phone), reply_markup=ReplyKeyboardRemove()
-    )
-    return await _phone_chosen(update, context, phone)
+    return await _phone_chosen(update, context, number)
 
 
 async def got_saved_phone(update: Update, context: BotContext) -> int | None:

@@ -62,6 +62,8 @@ def test_every_cli_command_is_in_the_readme() -> None:
 
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    command = next(line for line in ci.splitlines() if line.startswith("python3 -m venv") and "pytest" in line)
+    command = next(
+        line for line in ci.splitlines() if line.startswith("python3 -m venv") and "pytest" in line
+    )
     assert command in README
     assert re.search(r"pytest\s*$", command)

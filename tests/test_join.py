@@ -7,7 +7,7 @@ import pytest
 from bot.app import UnionApplication
 from bot.sandbox.server import Person
 from bot.sandbox.session import WORKER_ID
-from flows.join import normalise_phone
+from flows.phone import normalise_phone
 from storage.models import CaseKind
 from tests.flow_helpers import answer, onboard, press
 
