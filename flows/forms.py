@@ -87,11 +87,6 @@ def discard(context: BotContext) -> None:
     context.user_data.pop(DRAFT, None)
 
 
-# Drafts of these are only a step's scratch (e.g. a message being written in "my cases"): a new form
-# replaces them without asking.
-REPLACEABLE_DRAFTS = frozenset({"mycases"})
-
-
 async def begin(update: Update, context: BotContext, form: Form) -> bool:
     """Start a fresh draft, or say why not: no consent yet, or another form is still open.
 
@@ -112,7 +107,8 @@ async def begin(update: Update, context: BotContext, form: Form) -> bool:
         return False
     assert context.user_data is not None
     open_draft = context.user_data.get(DRAFT) or {}
-    if open_draft.get("title") and open_draft.get("form") not in REPLACEABLE_DRAFTS | {form.name}:
+    # Only forms carry a title; other scratch (a message being written in "my cases") is just replaced.
+    if open_draft.get("title") and open_draft.get("form") != form.name:
         await offer_switch(update, context, open_draft["title"])
         return False
     context.user_data[DRAFT] = {
