@@ -37,5 +37,9 @@ async def bot(config: Config, clock: FakeClock) -> AsyncIterator[UnionApplicatio
 
 
 @pytest.fixture
-def worker(sandbox: BotApiSandbox) -> Person:
-    return sandbox.person(WORKER_ID, first_name="小张", language_code="zh-hans")
+def worker(sandbox: BotApiSandbox) -> Iterator[Person]:
+    """The sandbox worker; afterwards, every button they pressed must have been answered (no spinner)."""
+    person = sandbox.person(WORKER_ID, first_name="小张", language_code="zh-hans")
+    yield person
+    for query_id in person.presses:
+        person.wait_for_answer(query_id, timeout=10)
