@@ -95,12 +95,9 @@ class WagesFields(BaseModel):
     site: str | None = ModelField(default=None, min_length=1, max_length=SITE_LIMIT)
     location: Location | None = None
     work: str = ModelField(min_length=1, max_length=WORK_LIMIT)
-    unpaid_for: str | None = ModelField(
-        default=None, min_length=1, max_length=MONTHS_LIMIT
-    )  # the worker's words
-    unpaid_months: int | None = ModelField(
-        default=None, ge=1, le=MAX_MONTHS
-    )  # a number, when one can be told
+    # How long, in the worker's words, and as a number of months when one can be told.
+    unpaid_for: str | None = ModelField(default=None, min_length=1, max_length=MONTHS_LIMIT)
+    unpaid_months: int | None = ModelField(default=None, ge=1, le=MAX_MONTHS)
     amount_owed: Decimal = ModelField(gt=0, le=MAX_AMOUNT, decimal_places=2)
     workers_affected: int = ModelField(ge=1, le=MAX_WORKERS)
     collective: bool
