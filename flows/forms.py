@@ -23,6 +23,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.assignment import choose_officers
 from bot.commands import stale_button
 from bot.context import BotContext
 from bot.i18n import Html
@@ -308,10 +309,44 @@ def summary_handlers(form: Form, submit: Callable[[Update, BotContext], Awaitabl
 
 
 async def file_case(update: Update, context: BotContext, new_case: NewCase) -> Case:
-    """Write the case to SQLite first; only then tell the worker it was received."""
+    """Write the case with its two officers to SQLite first; queue their alerts; only then tell the
+    worker it was received."""
+    # Imported here: the alerts show the flows' labels, and the flows import this module.
+    from bot import alerts
+
+    assert update.effective_user
     query = update.callback_query
-    case = await context.storage.create_case(new_case)
+    storage = context.storage
+    worker = await storage.get_worker(new_case.worker_id)
+    profile = worker.profile if worker is not None else {}
+    fields = new_case.fields
+    assignment = choose_officers(
+        await storage.list_officers(active_only=True),
+        await storage.officer_workloads(),
+        kind=new_case.kind,
+        place=fields.get("site") or fields.get("workplace") or profile.get("workplace"),
+        language=context.language,
+    )
+    case = await storage.create_case(
+        new_case.model_copy(
+            update={
+                "assignee_id": assignment.primary.telegram_id if assignment.primary else None,
+                "backup_id": assignment.backup.telegram_id if assignment.backup else None,
+            }
+        )
+    )
     discard(context)
+    messages = alerts.alert_messages(
+        case,
+        assignment,
+        attachments=new_case.attachments,
+        worker_name=update.effective_user.first_name,
+        default_language=context.config.union.default_language,
+    )
+    for message in messages:
+        await storage.enqueue_outbox(message)
+    if messages:
+        context.union_app.send_outbox_soon()
     if query is not None:
         await query.answer()
         await query.edit_message_reply_markup(reply_markup=None)

@@ -25,6 +25,7 @@ from storage.models import (
     OutboxMessage,
     PersistenceChange,
     Worker,
+    Workload,
 )
 
 
@@ -84,6 +85,10 @@ class Storage(ABC):
 
     @abstractmethod
     async def list_officers(self, *, active_only: bool = False) -> list[Officer]: ...
+
+    @abstractmethod
+    async def officer_workloads(self) -> dict[int, Workload]:
+        """Open cases and last assignment per officer id; officers with no cases at all are absent."""
 
     # -- cases -----------------------------------------------------------------------------------
     @abstractmethod

@@ -97,6 +97,14 @@ class Officer(_Row):
     updated_at: datetime
 
 
+class Workload(_Row):
+    """How busy an officer is, for choosing who gets the next case."""
+
+    open_cases: int = 0  # open cases where they are the primary officer
+    open_backups: int = 0  # open cases where they are the backup
+    last_assigned_at: datetime | None = None  # when they last became a case's primary officer
+
+
 class AttachmentIn(BaseModel):
     kind: str  # photo, document, voice, video, location...
     file_id: str

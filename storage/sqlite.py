@@ -26,6 +26,7 @@ from bot.clock import Clock, SystemClock
 from storage.base import Storage, StorageError
 from storage.migrations import applied_versions, migrate, transaction, utc_text
 from storage.models import (
+    OPEN_STATUSES,
     REFERENCE_PREFIX,
     Attachment,
     AttachmentIn,
@@ -40,6 +41,7 @@ from storage.models import (
     OutboxMessage,
     PersistenceChange,
     Worker,
+    Workload,
 )
 
 _MEMORY = ":memory:"
@@ -285,6 +287,28 @@ class SQLiteStorage(Storage):
                 (active_only,),
             )
         return [_model(Officer, row) for row in rows]
+
+    async def officer_workloads(self) -> dict[int, Workload]:
+        # One row per (officer, role) they hold on some case; "open" is a named parameter list.
+        statuses = {f"open{index}": status for index, status in enumerate(sorted(OPEN_STATUSES))}
+        is_open = f"status IN ({', '.join(':' + name for name in statuses)})"
+        async with self._read() as conn:
+            rows = await _select(
+                conn,
+                f"SELECT assignee_id AS officer_id, 'primary' AS role, SUM({is_open}) AS open_count,"
+                " MAX(created_at) AS last_at FROM cases WHERE assignee_id IS NOT NULL GROUP BY assignee_id"
+                f" UNION ALL SELECT backup_id, 'backup', SUM({is_open}), NULL FROM cases"
+                " WHERE backup_id IS NOT NULL GROUP BY backup_id",
+                statuses,
+            )
+        found: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            workload = found.setdefault(row["officer_id"], {})
+            if row["role"] == "primary":
+                workload.update(open_cases=row["open_count"], last_assigned_at=row["last_at"])
+            else:
+                workload["open_backups"] = row["open_count"]
+        return {officer_id: Workload.model_validate(data) for officer_id, data in found.items()}
 
     # -- cases -----------------------------------------------------------------------------------
 

@@ -223,6 +223,38 @@ async def test_get_officer_returns_none_for_unknown_officer(storage: SQLiteStora
     assert await storage.get_officer(OFFICER) is None
 
 
+@pytest.mark.asyncio
+async def test_officer_workloads_count_open_cases_and_last_assignment(
+    storage: SQLiteStorage, clock: FakeClock
+) -> None:
+    backup = 2002
+    await storage.sync_officers(
+        [OfficerIn(telegram_id=OFFICER, name="王干事"), OfficerIn(telegram_id=backup, name="陈干事")]
+    )
+    await storage.ensure_worker(WORKER)
+    first = await storage.create_case(_wages_case(assignee_id=OFFICER, backup_id=backup))
+    clock.advance(timedelta(hours=1))
+    await storage.create_case(_wages_case(assignee_id=OFFICER, backup_id=backup))
+    await storage.create_case(_wages_case(assignee_id=backup))
+    await storage.change_case_status(
+        first.id, expected=CaseStatus.NEW, new=CaseStatus.RESOLVED, actor_id=OFFICER, actor_role="officer"
+    )
+
+    workloads = await storage.officer_workloads()
+
+    assert set(workloads) == {OFFICER, backup}
+    officer = workloads[OFFICER]
+    assert (officer.open_cases, officer.open_backups, officer.last_assigned_at) == (1, 0, clock.now())
+    assert (workloads[backup].open_cases, workloads[backup].open_backups) == (1, 1)
+
+
+@pytest.mark.asyncio
+async def test_officer_workloads_is_empty_without_assigned_cases(storage: SQLiteStorage) -> None:
+    await _case_with_worker(storage)  # unassigned
+
+    assert await storage.officer_workloads() == {}
+
+
 # -- cases ---------------------------------------------------------------------------------------
 
 

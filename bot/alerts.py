@@ -1,0 +1,245 @@
+"""The messages that tell officers about a new case: the primary officer's alert and the backup's note.
+
+Written in the officer's language (the first they list, else the union's default). Everything the
+worker typed is escaped and cut to a sane length, so an alert is valid HTML and stays under Telegram's
+4096 characters. The worker is named by their Telegram first name; a phone number appears only when
+the worker gave one in the form.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from babel.dates import format_date
+
+from bot.assignment import Assignment
+from bot.i18n import LANGUAGES, locale_dir_name, translate
+from flows.join import TRADE_LABELS, Trade
+from flows.legal import CONTACT_LABELS, PROBLEM_LABELS, TIME_LABELS, ContactMethod, ContactTime, Problem
+from flows.mycases import KIND_LABELS
+from flows.wages import CONTRACT_LABELS, MONTH_LABELS, Contract
+from storage.models import AttachmentIn, Case, CaseKind, Officer, OutboxMessage, Priority
+
+MESSAGE_LIMIT = 4096  # Telegram's limit for a message's text
+TEXT_LIMIT = 300  # one typed answer in an alert
+DESCRIPTION_LIMIT = 1500  # "what happened", the longest free text a form takes
+
+
+def officer_language(officer: Officer, default: str) -> str:
+    """The first language the officer lists that the bot speaks, else the union's default."""
+    return next((language for language in officer.languages if language in LANGUAGES), default)
+
+
+def alert_messages(
+    case: Case,
+    assignment: Assignment,
+    *,
+    attachments: Sequence[AttachmentIn],
+    worker_name: str,
+    default_language: str,
+) -> list[OutboxMessage]:
+    """The primary's alert and the backup's note, keyed so that queueing them again sends nothing new."""
+    primary, backup = assignment.primary, assignment.backup
+    if primary is None:
+        return []
+    messages = [
+        _message(
+            case,
+            primary,
+            primary_alert(
+                case,
+                officer_language(primary, default_language),
+                backup=backup,
+                evidence=evidence_count(case, attachments),
+                worker_name=worker_name,
+            ),
+        )
+    ]
+    if backup is not None:
+        note = backup_note(case, officer_language(backup, default_language), primary=primary)
+        messages.append(_message(case, backup, note))
+    return messages
+
+
+def _message(case: Case, officer: Officer, text: str) -> OutboxMessage:
+    return OutboxMessage(
+        chat_id=officer.telegram_id,
+        params={"text": text, "parse_mode": "HTML"},
+        dedupe_key=f"alert:{case.id}:{officer.telegram_id}",
+    )
+
+
+def evidence_count(case: Case, attachments: Sequence[AttachmentIn]) -> int:
+    """Files the worker sent as proof (a legal-aid voice description is the story, not evidence)."""
+    voice = case.fields.get("voice_file_id")
+    return sum(1 for attachment in attachments if attachment.file_id != voice)
+
+
+def primary_alert(
+    case: Case, language: str, *, backup: Officer | None, evidence: int, worker_name: str
+) -> str:
+    """Everything the primary officer needs to pick the case up."""
+
+    def t(msgid: str, /, **params: object) -> str:
+        return translate(language, msgid, **params)
+
+    lines = []
+    if case.priority == Priority.HIGH:
+        workers = case.fields.get("workers_affected", 2)
+        lines.append(
+            _bold(t("🔴 Collective case: {count} workers affected. Handle it first.", count=workers))
+        )
+    elif case.priority == Priority.URGENT:
+        lines.append(_bold(t("🔴 Urgent: the worker's deadline is within a week.")))
+    lines.append(
+        _bold(t("🆕 New case {reference}: {kind}", reference=case.reference, kind=t(KIND_LABELS[case.kind])))
+    )
+    if backup is not None:
+        lines.append(t("You are the primary officer. Backup: {name}.", name=backup.name))
+    else:
+        lines.append(t("You are the primary officer. There is no backup."))
+    lines.append("")
+    facts = {
+        CaseKind.WAGES: _wages_facts,
+        CaseKind.LEGAL: _legal_facts,
+        CaseKind.MEMBERSHIP: _membership_facts,
+    }[case.kind](case.fields, language, worker_name)
+    lines.extend(facts)
+    if case.kind != CaseKind.MEMBERSHIP:
+        files = t("{count} file(s)", count=evidence) if evidence else t("none")
+        lines.append(_line(t("Evidence"), files))
+    # Every typed answer is cut to TEXT_LIMIT (DESCRIPTION_LIMIT for the story), so this stays well
+    # under MESSAGE_LIMIT, which Telegram counts after the HTML is parsed.
+    return "\n".join(lines)
+
+
+def backup_note(case: Case, language: str, *, primary: Officer) -> str:
+    """Short: the backup only needs to know the case exists and who has it."""
+    return translate(
+        language,
+        "You are the backup for {reference} ({kind}). Primary officer: {name}. "
+        "If they are away, take the case over.",
+        reference=case.reference,
+        kind=translate(language, KIND_LABELS[case.kind]),
+        name=primary.name,
+    )
+
+
+# -- facts per kind ---------------------------------------------------------------------------------
+
+
+def _wages_facts(fields: dict[str, Any], language: str, worker_name: str) -> list[str]:
+    def t(msgid: str, /, **params: object) -> str:
+        return translate(language, msgid, **params)
+
+    disclosure = (
+        t("The worker agreed that the employer may learn who reported this.")
+        if fields.get("disclose_identity")
+        else _bold(t("⚠️ The employer must NOT learn who reported this."))
+    )
+    site = _text(fields.get("site"))
+    if fields.get("location"):
+        site = f"{site} ({t('📍 location sent')})" if site else t("📍 location sent")
+    months = fields.get("unpaid_months")
+    if fields.get("unpaid_for"):
+        unpaid_for = _text(fields["unpaid_for"])
+    else:
+        unpaid_for = t(MONTH_LABELS[months]) if months in MONTH_LABELS else _text(months)
+    workers = int(fields.get("workers_affected", 1))
+    affected = t("{count} (collective case)", count=workers) if workers > 1 else t("just me")
+    return [
+        disclosure,
+        _line(t("Who owes"), _text(fields.get("employer"))),
+        _line(t("Project / site"), site),
+        _line(t("Work done"), _text(fields.get("work"))),
+        _line(t("Unpaid for"), unpaid_for),
+        _line(t("Amount owed"), _amount(language, fields.get("amount_owed"))),
+        _line(t("Workers affected"), affected),
+        _line(t("Written contract"), _label(language, CONTRACT_LABELS, Contract, fields.get("contract"))),
+        _line(t("Worker"), t("{name}, in Telegram", name=_clip(worker_name, TEXT_LIMIT))),
+    ]
+
+
+def _legal_facts(fields: dict[str, Any], language: str, worker_name: str) -> list[str]:
+    def t(msgid: str, /, **params: object) -> str:
+        return translate(language, msgid, **params)
+
+    if fields.get("description"):
+        what = _text(fields["description"], DESCRIPTION_LIMIT)
+    else:
+        what = t("🎤 voice note")
+    deadline = fields.get("deadline")
+    when = (
+        format_date(date.fromisoformat(deadline), "full", locale=locale_dir_name(language))
+        if deadline
+        else t("none known")
+    )
+    lines = [
+        _line(t("Problem"), _label(language, PROBLEM_LABELS, Problem, fields.get("problem"))),
+        _line(t("What happened"), what),
+        _line(t("Deadline or hearing"), when),
+        _line(t("Worker"), t("{name}, in Telegram", name=_clip(worker_name, TEXT_LIMIT))),
+        _line(t("Contact"), _label(language, CONTACT_LABELS, ContactMethod, fields.get("contact_method"))),
+    ]
+    if fields.get("phone"):  # only there when the worker asked to be called
+        lines.append(_line(t("Phone"), _text(fields["phone"])))
+    lines.append(
+        _line(t("Best time"), _label(language, TIME_LABELS, ContactTime, fields.get("contact_time")))
+    )
+    return lines
+
+
+def _membership_facts(fields: dict[str, Any], language: str, worker_name: str) -> list[str]:
+    def t(msgid: str, /, **params: object) -> str:
+        return translate(language, msgid, **params)
+
+    return [
+        _line(t("Name"), _text(fields.get("name"))),
+        _line(t("Phone"), _text(fields.get("phone"))),  # given in the form, for the roster
+        _line(t("Workplace"), _text(fields.get("employer"))),
+        _line(t("Work"), _label(language, TRADE_LABELS, Trade, fields.get("trade"))),
+        _line(t("Hometown"), _text(fields.get("hometown"))),
+        _line(t("Working in"), _text(fields.get("workplace"))),
+        _line(t("Worker"), t("{name}, in Telegram", name=_clip(worker_name, TEXT_LIMIT))),
+    ]
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def _line(label: str, value: str) -> str:
+    """``label: value``, both already HTML: translated messages, or typed text passed through _text."""
+    return f"<b>{label}</b>: {value}"
+
+
+def _text(value: object, limit: int = TEXT_LIMIT) -> str:
+    """What the worker typed, cut to ``limit`` characters and escaped for HTML."""
+    return html.escape(_clip(str(value or ""), limit), quote=False)
+
+
+def _bold(text: str) -> str:
+    return f"<b>{text}</b>"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _amount(language: str, value: object) -> str:
+    if value is None:
+        return ""
+    amount = Decimal(str(value))
+    number = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+    return translate(language, "{amount} yuan", amount=number)
+
+
+def _label(language: str, labels: dict[Any, str], choices: type[Any], value: object) -> str:
+    """The translated label of a stored choice; an unknown value is shown as stored, escaped."""
+    try:
+        return translate(language, labels[choices(value)])
+    except (ValueError, KeyError):
+        return html.escape(str(value or ""), quote=False)
