@@ -17,7 +17,8 @@ from typing import Any
 from babel.dates import format_date
 
 from bot.assignment import Assignment
-from bot.i18n import LANGUAGES, locale_dir_name, translate
+from bot.i18n import N_, locale_dir_name, translate
+from bot.notify import CASE_ACTION, evidence_files, officer_language
 from flows.join import TRADE_LABELS, Trade
 from flows.legal import CONTACT_LABELS, PROBLEM_LABELS, TIME_LABELS, ContactMethod, ContactTime, Problem
 from flows.mycases import KIND_LABELS
@@ -29,9 +30,25 @@ TEXT_LIMIT = 300  # one typed answer in an alert
 DESCRIPTION_LIMIT = 1500  # "what happened", the longest free text a form takes
 
 
-def officer_language(officer: Officer, default: str) -> str:
-    """The first language the officer lists that the bot speaks, else the union's default."""
-    return next((language for language in officer.languages if language in LANGUAGES), default)
+# The actions an alert offers, in button order: (callback action, label). bot/casework.py handles them.
+ALERT_ACTIONS: list[list[tuple[str, str]]] = [
+    [("take", N_("✋ Take it")), ("reply", N_("↩️ Reply to worker"))],
+    [("ask", N_("❓ Ask for information")), ("note", N_("📝 Internal note"))],
+    [("resolve", N_("✅ Resolve")), ("reassign", N_("🔀 Reassign"))],
+]
+
+
+def action_buttons(case: Case, language: str, rows: list[list[tuple[str, str]]]) -> dict[str, object]:
+    """Inline buttons for case actions, as Bot API JSON (the outbox stores plain JSON)."""
+    return {
+        "inline_keyboard": [
+            [
+                {"text": translate(language, label), "callback_data": f"{CASE_ACTION}{action}:{case.id}"}
+                for action, label in row
+            ]
+            for row in rows
+        ]
+    }
 
 
 def alert_messages(
@@ -41,42 +58,55 @@ def alert_messages(
     attachments: Sequence[AttachmentIn],
     worker_name: str,
     default_language: str,
+    key: str = "alert",
 ) -> list[OutboxMessage]:
-    """The primary's alert and the backup's note, keyed so that queueing them again sends nothing new."""
+    """The primary's alert (with its buttons and then the evidence files) and the backup's note, keyed so
+    that queueing them again sends nothing new."""
     primary, backup = assignment.primary, assignment.backup
     if primary is None:
         return []
+    language = officer_language(primary, default_language)
+    alert = primary_alert(
+        case, language, backup=backup, evidence=evidence_count(case, attachments), worker_name=worker_name
+    )
     messages = [
-        _message(
+        OutboxMessage(
+            chat_id=primary.telegram_id,
+            params={
+                "text": alert,
+                "parse_mode": "HTML",
+                "reply_markup": action_buttons(case, language, ALERT_ACTIONS),
+            },
+            dedupe_key=f"{key}:{case.id}:{primary.telegram_id}",
+        ),
+        *evidence_files(
             case,
-            primary,
-            primary_alert(
-                case,
-                officer_language(primary, default_language),
-                backup=backup,
-                evidence=evidence_count(case, attachments),
-                worker_name=worker_name,
-            ),
-        )
+            primary.telegram_id,
+            _evidence(case, attachments),
+            language,
+            key=f"{key}-files:{case.id}:{primary.telegram_id}",
+        ),
     ]
     if backup is not None:
         note = backup_note(case, officer_language(backup, default_language), primary=primary)
-        messages.append(_message(case, backup, note))
+        messages.append(
+            OutboxMessage(
+                chat_id=backup.telegram_id,
+                params={"text": note, "parse_mode": "HTML"},
+                dedupe_key=f"{key}:{case.id}:{backup.telegram_id}",
+            )
+        )
     return messages
 
 
-def _message(case: Case, officer: Officer, text: str) -> OutboxMessage:
-    return OutboxMessage(
-        chat_id=officer.telegram_id,
-        params={"text": text, "parse_mode": "HTML"},
-        dedupe_key=f"alert:{case.id}:{officer.telegram_id}",
-    )
+def _evidence(case: Case, attachments: Sequence[AttachmentIn]) -> list[AttachmentIn]:
+    voice = case.fields.get("voice_file_id")
+    return [attachment for attachment in attachments if attachment.file_id != voice]
 
 
 def evidence_count(case: Case, attachments: Sequence[AttachmentIn]) -> int:
     """Files the worker sent as proof (a legal-aid voice description is the story, not evidence)."""
-    voice = case.fields.get("voice_file_id")
-    return sum(1 for attachment in attachments if attachment.file_id != voice)
+    return len(_evidence(case, attachments))
 
 
 def primary_alert(
@@ -103,18 +133,27 @@ def primary_alert(
     else:
         lines.append(t("You are the primary officer. There is no backup."))
     lines.append("")
+    lines.extend(case_facts(case, language, worker_name=worker_name, evidence=evidence))
+    # Every typed answer is cut to TEXT_LIMIT (DESCRIPTION_LIMIT for the story), so this stays well
+    # under MESSAGE_LIMIT, which Telegram counts after the HTML is parsed.
+    return "\n".join(lines)
+
+
+def case_facts(case: Case, language: str, *, worker_name: str, evidence: int) -> list[str]:
+    """The key facts of a case as HTML lines: what the worker told us, and how many files they sent."""
     facts = {
         CaseKind.WAGES: _wages_facts,
         CaseKind.LEGAL: _legal_facts,
         CaseKind.MEMBERSHIP: _membership_facts,
     }[case.kind](case.fields, language, worker_name)
-    lines.extend(facts)
     if case.kind != CaseKind.MEMBERSHIP:
-        files = t("{count} file(s)", count=evidence) if evidence else t("none")
-        lines.append(_line(t("Evidence"), files))
-    # Every typed answer is cut to TEXT_LIMIT (DESCRIPTION_LIMIT for the story), so this stays well
-    # under MESSAGE_LIMIT, which Telegram counts after the HTML is parsed.
-    return "\n".join(lines)
+        files = (
+            translate(language, "{count} file(s)", count=evidence)
+            if evidence
+            else translate(language, "none")
+        )
+        facts.append(_line(translate(language, "Evidence"), files))
+    return facts
 
 
 def backup_note(case: Case, language: str, *, primary: Officer) -> str:

@@ -12,7 +12,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.warnings import PTBUserWarning
 
 import flows
-from bot import commands
+from bot import casework, commands, officers
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.context import BotContext
@@ -130,5 +130,8 @@ def build_application(
         .build()
     )
     assert isinstance(application, UnionApplication)
-    commands.add_handlers(application, flows.conversation_handlers())
+    # Officers' handlers first: their buttons and commands never collide with a worker's form.
+    commands.add_handlers(
+        application, [*casework.handlers(), *officers.handlers(), *flows.conversation_handlers()]
+    )
     return application

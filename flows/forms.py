@@ -317,6 +317,10 @@ async def file_case(update: Update, context: BotContext, new_case: NewCase) -> C
     assert update.effective_user
     query = update.callback_query
     storage = context.storage
+    # Officers see the worker by the name Telegram shows; /forget erases it with the rest of the profile.
+    await storage.update_worker_profile(
+        new_case.worker_id, {"telegram_name": update.effective_user.first_name}
+    )
     worker = await storage.get_worker(new_case.worker_id)
     profile = worker.profile if worker is not None else {}
     fields = new_case.fields

@@ -23,6 +23,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import notify
 from bot.commands import choose_language, not_understood, show_help, stale_button
 from bot.context import BotContext
 from bot.i18n import N_, Html
@@ -288,17 +289,7 @@ async def got_message(update: Update, context: BotContext) -> int | None:
         _clear_marker(context)
         await not_understood(update, context)
         return ConversationHandler.END
-    await context.storage.add_case_event(
-        NewCaseEvent(
-            case_id=case.id,
-            actor_id=worker_id,
-            actor_role="worker",
-            action="message",
-            note=text,
-            visible_to_worker=True,
-        ),
-        attachments=[AttachmentIn.model_validate(item)] if item is not None else [],
-    )
+    await _store_message(context, case, message, text, AttachmentIn.model_validate(item) if item else None)
     _remember_album(context, message, case.id)
     if case.status == CaseStatus.WAITING_FOR_WORKER:
         try:
@@ -335,6 +326,34 @@ async def hint_message(update: Update, context: BotContext) -> int | None:
         update, context, context.t("Please write your message, or send a photo, a file or a voice note.")
     )
     return None
+
+
+async def _store_message(
+    context: BotContext, case: Case, message: Message, text: str | None, attachment: AttachmentIn | None
+) -> None:
+    """The worker's message and file on the case, and its relay to the officers, in one transaction."""
+    officers = await context.storage.list_officers()
+    await context.storage.add_case_event(
+        NewCaseEvent(
+            case_id=case.id,
+            actor_id=case.worker_id,
+            actor_role="worker",
+            action="message",
+            note=text,
+            visible_to_worker=True,
+        ),
+        attachments=[attachment] if attachment is not None else [],
+        outbox=notify.worker_news_for_officers(
+            case,
+            officers,
+            context.config.union.default_language,
+            text=text,
+            attachment=attachment,
+            # The Telegram message id makes the key unique and a redelivered update harmless.
+            key=f"worker-message:{case.id}:{message.message_id}",
+        ),
+    )
+    context.union_app.send_outbox_soon()
 
 
 # -- withdrawing ------------------------------------------------------------------------------------
@@ -405,6 +424,12 @@ async def withdraw(update: Update, context: BotContext) -> int | None:
             actor_role="worker",
             note=None,
             visible_to_worker=True,
+            outbox=notify.withdrawal_news(
+                case,
+                await context.storage.list_officers(),
+                context.config.union.default_language,
+                key=f"withdrawn:{case.id}",
+            ),
         )
     except StorageError:
         await forms.say(
@@ -417,6 +442,7 @@ async def withdraw(update: Update, context: BotContext) -> int | None:
         )
         await _show_case(update, context, await _fresh_case(context, case))
         return ConversationHandler.END
+    context.union_app.send_outbox_soon()
     logger.info("Case %s withdrawn by the worker", case.reference)
     await forms.say(
         update,
@@ -542,17 +568,8 @@ async def album_part(update: Update, context: BotContext) -> None:
     ):
         await not_understood(update, context)
         return
-    await context.storage.add_case_event(
-        NewCaseEvent(
-            case_id=case.id,
-            actor_id=update.effective_user.id,
-            actor_role="worker",
-            action="message",
-            note=(item.get("caption") or "").strip() or None,
-            visible_to_worker=True,
-        ),
-        attachments=[AttachmentIn.model_validate(item)],
-    )
+    text = (item.get("caption") or "").strip() or None
+    await _store_message(context, case, message, text, AttachmentIn.model_validate(item))
     await forms.say(
         update, context, context.t("This one is saved with {reference} too.", reference=case.reference)
     )

@@ -16,6 +16,7 @@ from storage.models import (
     AttachmentIn,
     Case,
     CaseEvent,
+    CaseQuery,
     CaseStatus,
     NewCase,
     NewCaseEvent,
@@ -24,6 +25,7 @@ from storage.models import (
     OutboxItem,
     OutboxMessage,
     PersistenceChange,
+    Resolution,
     Worker,
     Workload,
 )
@@ -31,6 +33,14 @@ from storage.models import (
 
 class StorageError(Exception):
     """A storage operation failed in a way the caller should report."""
+
+
+class InvalidTransition(StorageError):
+    """The case's lifecycle does not allow this status change (see storage.models.TRANSITIONS)."""
+
+
+class CaseChanged(StorageError):
+    """The case is no longer in the status the caller saw: someone else acted first."""
 
 
 class Storage(ABC):
@@ -87,6 +97,10 @@ class Storage(ABC):
     async def list_officers(self, *, active_only: bool = False) -> list[Officer]: ...
 
     @abstractmethod
+    async def set_officer_active(self, telegram_id: int, active: bool) -> Officer:
+        """An admin's choice in the bot; it wins over the config file's ``active`` from now on."""
+
+    @abstractmethod
     async def officer_workloads(self) -> dict[int, Workload]:
         """Open cases and last assignment per officer id; officers with no cases at all are absent."""
 
@@ -116,17 +130,56 @@ class Storage(ABC):
         actor_role: str,
         note: str | None = None,
         visible_to_worker: bool = True,
+        outbox: Sequence[OutboxMessage] = (),
     ) -> Case:
         """Move the case from ``expected`` to ``new`` and record the event, atomically.
 
-        Raises StorageError if the case is no longer in ``expected`` (someone else acted first).
+        Raises InvalidTransition if the lifecycle forbids the move, CaseChanged if the case is no
+        longer in ``expected`` (someone else acted first). The ``outbox`` messages (telling the worker
+        and officers) are queued in the same transaction: the change and its news stand or fall together.
         """
 
     @abstractmethod
+    async def resolve_case(
+        self,
+        case_id: int,
+        *,
+        expected: CaseStatus,
+        resolution: Resolution,
+        actor_id: int,
+        actor_role: str,
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> Case:
+        """Resolve with its outcome (amount recovered, workers helped, member number), atomically;
+        the outcome is also recorded as an internal event, so a later resolution keeps the first in
+        the audit trail. Raises as change_case_status does."""
+
+    @abstractmethod
+    async def reassign_case(
+        self,
+        case_id: int,
+        *,
+        assignee_id: int,
+        backup_id: int | None,
+        actor_id: int | None,
+        actor_role: str,
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> Case:
+        """Give the case a new primary (and backup) officer and record who did it."""
+
+    @abstractmethod
+    async def find_cases(self, query: CaseQuery) -> list[Case]:
+        """Cases matching every filter of ``query``, most urgent first (priority, then oldest)."""
+
+    @abstractmethod
     async def add_case_event(
-        self, event: NewCaseEvent, *, attachments: Sequence[AttachmentIn] = ()
+        self,
+        event: NewCaseEvent,
+        *,
+        attachments: Sequence[AttachmentIn] = (),
+        outbox: Sequence[OutboxMessage] = (),
     ) -> CaseEvent:
-        """Record the event, with the files that came with it, in one transaction."""
+        """Record the event with its files and the messages it sends, in one transaction."""
 
     @abstractmethod
     async def list_case_events(self, case_id: int, *, worker_visible_only: bool = False) -> list[CaseEvent]:
@@ -145,7 +198,8 @@ class Storage(ABC):
 
     @abstractmethod
     async def due_outbox(self, now: datetime, *, limit: int = 100) -> list[OutboxItem]:
-        """Unsent messages whose next attempt is due, oldest first."""
+        """Unsent messages whose next attempt is due, oldest first; at most one per chat, the oldest
+        pending, so a chat's messages arrive in the order they were queued."""
 
     @abstractmethod
     async def mark_outbox_sent(self, item_id: int) -> None: ...

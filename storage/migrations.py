@@ -191,6 +191,24 @@ _OUTBOX_AND_PERSISTENCE = (
 )
 
 
+_CASE_LIFECYCLE = (
+    # How a case ended, for the union's figures: amounts as exact decimal text (yuan), never floats.
+    "ALTER TABLE cases ADD COLUMN outcome TEXT",
+    "ALTER TABLE cases ADD COLUMN amount_recovered TEXT",
+    "ALTER TABLE cases ADD COLUMN workers_helped INTEGER",
+    "ALTER TABLE cases ADD COLUMN member_number TEXT",
+    "CREATE INDEX cases_by_backup ON cases (backup_id, status)",
+    # An admin's choice in the bot (/officers activate|deactivate) wins over the config file's
+    # ``active``, which is re-read at every start; NULL means "as the config says".
+    "ALTER TABLE officers ADD COLUMN bot_active INTEGER CHECK (bot_active IN (0, 1))",
+    # The outbox keeps each chat's messages in order: the sender looks for earlier pending ones.
+    """
+    CREATE INDEX outbox_pending_by_chat ON outbox (chat_id, id)
+        WHERE sent_at IS NULL AND gave_up_at IS NULL
+    """,
+)
+
+
 async def _initial(conn: aiosqlite.Connection) -> None:
     await _execute_all(conn, _INITIAL)
 
@@ -199,9 +217,14 @@ async def _outbox_and_persistence(conn: aiosqlite.Connection) -> None:
     await _execute_all(conn, _OUTBOX_AND_PERSISTENCE)
 
 
+async def _case_lifecycle(conn: aiosqlite.Connection) -> None:
+    await _execute_all(conn, _CASE_LIFECYCLE)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial", _initial),
     Migration(2, "outbox_and_persistence", _outbox_and_persistence),
+    Migration(3, "case_lifecycle", _case_lifecycle),
 ]
 
 

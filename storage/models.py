@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -44,6 +45,90 @@ OPEN_STATUSES = frozenset(
         CaseStatus.REOPENED,
     }
 )
+
+
+# The case lifecycle: new → acknowledged → in_progress ⇄ waiting_for_worker → resolved → closed, with
+# withdrawn (by the worker) and reopened. An officer may resolve straight from the alert (a membership
+# approval needs no separate "taken" step); a resolved or closed case can only be reopened.
+TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.NEW: frozenset(
+        {
+            CaseStatus.ACKNOWLEDGED,
+            CaseStatus.IN_PROGRESS,
+            CaseStatus.WAITING_FOR_WORKER,
+            CaseStatus.RESOLVED,
+            CaseStatus.WITHDRAWN,
+        }
+    ),
+    CaseStatus.ACKNOWLEDGED: frozenset(
+        {CaseStatus.IN_PROGRESS, CaseStatus.WAITING_FOR_WORKER, CaseStatus.RESOLVED, CaseStatus.WITHDRAWN}
+    ),
+    CaseStatus.IN_PROGRESS: frozenset(
+        {CaseStatus.WAITING_FOR_WORKER, CaseStatus.RESOLVED, CaseStatus.WITHDRAWN}
+    ),
+    CaseStatus.WAITING_FOR_WORKER: frozenset(
+        {CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED, CaseStatus.WITHDRAWN}
+    ),
+    CaseStatus.RESOLVED: frozenset({CaseStatus.CLOSED, CaseStatus.REOPENED}),
+    CaseStatus.CLOSED: frozenset({CaseStatus.REOPENED}),
+    CaseStatus.WITHDRAWN: frozenset(),
+    CaseStatus.REOPENED: frozenset(
+        {
+            CaseStatus.ACKNOWLEDGED,
+            CaseStatus.IN_PROGRESS,
+            CaseStatus.WAITING_FOR_WORKER,
+            CaseStatus.RESOLVED,
+            CaseStatus.WITHDRAWN,
+        }
+    ),
+}
+
+
+def can_move(current: CaseStatus, new: CaseStatus) -> bool:
+    return new in TRANSITIONS[current]
+
+
+class Outcome(StrEnum):
+    """How a case ended, as the union reports it upward."""
+
+    RECOVERED_FULL = "recovered_full"
+    RECOVERED_PART = "recovered_part"
+    NOT_RECOVERED = "not_recovered"
+    REFERRED_INSPECTION = "referred_inspection"  # labour inspection (劳动监察)
+    REFERRED_ARBITRATION = "referred_arbitration"  # labour arbitration (劳动仲裁)
+    REFERRED_COURT = "referred_court"
+    REFERRED_LEGAL_AID = "referred_legal_aid"  # a legal-aid centre (法律援助中心)
+    ADVICE_GIVEN = "advice_given"
+    MEMBERSHIP_APPROVED = "membership_approved"
+    MEMBERSHIP_REJECTED = "membership_rejected"
+
+
+_REFERRALS = (
+    Outcome.REFERRED_INSPECTION,
+    Outcome.REFERRED_ARBITRATION,
+    Outcome.REFERRED_COURT,
+    Outcome.REFERRED_LEGAL_AID,
+)
+
+# The outcomes an officer may choose for each kind of case, in the order the buttons show them.
+OUTCOMES: dict[CaseKind, tuple[Outcome, ...]] = {
+    CaseKind.WAGES: (Outcome.RECOVERED_FULL, Outcome.RECOVERED_PART, Outcome.NOT_RECOVERED, *_REFERRALS),
+    CaseKind.LEGAL: (Outcome.ADVICE_GIVEN, *_REFERRALS),
+    CaseKind.MEMBERSHIP: (Outcome.MEMBERSHIP_APPROVED, Outcome.MEMBERSHIP_REJECTED),
+}
+
+# Outcomes that recovered money: the officer is asked how much and for how many workers.
+RECOVERED = frozenset({Outcome.RECOVERED_FULL, Outcome.RECOVERED_PART})
+
+
+class Resolution(BaseModel):
+    """What an officer records when resolving a case."""
+
+    outcome: Outcome
+    amount_recovered: Decimal | None = Field(default=None, ge=0)
+    workers_helped: int | None = Field(default=None, ge=0)
+    member_number: str | None = None
+    note: str | None = None
 
 
 class Priority(StrEnum):
@@ -154,6 +239,19 @@ class Case(_Row):
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     closed_at: datetime | None
+    outcome: Outcome | None = None
+    amount_recovered: Decimal | None = None
+    workers_helped: int | None = None
+    member_number: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def officers(self) -> tuple[int, ...]:
+        """The primary and backup officer ids this case has."""
+        return tuple(officer for officer in (self.assignee_id, self.backup_id) if officer is not None)
 
 
 class NewCaseEvent(BaseModel):
@@ -178,6 +276,18 @@ class CaseEvent(_Row):
     note: str | None
     visible_to_worker: bool
     created_at: datetime
+
+
+class CaseQuery(BaseModel):
+    """Which cases an officer list shows; every filter is optional and they combine with AND."""
+
+    officer_id: int | None = None  # cases where this officer is primary or backup; None: everyone's
+    statuses: frozenset[CaseStatus] | None = None
+    kind: CaseKind | None = None
+    priority: Priority | None = None
+    overdue_at: datetime | None = None  # a response or update due before this moment
+    text: str | None = None  # in the reference or any typed answer (case-insensitive)
+    limit: int = Field(default=50, ge=1, le=500)
 
 
 class OutboxMessage(BaseModel):

@@ -23,7 +23,7 @@ import aiosqlite
 from pydantic import BaseModel
 
 from bot.clock import Clock, SystemClock
-from storage.base import Storage, StorageError
+from storage.base import CaseChanged, InvalidTransition, Storage, StorageError
 from storage.migrations import applied_versions, migrate, transaction, utc_text
 from storage.models import (
     OPEN_STATUSES,
@@ -32,6 +32,7 @@ from storage.models import (
     AttachmentIn,
     Case,
     CaseEvent,
+    CaseQuery,
     CaseStatus,
     NewCase,
     NewCaseEvent,
@@ -40,8 +41,10 @@ from storage.models import (
     OutboxItem,
     OutboxMessage,
     PersistenceChange,
+    Resolution,
     Worker,
     Workload,
+    can_move,
 )
 
 _MEMORY = ":memory:"
@@ -49,6 +52,14 @@ _MEMORY = ":memory:"
 # Telegram may restart update ids from a random number after a week without updates, so remembering
 # ids for longer could wrongly skip a new update.
 _PROCESSED_UPDATE_RETENTION = timedelta(days=7)
+
+# Officers as the bot sees them: an admin's choice in the bot (bot_active) wins over the config's.
+_OFFICER_SELECT = (
+    "SELECT telegram_id, name, role, specialties, regions, languages,"
+    " COALESCE(bot_active, active) AS active, created_at, updated_at FROM officers"
+)
+
+_PRIORITY_ORDER = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END"
 
 # Columns stored as JSON text, decoded when rows become models.
 _JSON_COLUMNS = frozenset({"profile", "specialties", "regions", "languages", "fields", "params"})
@@ -283,10 +294,22 @@ class SQLiteStorage(Storage):
         async with self._read() as conn:
             rows = await _select(
                 conn,
-                "SELECT * FROM officers WHERE active = 1 OR NOT ? ORDER BY name, telegram_id",
+                f"SELECT * FROM ({_OFFICER_SELECT}) WHERE active = 1 OR NOT ? ORDER BY name, telegram_id",
                 (active_only,),
             )
         return [_model(Officer, row) for row in rows]
+
+    async def set_officer_active(self, telegram_id: int, active: bool) -> Officer:
+        async with self._write() as conn:
+            changed = await _execute(
+                conn,
+                "UPDATE officers SET bot_active = ?, updated_at = ? WHERE telegram_id = ?",
+                (active, self._now(), telegram_id),
+            )
+            _require_changed(changed, f"officer {telegram_id}")
+            officer = await _get_officer(conn, telegram_id)
+        assert officer is not None  # updated inside this transaction
+        return officer
 
     async def officer_workloads(self) -> dict[int, Workload]:
         # One row per (officer, role) they hold on some case; "open" is a named parameter list.
@@ -381,35 +404,12 @@ class SQLiteStorage(Storage):
         actor_role: str,
         note: str | None = None,
         visible_to_worker: bool = True,
+        outbox: Sequence[OutboxMessage] = (),
     ) -> Case:
+        _check_transition(expected, new)
         async with self._write() as conn:
             now = self._now()
-            # Compare-and-set in the UPDATE itself, so the check and the change cannot be separated.
-            changed = await _execute(
-                conn,
-                "UPDATE cases SET status = :new, updated_at = :now,"
-                " acknowledged_at = CASE WHEN :acknowledges THEN COALESCE(acknowledged_at, :now)"
-                "  ELSE acknowledged_at END,"
-                " resolved_at = CASE WHEN :resolves THEN :now ELSE resolved_at END,"
-                " closed_at = CASE WHEN :closes THEN :now ELSE closed_at END"
-                " WHERE id = :id AND status = :expected",
-                {
-                    "new": new,
-                    "now": now,
-                    "acknowledges": expected == CaseStatus.NEW and new != CaseStatus.NEW,
-                    "resolves": new == CaseStatus.RESOLVED,
-                    "closes": new == CaseStatus.CLOSED,
-                    "id": case_id,
-                    "expected": expected,
-                },
-            )
-            if changed == 0:
-                current = await _get_case(conn, case_id)
-                if current is None:
-                    raise StorageError(f"case {case_id} does not exist")
-                raise StorageError(
-                    f"case {current.reference} is {current.status}, not {expected}: someone else acted first"
-                )
+            await _move_case(conn, case_id, expected=expected, new=new, now=now)
             await _insert_event(
                 conn,
                 NewCaseEvent(
@@ -424,18 +424,144 @@ class SQLiteStorage(Storage):
                 ),
                 now,
             )
+            for message in outbox:
+                await _enqueue(conn, message, now)
             case = await _get_case(conn, case_id)
         assert case is not None  # updated inside this transaction
         return case
 
+    async def resolve_case(
+        self,
+        case_id: int,
+        *,
+        expected: CaseStatus,
+        resolution: Resolution,
+        actor_id: int,
+        actor_role: str,
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> Case:
+        _check_transition(expected, CaseStatus.RESOLVED)
+        async with self._write() as conn:
+            now = self._now()
+            await _move_case(conn, case_id, expected=expected, new=CaseStatus.RESOLVED, now=now)
+            await _execute(
+                conn,
+                "UPDATE cases SET outcome = :outcome, amount_recovered = :amount_recovered,"
+                " workers_helped = :workers_helped, member_number = :member_number WHERE id = :id",
+                {**resolution.model_dump(mode="json", exclude={"note"}), "id": case_id},
+            )
+            for event in (
+                NewCaseEvent(
+                    case_id=case_id,
+                    actor_id=actor_id,
+                    actor_role=actor_role,
+                    action="status_changed",
+                    from_status=expected,
+                    to_status=CaseStatus.RESOLVED,
+                    note=resolution.note,
+                    visible_to_worker=True,
+                ),
+                NewCaseEvent(
+                    case_id=case_id,
+                    actor_id=actor_id,
+                    actor_role=actor_role,
+                    action="outcome",
+                    note=_json(resolution.model_dump(mode="json", exclude={"note"}, exclude_none=True)),
+                ),
+            ):
+                await _insert_event(conn, event, now)
+            for message in outbox:
+                await _enqueue(conn, message, now)
+            case = await _get_case(conn, case_id)
+        assert case is not None  # updated inside this transaction
+        return case
+
+    async def reassign_case(
+        self,
+        case_id: int,
+        *,
+        assignee_id: int,
+        backup_id: int | None,
+        actor_id: int | None,
+        actor_role: str,
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> Case:
+        if assignee_id == backup_id:
+            raise StorageError("the primary and the backup officer must be two people")
+        async with self._write() as conn:
+            now = self._now()
+            changed = await _execute(
+                conn,
+                "UPDATE cases SET assignee_id = ?, backup_id = ?, updated_at = ? WHERE id = ?",
+                (assignee_id, backup_id, now, case_id),
+            )
+            _require_changed(changed, f"case {case_id}")
+            await _insert_event(
+                conn,
+                NewCaseEvent(
+                    case_id=case_id,
+                    actor_id=actor_id,
+                    actor_role=actor_role,
+                    action="assigned",
+                    note=_json({"primary": assignee_id, "backup": backup_id}),
+                ),
+                now,
+            )
+            for message in outbox:
+                await _enqueue(conn, message, now)
+            case = await _get_case(conn, case_id)
+        assert case is not None  # updated inside this transaction
+        return case
+
+    async def find_cases(self, query: CaseQuery) -> list[Case]:
+        where = ["1 = 1"]
+        params: dict[str, Any] = {"limit": query.limit}
+        if query.officer_id is not None:
+            where.append("(assignee_id = :officer OR backup_id = :officer)")
+            params["officer"] = query.officer_id
+        if query.statuses is not None:
+            names = _bind_list(params, "status", sorted(query.statuses))
+            where.append(f"status IN ({names})")
+        if query.kind is not None:
+            where.append("kind = :kind")
+            params["kind"] = query.kind
+        if query.priority is not None:
+            where.append("priority = :priority")
+            params["priority"] = query.priority
+        if query.overdue_at is not None:
+            # A first response is due while nobody has acknowledged; an update while it is handled.
+            where.append(
+                "((acknowledged_at IS NULL AND first_response_due_at < :overdue)"
+                " OR (acknowledged_at IS NOT NULL AND next_update_due_at < :overdue))"
+            )
+            params["overdue"] = utc_text(query.overdue_at)
+        if query.text:
+            # LIKE over the JSON text of the answers: enough for a union's few thousand cases.
+            where.append("(reference LIKE :text ESCAPE '\\' OR fields LIKE :text ESCAPE '\\')")
+            params["text"] = "%" + _like_escape(query.text) + "%"
+        async with self._read() as conn:
+            rows = await _select(
+                conn,
+                f"SELECT * FROM cases WHERE {' AND '.join(where)}"
+                f" ORDER BY {_PRIORITY_ORDER}, id LIMIT :limit",
+                params,
+            )
+        return [_model(Case, row) for row in rows]
+
     async def add_case_event(
-        self, event: NewCaseEvent, *, attachments: Sequence[AttachmentIn] = ()
+        self,
+        event: NewCaseEvent,
+        *,
+        attachments: Sequence[AttachmentIn] = (),
+        outbox: Sequence[OutboxMessage] = (),
     ) -> CaseEvent:
         async with self._write() as conn:
             now = self._now()
             event_id = await _insert_event(conn, event, now)
             for attachment in attachments:
                 await _insert_attachment(conn, event.case_id, attachment, now)
+            for message in outbox:
+                await _enqueue(conn, message, now)
             row = await _select_one(conn, "SELECT * FROM case_events WHERE id = ?", (event_id,))
         assert row is not None  # inserted inside this transaction
         return _model(CaseEvent, row)
@@ -467,32 +593,17 @@ class SQLiteStorage(Storage):
 
     async def enqueue_outbox(self, message: OutboxMessage, *, not_before: datetime | None = None) -> int:
         async with self._write() as conn:
-            now = self._now()
-            if message.dedupe_key is not None:
-                existing = await _select_one(
-                    conn, "SELECT id FROM outbox WHERE dedupe_key = ?", (message.dedupe_key,)
-                )
-                if existing is not None:
-                    return int(existing["id"])
-            return await _insert(
-                conn,
-                "INSERT INTO outbox (chat_id, method, params, dedupe_key, next_attempt_at, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    message.chat_id,
-                    message.method,
-                    _json(message.model_dump(mode="json")["params"]),
-                    message.dedupe_key,
-                    utc_text(not_before) if not_before is not None else now,
-                    now,
-                ),
-            )
+            return await _enqueue(conn, message, self._now(), not_before=not_before)
 
     async def due_outbox(self, now: datetime, *, limit: int = 100) -> list[OutboxItem]:
         async with self._read() as conn:
             rows = await _select(
                 conn,
                 "SELECT * FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?"
+                # A chat gets its messages in order: nothing overtakes an earlier one still waiting
+                # for a retry (an alert's evidence never arrives before the alert).
+                " AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.chat_id = outbox.chat_id"
+                "  AND earlier.id < outbox.id AND earlier.sent_at IS NULL AND earlier.gave_up_at IS NULL)"
                 " ORDER BY id LIMIT ?",
                 (utc_text(now), limit),
             )
@@ -571,13 +682,61 @@ async def _get_worker(conn: aiosqlite.Connection, telegram_id: int) -> Worker | 
 
 
 async def _get_officer(conn: aiosqlite.Connection, telegram_id: int) -> Officer | None:
-    row = await _select_one(conn, "SELECT * FROM officers WHERE telegram_id = ?", (telegram_id,))
+    row = await _select_one(conn, f"{_OFFICER_SELECT} WHERE telegram_id = ?", (telegram_id,))
     return _model(Officer, row) if row is not None else None
 
 
 async def _get_case(conn: aiosqlite.Connection, case_id: int) -> Case | None:
     row = await _select_one(conn, "SELECT * FROM cases WHERE id = ?", (case_id,))
     return _model(Case, row) if row is not None else None
+
+
+def _check_transition(current: CaseStatus, new: CaseStatus) -> None:
+    if not can_move(current, new):
+        raise InvalidTransition(f"a case cannot go from {current} to {new}")
+
+
+async def _move_case(
+    conn: aiosqlite.Connection, case_id: int, *, expected: CaseStatus, new: CaseStatus, now: str
+) -> None:
+    """Compare-and-set the status in the UPDATE itself, so the check and the change cannot be separated."""
+    changed = await _execute(
+        conn,
+        "UPDATE cases SET status = :new, updated_at = :now,"
+        " acknowledged_at = CASE WHEN :acknowledges THEN COALESCE(acknowledged_at, :now)"
+        "  ELSE acknowledged_at END,"
+        " resolved_at = CASE WHEN :resolves THEN :now ELSE resolved_at END,"
+        " closed_at = CASE WHEN :closes THEN :now ELSE closed_at END"
+        " WHERE id = :id AND status = :expected",
+        {
+            "new": new,
+            "now": now,
+            "acknowledges": new != CaseStatus.WITHDRAWN,
+            "resolves": new == CaseStatus.RESOLVED,
+            "closes": new == CaseStatus.CLOSED,
+            "id": case_id,
+            "expected": expected,
+        },
+    )
+    if changed == 0:
+        current = await _get_case(conn, case_id)
+        if current is None:
+            raise StorageError(f"case {case_id} does not exist")
+        raise CaseChanged(
+            f"case {current.reference} is {current.status}, not {expected}: someone else acted first"
+        )
+
+
+def _bind_list(params: dict[str, Any], prefix: str, values: Sequence[Any]) -> str:
+    """Add ``values`` as named parameters; return the ``:name, :name`` list for an IN (...)."""
+    names = [f"{prefix}{index}" for index in range(len(values))]
+    params.update(zip(names, values, strict=True))
+    return ", ".join(f":{name}" for name in names) or "NULL"
+
+
+def _like_escape(text: str) -> str:
+    """Make the user's text match literally inside a LIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def _upsert_officer(conn: aiosqlite.Connection, officer: OfficerIn, now: str) -> None:
@@ -609,6 +768,30 @@ async def _insert_attachment(
         " created_at)"
         " VALUES (:case_id, :kind, :file_id, :file_unique_id, :file_name, :mime_type, :caption, :now)",
         {**attachment.model_dump(mode="json"), "case_id": case_id, "now": now},
+    )
+
+
+async def _enqueue(
+    conn: aiosqlite.Connection, message: OutboxMessage, now: str, *, not_before: datetime | None = None
+) -> int:
+    if message.dedupe_key is not None:
+        existing = await _select_one(
+            conn, "SELECT id FROM outbox WHERE dedupe_key = ?", (message.dedupe_key,)
+        )
+        if existing is not None:
+            return int(existing["id"])
+    return await _insert(
+        conn,
+        "INSERT INTO outbox (chat_id, method, params, dedupe_key, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            message.chat_id,
+            message.method,
+            _json(message.model_dump(mode="json")["params"]),
+            message.dedupe_key,
+            utc_text(not_before) if not_before is not None else now,
+            now,
+        ),
     )
 
 

@@ -197,7 +197,7 @@ def test_the_backup_note_is_short_and_names_the_primary() -> None:
     )
 
 
-def test_each_officer_gets_one_keyed_message_in_their_language() -> None:
+def test_each_officer_gets_keyed_messages_in_their_language_and_the_primary_gets_the_files() -> None:
     english_backup = _officer(2002, "Chen", languages=("en", "zh-Hans"))
     messages = alert_messages(
         _case(),
@@ -206,12 +206,17 @@ def test_each_officer_gets_one_keyed_message_in_their_language() -> None:
         worker_name="小张",
         default_language="zh-Hans",
     )
-    assert [(m.chat_id, m.dedupe_key) for m in messages] == [
-        (2001, "alert:123:2001"),
-        (2002, "alert:123:2002"),
+    assert [(m.chat_id, m.method, m.dedupe_key) for m in messages] == [
+        (2001, "sendMessage", "alert:123:2001"),
+        (2001, "sendPhoto", "alert-files:123:2001:1"),
+        (2002, "sendMessage", "alert:123:2002"),
     ]
     assert "新案件" in messages[0].params["text"]
-    assert messages[1].params["text"].startswith("You are the backup for W-000123")
+    buttons = [b["callback_data"] for row in messages[0].params["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons == [f"oc:{action}:123" for action in ("take", "reply", "ask", "note", "resolve", "reassign")]
+    assert messages[1].params == {"photo": "a", "caption": "W-000123 · 第 1 个文件，共 1 个", "parse_mode": "HTML"}
+    assert messages[2].params["text"].startswith("You are the backup for W-000123")
+    assert "reply_markup" not in messages[2].params
     assert officer_language(_officer(1, "x", languages=("fr", "zh-Hant")), "zh-Hans") == "zh-Hant"
     assert (
         alert_messages(
@@ -280,11 +285,14 @@ async def test_a_collective_wages_report_alerts_the_primary_and_the_backup(
     assert f"欠薪方: {HOSTILE}" in lines  # arrives intact, as text
     assert "证据: 1 个文件" in lines
     assert "工人: 小张（Telegram）" in lines
+    assert "✋ 我来办" in alert.button_labels
+    photo = await primary.next_message(lambda m: m.kind == "photo")
+    assert "W-000001" in photo.text
     note = await backup.next_message()
     primary_name = "王干事" if case.assignee_id == OFFICER_ID else "陈干事"
     assert "W-000001" in note.text and f"主办人：{primary_name}" in note.text
     await bot.outbox.send_due()
-    assert len(primary.messages) == len(backup.messages) == 1
+    assert (len(primary.messages), len(backup.messages)) == (2, 1)
 
 
 async def test_the_next_case_goes_to_the_other_officer_and_says_the_worker_may_be_named(
@@ -341,5 +349,5 @@ async def test_alerts_survive_a_telegram_outage_and_arrive_once(
     await officers[OFFICER_ID].next_message(lambda m: "W-000001" in m.text)
     await officers[BACKUP_ID].next_message(lambda m: "W-000001" in m.text)
     await bot.outbox.send_due()
-    assert len(officers[OFFICER_ID].messages) == len(officers[BACKUP_ID].messages) == 1
+    assert (len(officers[OFFICER_ID].messages), len(officers[BACKUP_ID].messages)) == (2, 1)
     assert await bot.storage.due_outbox(clock.now() + LONGEST_RETRY) == []

@@ -499,11 +499,29 @@ async def test_message_with_not_before_is_due_only_then(storage: SQLiteStorage, 
 
 @pytest.mark.asyncio
 async def test_due_outbox_is_ordered_by_id_and_limited(storage: SQLiteStorage, clock: FakeClock) -> None:
-    ids = [await storage.enqueue_outbox(_message(f"#{n}")) for n in range(3)]
+    ids = [
+        await storage.enqueue_outbox(OutboxMessage(chat_id=chat_id, params={"text": "hi"}))
+        for chat_id in (1001, 1002, 1003)
+    ]
 
     due = await storage.due_outbox(clock.now(), limit=2)
 
     assert [item.id for item in due] == ids[:2]
+
+
+@pytest.mark.asyncio
+async def test_a_chats_later_message_waits_for_its_earlier_one(storage: SQLiteStorage, clock: FakeClock) -> None:
+    first = await storage.enqueue_outbox(OutboxMessage(chat_id=1001, params={"text": "alert"}))
+    second = await storage.enqueue_outbox(OutboxMessage(chat_id=1001, method="sendPhoto", params={"photo": "x"}))
+    other_chat = await storage.enqueue_outbox(OutboxMessage(chat_id=1002, params={"text": "hi"}))
+
+    assert [item.id for item in await storage.due_outbox(clock.now())] == [first, other_chat]
+    await storage.mark_outbox_failed(first, error="502", retry_at=clock.now() + timedelta(minutes=1))
+    # The alert waits for its retry, and its photo waits behind it.
+    assert [item.id for item in await storage.due_outbox(clock.now())] == [other_chat]
+    clock.advance(timedelta(minutes=1))
+    await storage.mark_outbox_sent(first)
+    assert [item.id for item in await storage.due_outbox(clock.now())] == [second, other_chat]
 
 
 @pytest.mark.asyncio
