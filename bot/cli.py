@@ -15,6 +15,7 @@ from bot import __version__
 from bot.app import build_application
 from bot.config import Config, ConfigError, load_config
 from bot.logs import configure_logging
+from storage.base import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     with_config("run", "Run the bot with long polling (real Telegram or any Bot API-compatible server).")
     with_config("check-config", "Validate the config file and say what is wrong, naming the key.")
     with_config("migrate", "Create or upgrade the database to the current schema.")
+    backup = with_config("backup", "Copy the database to PATH, safely while the bot is running.")
+    backup.add_argument("path", metavar="PATH", help="the copy to write (missing folders are created)")
+    backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
     sandbox = with_config(
         "sandbox",
         "Chat with the bot in this terminal against a local stand-in for Telegram (no token, no network).",
@@ -64,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_config(args.config)
         if args.command == "migrate":
             return asyncio.run(_migrate(args.config))
+        if args.command == "backup":
+            return asyncio.run(_backup(args.config, args.path, force=args.force))
         if args.command == "sandbox":
             from bot.sandbox.session import run_sandbox_session
 
@@ -116,4 +122,22 @@ async def _migrate(config_path: str) -> int:
     finally:
         await storage.close()
     print(f"{config.storage.database}: schema at version {version}")
+    return 0
+
+
+async def _backup(config_path: str, path: str, *, force: bool) -> int:
+    from storage import SQLiteStorage
+
+    config = load_config(config_path)
+    # Not opened: open() would create or migrate the database, and a backup must copy it as it is.
+    storage = SQLiteStorage(config.storage.database)
+    try:
+        backup = await storage.backup(path, overwrite=force)
+    except FileExistsError as error:
+        print(f"union-bot: {error} (--force replaces it)", file=sys.stderr)
+        return 1
+    except StorageError as error:
+        print(f"union-bot: {error}", file=sys.stderr)
+        return 1
+    print(f"{backup.path}: {backup.size:,} bytes, schema at version {backup.schema_version}")
     return 0

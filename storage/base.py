@@ -18,6 +18,7 @@ from storage.models import (
     CaseEvent,
     CaseQuery,
     CaseStatus,
+    DatabaseBackup,
     NewCase,
     NewCaseEvent,
     Officer,
@@ -58,6 +59,15 @@ class Storage(ABC):
 
     @abstractmethod
     async def schema_version(self) -> int: ...
+
+    @abstractmethod
+    async def backup(self, destination: str, *, overwrite: bool = False) -> DatabaseBackup:
+        """Write a consistent copy of the database to ``destination`` while the bot keeps writing.
+
+        The copy appears at ``destination`` complete or not at all; an existing file there raises
+        FileExistsError unless ``overwrite``. Works without :meth:`open`, and never creates or migrates
+        the database: a backup taken before an upgrade must keep the old schema.
+        """
 
     # -- workers ---------------------------------------------------------------------------------
     @abstractmethod

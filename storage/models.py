@@ -318,3 +318,11 @@ class PersistenceChange(BaseModel):
     kind: str  # "user_data", "chat_data", "bot_data", "callback_data", "conversation"
     key: str  # user/chat id, conversation name + key as JSON, or "" for bot/callback data
     value: Any  # JSON-serialisable; None deletes the row
+
+
+class DatabaseBackup(_Row):
+    """A finished copy of the database (not to be confused with a case's backup officer)."""
+
+    path: str  # absolute
+    size: int  # bytes
+    schema_version: int

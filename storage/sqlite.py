@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
+import tempfile
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +36,7 @@ from storage.models import (
     CaseEvent,
     CaseQuery,
     CaseStatus,
+    DatabaseBackup,
     NewCase,
     NewCaseEvent,
     Officer,
@@ -205,6 +208,12 @@ class SQLiteStorage(Storage):
     async def schema_version(self) -> int:
         async with self._read() as conn:
             return max(await applied_versions(conn), default=0)
+
+    async def backup(self, destination: str, *, overwrite: bool = False) -> DatabaseBackup:
+        if not self._is_file:
+            raise StorageError("an in-memory database keeps nothing to back up")
+        # In a thread with connections of its own: it works the same beside a bot in another process.
+        return await asyncio.to_thread(_backup, Path(self._database), Path(destination), overwrite=overwrite)
 
     # -- workers ---------------------------------------------------------------------------------
 
@@ -671,6 +680,62 @@ class SQLiteStorage(Storage):
                 (update_id, cutoff),
             )
         return row is not None
+
+
+def _backup(database: Path, destination: Path, *, overwrite: bool) -> DatabaseBackup:
+    source, target = database.resolve(), destination.resolve()
+    if not source.is_file():
+        raise StorageError(f"{source}: no such database")
+    if target == source:
+        raise StorageError(f"{target}: that is the database itself")
+    if target.is_dir():
+        raise StorageError(f"{target}: is a folder")
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target}: already exists")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Beside the destination, so the rename below is atomic and a half-written copy never carries
+        # its name; mkstemp's owner-only permissions suit a file full of workers' personal data.
+        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+        os.close(handle)
+    except OSError as exc:
+        raise StorageError(f"{target.parent}: {exc.strerror}") from exc
+    temp = Path(temp_name)
+    try:
+        schema_version = _copy_database(source, temp)
+        # Checked again: another backup may have finished there meanwhile. (A small window remains;
+        # os.link would close it, but not every filesystem backups go to has hard links, e.g. exFAT.)
+        if target.exists() and not overwrite:
+            raise FileExistsError(f"{target}: already exists")
+        os.replace(temp, target)
+    except sqlite3.Error as exc:
+        raise StorageError(f"{source}: {exc}") from exc
+    finally:
+        for leftover in (temp, *(Path(f"{temp}{suffix}") for suffix in ("-journal", "-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
+    return DatabaseBackup(path=str(target), size=target.stat().st_size, schema_version=schema_version)
+
+
+def _copy_database(source: Path, target: Path) -> int:
+    """Copy ``source`` into the empty database file ``target``; return the copy's schema version."""
+    # mode=rw: never create the database, should it vanish after we looked.
+    with (
+        closing(sqlite3.connect(f"{source.as_uri()}?mode=rw", uri=True, timeout=5)) as src,
+        closing(sqlite3.connect(target, isolation_level=None)) as dst,
+    ):
+        src.execute("PRAGMA query_only = ON")
+        # All pages in one step, i.e. one read transaction: in WAL mode a consistent snapshot that writers
+        # never wait for. Copying in chunks would start over whenever the bot commits in between.
+        src.backup(dst)
+        # The copy inherits the WAL flag; in rollback-journal mode it is one self-contained file, to be
+        # moved around and restored as is (the bot turns WAL back on when it opens it).
+        dst.execute("PRAGMA journal_mode = DELETE")
+        has_migrations = dst.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        ).fetchone()
+        if has_migrations is None:
+            return 0
+        return int(dst.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0])
 
 
 # -- statements shared by several methods; they run on the connection they are given ---------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -71,9 +72,67 @@ def test_migrate_creates_the_database(tmp_path: Path, capsys: pytest.CaptureFixt
     assert {"workers", "cases", "case_events", "attachments", "outbox", "officers"} <= tables
 
 
+def test_backup_from_the_command_line_copies_a_migrated_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _write(tmp_path, CONFIG)
+    assert main(["migrate", "--config", str(config)]) == 0
+    capsys.readouterr()
+    copy = tmp_path / "backups" / "union.db"
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "backup", str(copy), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+
+    assert result.stdout.count("\n") == 1
+    assert result.stdout.startswith(f"{copy}: {copy.stat().st_size:,} bytes, schema at version ")
+    with closing(sqlite3.connect(copy)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] > 0
+
+
+def test_backup_refuses_to_overwrite_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _write(tmp_path, CONFIG)
+    assert main(["migrate", "--config", str(config)]) == 0
+    copy = tmp_path / "copy.db"
+    copy.write_text("last week's backup")
+    capsys.readouterr()
+
+    assert main(["backup", str(copy), "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already exists" in err and "--force" in err
+    assert copy.read_text() == "last week's backup"
+
+    assert main(["backup", str(copy), "--force", "--config", str(config)]) == 0
+    assert str(copy) in capsys.readouterr().out
+
+
+def test_backup_of_a_missing_database_is_one_line_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _write(tmp_path, CONFIG)
+
+    assert main(["backup", str(tmp_path / "copy.db"), "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such database" in err
+    assert not (tmp_path / "data").exists() and not (tmp_path / "copy.db").exists()
+
+
+def test_backup_with_a_missing_config_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["backup", str(tmp_path / "copy.db"), "--config", str(tmp_path / "nowhere.toml")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such config file" in err
+
+
 def test_console_script_help_lists_the_commands() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, check=True, timeout=60
     )
-    for command in ("run", "check-config", "migrate", "sandbox"):
+    for command in ("run", "check-config", "migrate", "backup", "sandbox"):
         assert command in result.stdout

@@ -670,3 +670,103 @@ async def test_reads_and_writes_interleave_on_a_file_database(file_storage: SQLi
     counts = await asyncio.gather(*(write_then_read(n) for n in range(20)))
 
     assert counts == [2] * 20
+
+
+# -- backups -------------------------------------------------------------------------------------
+
+
+def _integrity(path: Path) -> str:
+    return str(_rows(path, "PRAGMA integrity_check")[0][0])
+
+
+@pytest.mark.asyncio
+async def test_backup_taken_while_cases_are_written_holds_every_case_committed_before(
+    file_storage: SQLiteStorage, tmp_path: Path
+) -> None:
+    await file_storage.ensure_worker(WORKER)
+    # Long notes spread the cases over many pages, so the copy is more than a page or two.
+    committed = [
+        (await file_storage.create_case(_wages_case(fields={"note": "欠薪" * 500}))).id for _ in range(100)
+    ]
+    under_way, stop = asyncio.Event(), asyncio.Event()
+
+    async def keep_writing() -> None:
+        while not stop.is_set():
+            await file_storage.create_case(_wages_case())
+            under_way.set()
+
+    writer = asyncio.create_task(keep_writing())
+    await under_way.wait()
+    copy = tmp_path / "backups" / "union.db"
+    backup = await file_storage.backup(str(copy))
+    stop.set()
+    await writer
+
+    # A single file in rollback-journal mode, to be copied back as it is.
+    assert [path.name for path in copy.parent.iterdir()] == ["union.db"]
+    assert _rows(copy, "PRAGMA journal_mode") == [("delete",)]
+    assert _integrity(copy) == "ok"
+    assert backup.path == str(copy) and backup.size == copy.stat().st_size
+    assert backup.schema_version == await file_storage.schema_version()
+    assert _rows(copy, "SELECT id FROM cases WHERE id <= ? ORDER BY id", (committed[-1],)) == [
+        (case_id,) for case_id in committed
+    ]
+    # A snapshot: every case in the copy came with its 'created' event, none half-written.
+    assert _rows(copy, "SELECT COUNT(*) FROM cases") == _rows(
+        copy, "SELECT COUNT(*) FROM case_events WHERE action = 'created'"
+    )
+    restored = SQLiteStorage(str(copy))
+    await restored.open()
+    assert all([await restored.get_case(case_id) for case_id in committed])
+    await restored.close()
+
+
+@pytest.mark.asyncio
+async def test_backup_does_not_wait_for_an_open_write_transaction(
+    file_storage: SQLiteStorage, db_path: Path, tmp_path: Path
+) -> None:
+    await file_storage.ensure_worker(WORKER)
+    with closing(sqlite3.connect(db_path, isolation_level=None)) as bot_in_another_process:
+        bot_in_another_process.execute("BEGIN IMMEDIATE")
+        bot_in_another_process.execute("UPDATE workers SET language = 'en'")
+
+        await file_storage.backup(str(tmp_path / "copy.db"))
+
+        bot_in_another_process.execute("ROLLBACK")
+    assert _rows(tmp_path / "copy.db", "SELECT language FROM workers") == [(None,)]
+
+
+@pytest.mark.asyncio
+async def test_backup_refuses_an_existing_file_unless_told_to_overwrite(
+    file_storage: SQLiteStorage, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy.db"
+    copy.write_text("yesterday's backup")
+
+    with pytest.raises(FileExistsError):
+        await file_storage.backup(str(copy))
+    assert copy.read_text() == "yesterday's backup"
+
+    await file_storage.backup(str(copy), overwrite=True)
+    assert _integrity(copy) == "ok"
+
+
+@pytest.mark.asyncio
+async def test_failed_backup_leaves_no_file_behind(tmp_path: Path) -> None:
+    not_a_database = tmp_path / "union.db"
+    not_a_database.write_text("not SQLite")
+    backups = tmp_path / "backups"
+
+    with pytest.raises(StorageError, match="not a database"):
+        await SQLiteStorage(str(not_a_database)).backup(str(backups / "copy.db"))
+    assert list(backups.iterdir()) == []
+
+
+@pytest.mark.asyncio
+async def test_backup_refuses_an_in_memory_database(tmp_path: Path) -> None:
+    store = SQLiteStorage(":memory:")
+    await store.open()
+    with pytest.raises(StorageError, match="in-memory"):
+        await store.backup(str(tmp_path / "copy.db"))
+    await store.close()
+    assert not (tmp_path / "copy.db").exists()
