@@ -212,9 +212,17 @@ def test_each_officer_gets_keyed_messages_in_their_language_and_the_primary_gets
         (2002, "sendMessage", "alert:123:2002"),
     ]
     assert "新案件" in messages[0].params["text"]
-    buttons = [b["callback_data"] for row in messages[0].params["reply_markup"]["inline_keyboard"] for b in row]
-    assert buttons == [f"oc:{action}:123" for action in ("take", "reply", "ask", "note", "resolve", "reassign")]
-    assert messages[1].params == {"photo": "a", "caption": "W-000123 · 第 1 个文件，共 1 个", "parse_mode": "HTML"}
+    buttons = [
+        b["callback_data"] for row in messages[0].params["reply_markup"]["inline_keyboard"] for b in row
+    ]
+    assert buttons == [
+        f"oc:{action}:123" for action in ("take", "reply", "ask", "note", "resolve", "reassign")
+    ]
+    assert messages[1].params == {
+        "photo": "a",
+        "caption": "W-000123 · 第 1 个文件，共 1 个",
+        "parse_mode": "HTML",
+    }
     assert messages[2].params["text"].startswith("You are the backup for W-000123")
     assert "reply_markup" not in messages[2].params
     assert officer_language(_officer(1, "x", languages=("fr", "zh-Hant")), "zh-Hans") == "zh-Hant"

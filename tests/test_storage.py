@@ -510,9 +510,13 @@ async def test_due_outbox_is_ordered_by_id_and_limited(storage: SQLiteStorage, c
 
 
 @pytest.mark.asyncio
-async def test_a_chats_later_message_waits_for_its_earlier_one(storage: SQLiteStorage, clock: FakeClock) -> None:
+async def test_a_chats_later_message_waits_for_its_earlier_one(
+    storage: SQLiteStorage, clock: FakeClock
+) -> None:
     first = await storage.enqueue_outbox(OutboxMessage(chat_id=1001, params={"text": "alert"}))
-    second = await storage.enqueue_outbox(OutboxMessage(chat_id=1001, method="sendPhoto", params={"photo": "x"}))
+    second = await storage.enqueue_outbox(
+        OutboxMessage(chat_id=1001, method="sendPhoto", params={"photo": "x"})
+    )
     other_chat = await storage.enqueue_outbox(OutboxMessage(chat_id=1002, params={"text": "hi"}))
 
     assert [item.id for item in await storage.due_outbox(clock.now())] == [first, other_chat]
