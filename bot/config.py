@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from dataclasses import dataclass
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, SecretStr, ValidationError, field_validator
 
+from bot.durations import ACCEPTED, parse_duration
 from storage.models import CaseKind, OfficerIn, OfficerRole
 
 TOKEN_ENV = "UNION_BOT_TOKEN"
@@ -70,6 +73,90 @@ class UnionConfig(_Section):
         return ZoneInfo(self.timezone)
 
 
+def _duration(value: object) -> timedelta:
+    # A timedelta comes from Python (the sandbox, tests); a config file always gives text.
+    if isinstance(value, timedelta):
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"write a quoted duration: {ACCEPTED}")
+    return parse_duration(value)
+
+
+Duration = Annotated[timedelta, PlainValidator(_duration)]
+# TOML has real integers: refuse true, 2.0 and "2" rather than quietly reading them as numbers.
+_StrictInt = Annotated[int, Field(strict=True)]
+_CLOCK_SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Local wall-clock times from ``start`` up to ``end``; past midnight when ``end`` is earlier."""
+
+    start: time
+    end: time
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+def _quiet_hours(value: object) -> QuietHours | None:
+    if isinstance(value, QuietHours) or value is None:
+        return value
+    if not isinstance(value, str):
+        raise ValueError('write "HH:MM-HH:MM", like "22:00-07:00", or "" for none')
+    if not value.strip():
+        return None
+    span = _clock_span(value)
+    if span is None:
+        raise ValueError(
+            f'{value!r} is not a time span: write "HH:MM-HH:MM" (00:00 to 23:59), like "22:00-07:00", '
+            'or "" for none'
+        )
+    if span.start == span.end:
+        raise ValueError(f'{value!r} starts and ends at the same time: write "" for no quiet hours')
+    return span
+
+
+def _clock_span(text: str) -> QuietHours | None:
+    match = _CLOCK_SPAN.match(text)
+    if match is None:
+        return None
+    start_hour, start_minute, end_hour, end_minute = (int(part) for part in match.groups())
+    try:
+        return QuietHours(time(start_hour, start_minute), time(end_hour, end_minute))
+    except ValueError:  # 24:00, 07:60
+        return None
+
+
+class SLAConfig(_Section):
+    """How soon officers must act on a case, and when they are reminded (see bot/sla.py)."""
+
+    first_response: Duration = timedelta(hours=4)
+    first_response_collective: Duration = timedelta(hours=1)
+    update_every: Duration = timedelta(days=3)
+    remind_every: Duration = timedelta(hours=2)
+    escalate_after_reminders: Annotated[_StrictInt, Field(ge=1)] = 2
+    quiet_hours: Annotated[QuietHours | None, PlainValidator(_quiet_hours)] = QuietHours(time(22), time(7))
+
+
+class PrivacyConfig(_Section):
+    retain_closed: Duration = timedelta(days=365)
+    retain_inactive_workers: Duration = timedelta(days=730)
+
+
+class BroadcastConfig(_Section):
+    # Telegram allows about 30 messages a second to different chats; more gets the bot throttled.
+    messages_per_second: Annotated[_StrictInt, Field(ge=1, le=30)] = 25
+
+
+class ReportsConfig(_Section):
+    # One report is never collective, so the threshold starts at two.
+    collective_threshold: Annotated[_StrictInt, Field(ge=2)] = 3
+    collective_window: Duration = timedelta(days=30)
+
+
 class OfficerConfig(_Section):
     telegram_id: Annotated[int, Field(gt=0)]
     name: str = Field(min_length=1)
@@ -87,6 +174,10 @@ class Config(_Section):
     telegram: TelegramConfig = TelegramConfig()
     storage: StorageConfig = StorageConfig()
     union: UnionConfig
+    sla: SLAConfig = SLAConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    broadcast: BroadcastConfig = BroadcastConfig()
+    reports: ReportsConfig = ReportsConfig()
     officers: list[OfficerConfig] = Field(default_factory=list)
 
     @field_validator("officers")
@@ -152,4 +243,16 @@ def _first_error(error: ValidationError) -> str:
     return f"{key or 'config'}: {message}" + (f" (and {more} more problem(s))" if more else "")
 
 
-__all__ = ["TOKEN_ENV", "Config", "ConfigError", "load_config", "parse_config"]
+__all__ = [
+    "TOKEN_ENV",
+    "BroadcastConfig",
+    "Config",
+    "ConfigError",
+    "Duration",
+    "PrivacyConfig",
+    "QuietHours",
+    "ReportsConfig",
+    "SLAConfig",
+    "load_config",
+    "parse_config",
+]

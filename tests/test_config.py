@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.config import TOKEN_ENV, ConfigError, load_config
+from bot.config import TOKEN_ENV, ConfigError, QuietHours, SLAConfig, load_config
 from bot.logs import configure_logging
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,6 +43,46 @@ def test_defaults_and_relative_database_path(tmp_path: Path) -> None:
     assert config.storage.database == str(tmp_path / "data" / "union.db")
 
 
+def test_new_sections_are_optional_and_their_defaults_are_the_documented_ones(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD), environ={})
+    documented = """
+[sla]
+first_response = "4h"
+first_response_collective = "1h"
+update_every = "3d"
+remind_every = "2h"
+escalate_after_reminders = 2
+quiet_hours = "22:00-07:00"
+[privacy]
+retain_closed = "365d"
+retain_inactive_workers = "730d"
+[broadcast]
+messages_per_second = 25
+[reports]
+collective_threshold = 3
+collective_window = "30d"
+"""
+    written = load_config(write(tmp_path, GOOD + documented), environ={})
+    assert written == config
+    assert config.sla.first_response == timedelta(hours=4)
+    assert config.sla.quiet_hours == QuietHours(time(22, 0), time(7, 0))
+    assert config.privacy.retain_inactive_workers == timedelta(days=730)
+    assert config.broadcast.messages_per_second == 25
+    assert config.reports.collective_window == timedelta(days=30)
+
+
+def test_empty_quiet_hours_turn_them_off(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD + '[sla]\nquiet_hours = ""\n'), environ={})
+    assert config.sla.quiet_hours is None
+
+
+def test_durations_and_quiet_hours_from_python_are_checked_too() -> None:
+    assert SLAConfig(remind_every=timedelta(minutes=30)).remind_every == timedelta(minutes=30)
+    with pytest.raises(ValueError, match="longer than zero"):
+        SLAConfig(remind_every=timedelta(0))
+    assert str(SLAConfig(quiet_hours="23:30-6:00").quiet_hours) == "23:30-06:00"
+
+
 def test_token_from_environment_overrides_file(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD), environ={TOKEN_ENV: "999:FROMTHEENVIRONMENT"})
     assert config.require_token("config.toml") == "999:FROMTHEENVIRONMENT"
@@ -68,6 +109,20 @@ def test_missing_token_says_how_to_provide_one(tmp_path: Path) -> None:
             ("[telegram]", '[telegram]\napi_file_url = "ftp://files"'),
             r"^telegram\.api_file_url: must start with http",
         ),
+        (("[union]", '[sla]\nfirst_response = "4 hours"\n[union]'), r'^sla\.first_response: .*"1d12h"'),
+        (("[union]", "[sla]\nremind_every = 2\n[union]"), r"^sla\.remind_every: write a quoted duration"),
+        (("[union]", '[sla]\nupdate_every = "0d"\n[union]'), r"^sla\.update_every: .*longer than"),
+        (("[union]", "[sla]\nescalate_after_reminders = 0\n[union]"), r"^sla\.escalate_after_reminders: "),
+        (("[union]", "[sla]\nescalate_after_reminders = true\n[union]"), r"^sla\.escalate_after_reminders: "),
+        (("[union]", '[sla]\nquiet_hours = "22:00"\n[union]'), r'^sla\.quiet_hours: .*"HH:MM-HH:MM"'),
+        (("[union]", '[sla]\nquiet_hours = "22:00-24:00"\n[union]'), r"^sla\.quiet_hours: .*00:00 to 23:59"),
+        (("[union]", '[sla]\nquiet_hours = "07:00-07:00"\n[union]'), r"^sla\.quiet_hours: .*same time"),
+        (("[union]", '[sla]\nfirst_respons = "4h"\n[union]'), r"^sla\.first_respons: unknown key"),
+        (("[union]", '[privacy]\nretain_closed = "1y"\n[union]'), r"^privacy\.retain_closed: "),
+        (("[union]", "[broadcast]\nmessages_per_second = 31\n[union]"), r"^broadcast\.messages_per_second: "),
+        (("[union]", "[broadcast]\nmessages_per_second = 0\n[union]"), r"^broadcast\.messages_per_second: "),
+        (("[union]", "[reports]\ncollective_threshold = 1\n[union]"), r"^reports\.collective_threshold: "),
+        (("[union]", '[reports]\ncollective_window = "-30d"\n[union]'), r"^reports\.collective_window: "),
     ],
 )
 def test_bad_key_is_named_in_one_line(tmp_path: Path, change: tuple[str, str], message: str) -> None:
