@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 # Our conversations are tracked per user on purpose: a form spans many messages, and its buttons are
 # matched by their data. PTB warns about that combination at every start; the warning is not for us.
 warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+# The outbox replays stored Bot API calls by method name on purpose (bot/outbox.py).
+warnings.filterwarnings("ignore", message="Please use 'Bot.", category=PTBUserWarning)
 
 
 class UnionApplication(Application):  # type: ignore[type-arg]

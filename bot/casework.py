@@ -315,7 +315,7 @@ async def on_action(update: Update, context: BotContext) -> int | None:
     officer, case = found
     needed = _NEEDS.get(match.group(1))
     if needed is not None and not can_move(case.status, needed):
-        if match.group(1) == "take" and case.assignee_id is not None and case.status != CaseStatus.WITHDRAWN:
+        if match.group(1) == "take" and case.is_open:
             await refuse(
                 update, context, context.t("{reference} is already taken.", reference=case.reference)
             )

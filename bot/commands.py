@@ -30,6 +30,7 @@ from telegram.ext import (
 
 from bot.context import BotContext
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translate
+from storage.models import OfficerRole
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ LANGUAGE_PREFIX = "lang:"
 class Command:
     name: str
     description: str  # a message id, translated per language
+    admin_only: bool = False  # for officer commands
 
 
 # The one declared list: drives setMyCommands, /help and the README check in tests/test_docs.py.
@@ -53,6 +55,17 @@ COMMANDS: list[Command] = [
     Command("help", N_("How to use this bot")),
     Command("language", N_("Change language")),
     Command("cancel", N_("Stop what you are doing")),
+]
+
+# Officers and admins also have these (bot/officers.py); their command menu shows them too.
+OFFICER_COMMANDS: list[Command] = [
+    Command("cases", N_("My cases (open, overdue, collective, all)")),
+    Command("case", N_("One case by its number, e.g. /case W-000123")),
+    Command("find", N_("Search cases by name, employer, site or number")),
+    Command("pending", N_("Membership applications waiting")),
+    Command("reassign", N_("Give a case to another officer")),
+    Command("stats", N_("Short summary of the cases")),
+    Command("officers", N_("List, add, deactivate officers"), admin_only=True),
 ]
 
 
@@ -85,9 +98,20 @@ def language_keyboard() -> InlineKeyboardMarkup:
 
 
 async def show_help(update: Update, context: BotContext) -> None:
-    """List what the bot can do, in the user's language."""
-    assert update.effective_message
-    await update.effective_message.reply_text(help_text(context))
+    """List what the bot can do, in the user's language; officers also see their own commands."""
+    assert update.effective_chat
+    text = help_text(context)
+    officer = await context.storage.get_officer(update.effective_user.id) if update.effective_user else None
+    if officer is not None and officer.active:
+        admin = officer.role == OfficerRole.ADMIN
+        lines = [context.t("For union officers:")]
+        lines += [
+            f"/{command.name} — {context.t(command.description)}"
+            for command in OFFICER_COMMANDS
+            if admin or not command.admin_only
+        ]
+        text += "\n\n" + "\n".join(lines)
+    await context.bot.send_message(update.effective_chat.id, text)
 
 
 def help_text(context: BotContext) -> str:
@@ -180,8 +204,11 @@ async def on_error(update: object, context: BotContext) -> None:
         logger.warning("Could not tell the user about the error", exc_info=True)
 
 
-def command_list(language: str) -> list[BotCommand]:
-    return [BotCommand(command.name, translate(language, command.description)) for command in COMMANDS]
+def command_list(language: str, *, officer: bool = False, admin: bool = False) -> list[BotCommand]:
+    extra = [command for command in OFFICER_COMMANDS if admin or not command.admin_only] if officer else []
+    return [
+        BotCommand(command.name, translate(language, command.description)) for command in [*COMMANDS, *extra]
+    ]
 
 
 async def publish_commands(application: Application) -> None:  # type: ignore[type-arg]
@@ -194,11 +221,26 @@ async def publish_commands(application: Application) -> None:  # type: ignore[ty
     await application.bot.set_my_commands(command_list("en"), language_code="en")
     chinese = default if default.startswith("zh") else "zh-Hans"
     await application.bot.set_my_commands(command_list(chinese), language_code="zh")
+    for officer in await application.storage.list_officers(active_only=True):
+        language = next((code for code in officer.languages if code in LANGUAGES), default)
+        try:
+            await application.bot.set_my_commands(
+                command_list(language, officer=True, admin=officer.role == OfficerRole.ADMIN),
+                scope=BotCommandScopeChat(officer.telegram_id),
+            )
+        except TelegramError:
+            # Until the officer has written to the bot once, Telegram knows no chat with them.
+            logger.warning("Could not set an officer's command menu (have they sent /start yet?)")
 
 
 async def publish_chat_commands(context: BotContext, chat_id: int, language: str) -> None:
-    """A worker who picked a language sees the command menu in it."""
+    """Someone who picked a language sees the command menu in it (an officer's with their commands)."""
+    officer = await context.storage.get_officer(chat_id)
+    on_duty = officer is not None and officer.active
+    commands = command_list(
+        language, officer=on_duty, admin=on_duty and officer is not None and officer.role == OfficerRole.ADMIN
+    )
     try:
-        await context.bot.set_my_commands(command_list(language), scope=BotCommandScopeChat(chat_id))
+        await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
     except TelegramError:
         logger.warning("Could not set the chat's command menu", exc_info=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import logging
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -19,7 +18,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from bot import casework, notify
 from bot.access import require_case, require_officer
 from bot.context import BotContext
-from bot.i18n import N_, Html
+from bot.i18n import Html
 from flows.mycases import KIND_LABELS
 from storage.models import (
     OPEN_STATUSES,
@@ -39,25 +38,6 @@ logger = logging.getLogger(__name__)
 LIST_LIMIT = 20  # cases in one list message: each gets a button, and a phone screen is small
 QUERY_LIMIT = 500  # cases read for /stats; a township union has far fewer open at once
 _REFERENCE = re.compile(r"^[A-Za-z]-?\d{1,9}$")
-
-
-@dataclass(frozen=True)
-class OfficerCommand:
-    name: str
-    description: str  # message id
-    admin_only: bool = False
-
-
-# The declared list: drives the officers' command menu, /help for officers and the README check.
-OFFICER_COMMANDS: list[OfficerCommand] = [
-    OfficerCommand("cases", N_("My cases (open, overdue, collective, all)")),
-    OfficerCommand("case", N_("One case by its number, e.g. /case W-000123")),
-    OfficerCommand("find", N_("Search cases by name, employer, site or number")),
-    OfficerCommand("pending", N_("Membership applications waiting")),
-    OfficerCommand("reassign", N_("Give a case to another officer")),
-    OfficerCommand("stats", N_("Short summary of the cases")),
-    OfficerCommand("officers", N_("List, add, deactivate officers"), admin_only=True),
-]
 
 
 def normalise_reference(text: str) -> str | None:

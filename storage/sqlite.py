@@ -84,8 +84,10 @@ def _model(model: type[_M], row: sqlite3.Row) -> _M:
 
 
 async def _select(conn: aiosqlite.Connection, sql: str, params: _Params = ()) -> list[sqlite3.Row]:
-    async with conn.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
+    # Execute and fetch in one step on the connection's thread: a cursor left open while another
+    # coroutine reads would hold one read transaction for both, and the second read would miss
+    # writes committed in between (a worker not seeing the case they just filed).
+    return list(await conn.execute_fetchall(sql, params))
 
 
 async def _select_one(conn: aiosqlite.Connection, sql: str, params: _Params = ()) -> sqlite3.Row | None:
