@@ -17,6 +17,7 @@ from bot.durations import ACCEPTED, parse_duration
 from storage.models import CaseKind, OfficerIn, OfficerRole
 
 TOKEN_ENV = "UNION_BOT_TOKEN"
+EXAMPLE_TOKEN = "123456:ABC-replace-with-your-token"  # the placeholder in config.example.toml
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{5,}$")
 
 
@@ -197,7 +198,13 @@ class Config(_Section):
                 f"telegram.token: no bot token. Get one from @BotFather, then set token under [telegram] "
                 f"in {source} or the environment variable {TOKEN_ENV}"
             )
-        return self.telegram.token.get_secret_value()
+        token = self.telegram.token.get_secret_value()
+        if token == EXAMPLE_TOKEN:
+            raise ConfigError(
+                f"telegram.token: still the example's placeholder. Put your bot's token from @BotFather "
+                f"under [telegram] in {source}, or set the environment variable {TOKEN_ENV}"
+            )
+        return token
 
 
 def load_config(path: str | os.PathLike[str], *, environ: dict[str, str] | None = None) -> Config:

@@ -83,6 +83,14 @@ def test_durations_and_quiet_hours_from_python_are_checked_too() -> None:
     assert str(SLAConfig(quiet_hours="23:30-6:00").quiet_hours) == "23:30-06:00"
 
 
+def test_the_examples_placeholder_token_is_not_taken_for_a_real_one() -> None:
+    config = load_config(REPO / "config.example.toml", environ={})
+    with pytest.raises(ConfigError, match=r"^telegram\.token: still the example's placeholder"):
+        config.require_token("config.toml")
+    real = load_config(REPO / "config.example.toml", environ={TOKEN_ENV: "999:FROMTHEENVIRONMENT"})
+    assert real.require_token("config.toml") == "999:FROMTHEENVIRONMENT"
+
+
 def test_token_from_environment_overrides_file(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD), environ={TOKEN_ENV: "999:FROMTHEENVIRONMENT"})
     assert config.require_token("config.toml") == "999:FROMTHEENVIRONMENT"
