@@ -189,7 +189,9 @@ def _wages_facts(fields: dict[str, Any], language: str, worker_name: str) -> lis
     else:
         unpaid_for = t(MONTH_LABELS[months]) if months in MONTH_LABELS else _text(months)
     workers = int(fields.get("workers_affected", 1))
-    affected = t("{count} (collective case)", count=workers) if workers > 1 else t("only the worker who reported")
+    affected = (
+        t("{count} (collective case)", count=workers) if workers > 1 else t("only the worker who reported")
+    )
     return [
         disclosure,
         _line(t("Who owes"), _text(fields.get("employer"))),

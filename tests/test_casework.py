@@ -338,3 +338,49 @@ async def test_an_english_speaking_worker_hears_the_news_in_english(
     news = await worker.next_message(lambda m: "M-000001" in m.text)
     assert news.text == "📌 M-000001: an officer has taken your case. You will hear from them here."
     assert news.button_labels == ["📂 See this case"]
+
+
+async def test_a_resolved_case_can_be_reopened_and_a_forged_close_is_refused(
+    bot: UnionApplication, worker: Person, wang: Person
+) -> None:
+    await _report_wages(worker, wang)
+    case = await bot.storage.get_case_by_reference("W-000001")
+    assert case is not None
+
+    query = wang.press_data(f"oc:close:{case.id}")
+    assert (await wang.next_answer(query))["text"] == "W-000001 现在是“新案件”，不能这样操作。"
+    wang.press("✅ 办结")
+    await wang.next_message(lambda m: "的结果是什么" in m.text)
+    wang.press("转劳动监察")
+    await wang.next_message(lambda m: "W-000001 已办结：转劳动监察" in m.text)
+    referred = await worker.next_message(lambda m: "劳动监察" in m.text)
+    assert referred.button_labels == ["✉️ 回复", "📂 查看这个案件"]
+
+    wang.send_command("/case W-000001")
+    card = await wang.next_message(lambda m: "已解决" in m.text)
+    assert card.button_labels == ["🗂 结案", "🔄 重新打开", "📝 内部备注", "📎 把文件发给我"]
+    wang.press("🔄 重新打开", message_id=card.message_id)
+    await wang.next_message(lambda m: m.text == "W-000001 现在是“已重新办理”。")
+    assert (await worker.next_message(lambda m: "重新打开了" in m.text)).text.startswith("🔄 W-000001")
+    wang.send_command("/case W-000001")
+    card = await wang.next_message(lambda m: "W-000001 · 拖欠工资 · 已重新办理" in m.text)
+    assert "✋ 我来办" in card.button_labels
+
+
+async def test_with_every_specialist_away_the_admin_gets_the_case(
+    bot: UnionApplication, worker: Person, wang: Person, chen: Person, admin: Person
+) -> None:
+    await bot.storage.set_officer_active(OFFICER_ID, False)
+    await bot.storage.set_officer_active(BACKUP_ID, False)
+
+    await onboard(worker)
+    await _fill_wages(worker, employer="宏达劳务", workers=None, disclose=True)
+    worker.press("✅ 提交")
+    await worker.next_message(lambda m: "W-000001" in m.text)
+
+    alert = await admin.next_message(lambda m: "🆕 新案件 W-000001" in (m.text or ""))
+    assert "您是主办人。本案没有替补。" in alert.text
+    case = await bot.storage.get_case_by_reference("W-000001")
+    assert case is not None and (case.assignee_id, case.backup_id) == (ADMIN_ID, None)
+    await bot.outbox.send_due()
+    assert wang.messages == [] and chen.messages == []

@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from bot.clock import FakeClock
-from storage.base import StorageError
+from storage.base import CaseChanged, InvalidTransition, StorageError
 from storage.models import (
+    TRANSITIONS,
     AttachmentIn,
     CaseKind,
+    CaseQuery,
     CaseStatus,
     NewCase,
     NewCaseEvent,
     OfficerIn,
     OfficerRole,
     OutboxMessage,
+    Outcome,
     PersistenceChange,
     Priority,
+    Resolution,
+    can_move,
 )
 from storage.sqlite import SQLiteStorage
 
@@ -774,3 +781,209 @@ async def test_backup_refuses_an_in_memory_database(tmp_path: Path) -> None:
         await store.backup(str(tmp_path / "copy.db"))
     await store.close()
     assert not (tmp_path / "copy.db").exists()
+
+
+# -- the case lifecycle ----------------------------------------------------------------------------
+
+# How to bring a new case to each status, through allowed moves only.
+_PATHS: dict[CaseStatus, list[CaseStatus]] = {
+    CaseStatus.NEW: [],
+    CaseStatus.ACKNOWLEDGED: [CaseStatus.ACKNOWLEDGED],
+    CaseStatus.IN_PROGRESS: [CaseStatus.ACKNOWLEDGED, CaseStatus.IN_PROGRESS],
+    CaseStatus.WAITING_FOR_WORKER: [CaseStatus.ACKNOWLEDGED, CaseStatus.WAITING_FOR_WORKER],
+    CaseStatus.RESOLVED: [CaseStatus.RESOLVED],
+    CaseStatus.CLOSED: [CaseStatus.RESOLVED, CaseStatus.CLOSED],
+    CaseStatus.WITHDRAWN: [CaseStatus.WITHDRAWN],
+    CaseStatus.REOPENED: [CaseStatus.RESOLVED, CaseStatus.REOPENED],
+}
+
+
+async def _case_in(storage: SQLiteStorage, status: CaseStatus) -> int:
+    case_id = await _case_with_worker(storage)
+    current = CaseStatus.NEW
+    for step in _PATHS[status]:
+        await storage.change_case_status(
+            case_id, expected=current, new=step, actor_id=OFFICER, actor_role="officer"
+        )
+        current = step
+    return case_id
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("current", list(CaseStatus))
+@pytest.mark.parametrize("new", list(CaseStatus))
+async def test_every_transition_is_allowed_or_refused_as_the_lifecycle_says(
+    storage: SQLiteStorage, current: CaseStatus, new: CaseStatus
+) -> None:
+    case_id = await _case_in(storage, current)
+    events_before = len(await storage.list_case_events(case_id))
+
+    if can_move(current, new):
+        case = await storage.change_case_status(
+            case_id, expected=current, new=new, actor_id=OFFICER, actor_role="officer"
+        )
+        assert case.status == new
+        assert len(await storage.list_case_events(case_id)) == events_before + 1
+    else:
+        with pytest.raises(InvalidTransition, match=f"from {current} to {new}"):
+            await storage.change_case_status(
+                case_id, expected=current, new=new, actor_id=OFFICER, actor_role="officer"
+            )
+        case = await storage.get_case(case_id)
+        assert case is not None and case.status == current
+        assert len(await storage.list_case_events(case_id)) == events_before
+
+
+def test_the_lifecycle_reaches_every_status_and_only_withdrawn_is_final() -> None:
+    reachable = {CaseStatus.NEW} | {status for targets in TRANSITIONS.values() for status in targets}
+    assert reachable == set(CaseStatus)
+    assert [status for status, targets in TRANSITIONS.items() if not targets] == [CaseStatus.WITHDRAWN]
+    assert all(not can_move(status, status) for status in CaseStatus)
+
+
+@pytest.mark.asyncio
+async def test_a_stale_status_raises_case_changed(storage: SQLiteStorage) -> None:
+    case_id = await _case_in(storage, CaseStatus.ACKNOWLEDGED)
+
+    with pytest.raises(CaseChanged, match="someone else acted first"):
+        await storage.change_case_status(
+            case_id, expected=CaseStatus.NEW, new=CaseStatus.RESOLVED, actor_id=OFFICER, actor_role="officer"
+        )
+
+
+@pytest.mark.asyncio
+async def test_a_change_and_its_news_are_written_together_or_not_at_all(
+    storage: SQLiteStorage, clock: FakeClock
+) -> None:
+    case_id = await _case_with_worker(storage)
+    news = OutboxMessage(chat_id=WORKER, params={"text": "已接手"}, dedupe_key="news:1")
+
+    await storage.change_case_status(
+        case_id,
+        expected=CaseStatus.NEW,
+        new=CaseStatus.ACKNOWLEDGED,
+        actor_id=OFFICER,
+        actor_role="officer",
+        outbox=[news],
+    )
+    with pytest.raises(CaseChanged):
+        await storage.change_case_status(
+            case_id,
+            expected=CaseStatus.NEW,
+            new=CaseStatus.ACKNOWLEDGED,
+            actor_id=OFFICER,
+            actor_role="officer",
+            outbox=[news.model_copy(update={"dedupe_key": "news:2"})],
+        )
+
+    assert [item.dedupe_key for item in await storage.due_outbox(clock.now())] == ["news:1"]
+
+
+@pytest.mark.asyncio
+async def test_resolving_records_the_outcome_on_the_case_and_in_the_audit_trail(
+    storage: SQLiteStorage,
+) -> None:
+    case_id = await _case_in(storage, CaseStatus.IN_PROGRESS)
+
+    case = await storage.resolve_case(
+        case_id,
+        expected=CaseStatus.IN_PROGRESS,
+        resolution=Resolution(
+            outcome=Outcome.RECOVERED_PART, amount_recovered=Decimal("4000.50"), workers_helped=3
+        ),
+        actor_id=OFFICER,
+        actor_role="officer",
+    )
+
+    assert (case.status, case.outcome, case.amount_recovered, case.workers_helped) == (
+        CaseStatus.RESOLVED,
+        Outcome.RECOVERED_PART,
+        Decimal("4000.50"),
+        3,
+    )
+    assert case.resolved_at is not None
+    *_, resolved, outcome = await storage.list_case_events(case_id)
+    assert (resolved.to_status, resolved.visible_to_worker) == (CaseStatus.RESOLVED, True)
+    assert (outcome.action, outcome.visible_to_worker) == ("outcome", False)
+    assert json.loads(outcome.note or "") == {
+        "outcome": "recovered_part",
+        "amount_recovered": "4000.50",
+        "workers_helped": 3,
+    }
+    with pytest.raises(InvalidTransition):
+        await storage.resolve_case(
+            case_id,
+            expected=CaseStatus.RESOLVED,
+            resolution=Resolution(outcome=Outcome.NOT_RECOVERED),
+            actor_id=OFFICER,
+            actor_role="officer",
+        )
+
+
+@pytest.mark.asyncio
+async def test_reassigning_records_who_did_it(storage: SQLiteStorage) -> None:
+    await storage.sync_officers(
+        [OfficerIn(telegram_id=OFFICER, name="王干事"), OfficerIn(telegram_id=2002, name="陈干事")]
+    )
+    case_id = await _case_with_worker(storage)
+
+    case = await storage.reassign_case(
+        case_id, assignee_id=2002, backup_id=OFFICER, actor_id=2003, actor_role="admin"
+    )
+
+    assert (case.assignee_id, case.backup_id) == (2002, OFFICER)
+    last = (await storage.list_case_events(case_id))[-1]
+    assert (last.action, last.actor_id, json.loads(last.note or "")) == (
+        "assigned",
+        2003,
+        {"primary": 2002, "backup": OFFICER},
+    )
+    with pytest.raises(StorageError, match="two people"):
+        await storage.reassign_case(
+            case_id, assignee_id=2002, backup_id=2002, actor_id=2003, actor_role="admin"
+        )
+
+
+@pytest.mark.asyncio
+async def test_find_cases_filters_combine(storage: SQLiteStorage, clock: FakeClock) -> None:
+    await storage.sync_officers(
+        [OfficerIn(telegram_id=OFFICER, name="王干事"), OfficerIn(telegram_id=2002, name="陈干事")]
+    )
+    await storage.ensure_worker(WORKER)
+    mine = await storage.create_case(
+        _wages_case(
+            assignee_id=OFFICER, fields={"employer": "宏达 100%_劳务"}, first_response_due_at=clock.now()
+        )
+    )
+    backing = await storage.create_case(
+        _wages_case(assignee_id=2002, backup_id=OFFICER, priority=Priority.HIGH)
+    )
+    other = await storage.create_case(_wages_case(assignee_id=2002, kind=CaseKind.LEGAL))
+    clock.advance(timedelta(minutes=1))
+
+    async def found(**query: object) -> list[int]:
+        return [case.id for case in await storage.find_cases(CaseQuery.model_validate(query))]
+
+    assert await found(officer_id=OFFICER) == [backing.id, mine.id]  # collective first
+    assert await found(kind=CaseKind.LEGAL) == [other.id]
+    assert await found(priority=Priority.HIGH) == [backing.id]
+    assert await found(overdue_at=clock.now()) == [mine.id]
+    assert await found(text="100%_") == [mine.id]
+    assert await found(text="0%") == [mine.id]
+    assert await found(text="%") == [mine.id]  # literal, not a wildcard
+    assert await found(text=mine.reference) == [mine.id]
+    assert await found(statuses=frozenset({CaseStatus.RESOLVED})) == []
+    assert await found(officer_id=OFFICER, limit=1) == [backing.id]
+
+
+@pytest.mark.asyncio
+async def test_an_admins_choice_of_active_outlives_the_config(storage: SQLiteStorage) -> None:
+    configured = OfficerIn(telegram_id=OFFICER, name="王干事")
+    await storage.sync_officers([configured])
+
+    assert not (await storage.set_officer_active(OFFICER, False)).active
+    await storage.sync_officers([configured])  # a restart re-reads the config
+    assert [o.telegram_id for o in await storage.list_officers(active_only=True)] == []
+    assert (await storage.set_officer_active(OFFICER, True)).active
+    with pytest.raises(StorageError):
+        await storage.set_officer_active(9999, True)
