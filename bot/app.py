@@ -16,8 +16,11 @@ from bot import casework, commands, officers
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.context import BotContext
+from bot.digests import DigestSweep
 from bot.outbox import OutboxDispatcher
 from bot.persistence import SQLitePersistence
+from bot.reminders import ReminderSweep
+from flows.followup import FollowupSweep
 from storage import SQLiteStorage, Storage
 
 logger = logging.getLogger(__name__)
@@ -43,6 +46,21 @@ class UnionApplication(Application):  # type: ignore[type-arg]
         self.clock = clock
         self._languages: dict[int, str] = {}
         self.outbox = OutboxDispatcher(storage, self.bot, clock)
+        self.reminders = ReminderSweep(storage, config, clock)
+        self.digests = DigestSweep(storage, config, clock)
+        self.followups = FollowupSweep(storage, config, clock)
+
+    async def run_schedules(self) -> None:
+        """One pass of the scheduled work: reminders and escalations, digests, follow-ups; then send.
+
+        Everything due is read from SQLite, so a pass after a restart catches up and repeats nothing.
+        """
+        for sweep in (self.reminders.run, self.digests.run, self.followups.run):
+            try:
+                await sweep()
+            except Exception:  # one failing part must not stop the others, nor the next pass
+                logger.exception("Scheduled work failed; it is tried again at the next pass")
+        await self.outbox.send_due()
 
     def send_outbox_soon(self) -> None:
         """Deliver newly queued outbox messages now rather than at the next sweep."""
@@ -91,6 +109,7 @@ class UnionApplication(Application):  # type: ignore[type-arg]
 
 
 OUTBOX_SWEEP_SECONDS = 5
+SCHEDULE_SWEEP_SECONDS = 60  # reminders are counted in hours: once a minute is on time
 
 
 async def on_start(application: Application) -> None:  # type: ignore[type-arg]
@@ -101,10 +120,17 @@ async def on_start(application: Application) -> None:  # type: ignore[type-arg]
     async def sweep(_context: object) -> None:
         await application.outbox.send_due()
 
+    async def scheduled(_context: object) -> None:
+        await application.run_schedules()
+
     # Starting twice (tests restart the bot in one process) must not double the sweeps.
-    for job in application.job_queue.get_jobs_by_name("outbox-sweep"):
-        job.schedule_removal()
+    for name in ("outbox-sweep", "schedule-sweep"):
+        for job in application.job_queue.get_jobs_by_name(name):
+            job.schedule_removal()
     application.job_queue.run_repeating(sweep, interval=OUTBOX_SWEEP_SECONDS, first=0, name="outbox-sweep")
+    application.job_queue.run_repeating(
+        scheduled, interval=SCHEDULE_SWEEP_SECONDS, first=1, name="schedule-sweep"
+    )
 
 
 def build_application(

@@ -148,7 +148,11 @@ def _key(case: Case, what: str, context: BotContext) -> str:
 
 
 def status_name(context: BotContext, status: CaseStatus) -> str:
-    return context.t(STATUS_NAMES[status])
+    return status_name_in(context.language, status)
+
+
+def status_name_in(language: str, status: CaseStatus) -> str:
+    return translate(language, STATUS_NAMES[status])
 
 
 async def _pressed_case(

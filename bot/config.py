@@ -142,6 +142,37 @@ class SLAConfig(_Section):
     quiet_hours: Annotated[QuietHours | None, PlainValidator(_quiet_hours)] = QuietHours(time(22), time(7))
 
 
+_CLOCK_TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _clock_time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    match = _CLOCK_TIME.match(value) if isinstance(value, str) else None
+    try:
+        if match is None:
+            raise ValueError
+        return time(int(match.group(1)), int(match.group(2)))
+    except ValueError:
+        raise ValueError(f'{value!r} is not a time of day: write "HH:MM", like "08:00"') from None
+
+
+ClockTime = Annotated[time, PlainValidator(_clock_time)]
+
+
+class DigestsConfig(_Section):
+    """The morning digest for each officer; on Mondays the admins' weekly report comes with it."""
+
+    time: ClockTime = time(8)  # in [union].timezone
+
+
+class FollowupConfig(_Section):
+    """Asking the worker, some days after resolution, whether the problem is really solved."""
+
+    enabled: bool = True
+    after: Duration = timedelta(days=7)
+
+
 class PrivacyConfig(_Section):
     retain_closed: Duration = timedelta(days=365)
     retain_inactive_workers: Duration = timedelta(days=730)
@@ -176,6 +207,8 @@ class Config(_Section):
     storage: StorageConfig = StorageConfig()
     union: UnionConfig
     sla: SLAConfig = SLAConfig()
+    digests: DigestsConfig = DigestsConfig()
+    followup: FollowupConfig = FollowupConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     broadcast: BroadcastConfig = BroadcastConfig()
     reports: ReportsConfig = ReportsConfig()

@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler
 def conversation_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     """The flows' handlers, in the order they get to see an update."""
     # Imported here: the flows import bot.commands, which bot.app wires up after importing this package.
-    from flows import join, legal, menu, mycases, onboarding, rights, wages
+    from flows import followup, join, legal, menu, mycases, onboarding, rights, wages
 
     # Forms first: while one is open, its fallbacks see /start and other commands and ask before
     # dropping the draft.
@@ -19,6 +19,7 @@ def conversation_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         *mycases.handlers(),
         onboarding.conversation(),
         *rights.handlers(),
+        *followup.handlers(),
         *mycases.album_handlers(),
         *menu.handlers(),
     ]

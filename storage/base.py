@@ -15,6 +15,7 @@ from storage.models import (
     Attachment,
     AttachmentIn,
     Case,
+    CaseActivity,
     CaseEvent,
     CaseQuery,
     CaseStatus,
@@ -27,6 +28,7 @@ from storage.models import (
     OutboxMessage,
     PersistenceChange,
     Resolution,
+    ScheduleUpdate,
     Worker,
     Workload,
 )
@@ -200,6 +202,41 @@ class Storage(ABC):
 
     @abstractmethod
     async def list_attachments(self, case_id: int) -> list[Attachment]: ...
+
+    # -- schedules -------------------------------------------------------------------------------
+    @abstractmethod
+    async def due_for_review(self, now: datetime, *, limit: int = 200) -> list[CaseActivity]:
+        """Cases whose ``remind_at`` has come, earliest first, with their last activity."""
+
+    @abstractmethod
+    async def update_schedule(
+        self,
+        case_id: int,
+        *,
+        seen_remind_at: datetime,
+        update: ScheduleUpdate,
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> bool:
+        """Write the sweep's decision and its reminders in one transaction, only if the case's
+        ``remind_at`` is still ``seen_remind_at``; False if the case changed meanwhile (look again)."""
+
+    @abstractmethod
+    async def claim_scheduled_send(
+        self, kind: str, recipient: int, period: str, *, outbox: Sequence[OutboxMessage] = ()
+    ) -> bool:
+        """Record that a digest or report of ``kind`` for ``period`` went to ``recipient``, queueing its
+        messages in the same transaction; False (and nothing queued) if it was recorded before."""
+
+    @abstractmethod
+    async def has_scheduled_send(self, kind: str, recipient: int, period: str) -> bool: ...
+
+    @abstractmethod
+    async def due_followups(self, resolved_before: datetime, *, limit: int = 200) -> list[Case]:
+        """Resolved cases, resolved at or before the given time, whose worker was not asked yet."""
+
+    @abstractmethod
+    async def mark_followup_sent(self, case_id: int, *, outbox: Sequence[OutboxMessage] = ()) -> bool:
+        """Record the follow-up question and queue it, once; False if it was already sent."""
 
     # -- outbox ----------------------------------------------------------------------------------
     @abstractmethod

@@ -209,6 +209,37 @@ _CASE_LIFECYCLE = (
 )
 
 
+_SCHEDULE = (
+    # The sweep's bookmark on each case: when to look at it again (NULL: nothing to watch), and where
+    # it is in the current deadline's reminders. Every change to a case sets remind_at to "now", so
+    # the sweep only ever reads the cases that are due, not every open case.
+    "ALTER TABLE cases ADD COLUMN remind_at TEXT",
+    "ALTER TABLE cases ADD COLUMN sla_started_at TEXT",
+    "ALTER TABLE cases ADD COLUMN reminders_sent INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE cases ADD COLUMN followup_sent_at TEXT",
+    "CREATE INDEX cases_by_remind_at ON cases (remind_at) WHERE remind_at IS NOT NULL",
+    """
+    CREATE INDEX cases_for_followup ON cases (resolved_at)
+        WHERE status = 'resolved' AND followup_sent_at IS NULL
+    """,
+    # Open cases of a database from before this migration are looked at by the first sweep.
+    """
+    UPDATE cases SET remind_at = updated_at
+        WHERE status IN ('new', 'acknowledged', 'in_progress', 'waiting_for_worker', 'reopened')
+    """,
+    # Digests and reports already sent, one row per (kind, recipient, period), so each goes out once.
+    """
+    CREATE TABLE scheduled_sends (
+        kind TEXT NOT NULL,
+        recipient INTEGER NOT NULL,
+        period TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (kind, recipient, period)
+    )
+    """,
+)
+
+
 async def _initial(conn: aiosqlite.Connection) -> None:
     await _execute_all(conn, _INITIAL)
 
@@ -221,10 +252,15 @@ async def _case_lifecycle(conn: aiosqlite.Connection) -> None:
     await _execute_all(conn, _CASE_LIFECYCLE)
 
 
+async def _schedule(conn: aiosqlite.Connection) -> None:
+    await _execute_all(conn, _SCHEDULE)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial", _initial),
     Migration(2, "outbox_and_persistence", _outbox_and_persistence),
     Migration(3, "case_lifecycle", _case_lifecycle),
+    Migration(4, "schedule", _schedule),
 ]
 
 

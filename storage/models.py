@@ -243,6 +243,12 @@ class Case(_Row):
     amount_recovered: Decimal | None = None
     workers_helped: int | None = None
     member_number: str | None = None
+    # The SLA sweep's bookmark (see bot/reminders.py): when to look again, and the current deadline's
+    # start and reminders so far.
+    remind_at: datetime | None = None
+    sla_started_at: datetime | None = None
+    reminders_sent: int = 0
+    followup_sent_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -287,7 +293,29 @@ class CaseQuery(BaseModel):
     priority: Priority | None = None
     overdue_at: datetime | None = None  # a response or update due before this moment
     text: str | None = None  # in the reference or any typed answer (case-insensitive)
-    limit: int = Field(default=50, ge=1, le=500)
+    created_from: datetime | None = None  # created at or after
+    created_before: datetime | None = None
+    resolved_from: datetime | None = None  # resolved (most recently) at or after
+    resolved_before: datetime | None = None
+    limit: int = Field(default=50, ge=1, le=100_000)
+
+
+class CaseActivity(_Row):
+    """A case due for the SLA sweep, with the moment its current deadline started from."""
+
+    case: Case
+    # The last status change or officer action; None when nothing has happened since it was filed.
+    last_activity_at: datetime | None
+
+
+class ScheduleUpdate(BaseModel):
+    """What the SLA sweep writes back on a case after looking at it."""
+
+    remind_at: datetime | None
+    sla_started_at: datetime | None
+    reminders_sent: int = Field(ge=0)
+    first_response_due_at: datetime | None
+    next_update_due_at: datetime | None
 
 
 class OutboxMessage(BaseModel):

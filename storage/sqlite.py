@@ -33,6 +33,7 @@ from storage.models import (
     Attachment,
     AttachmentIn,
     Case,
+    CaseActivity,
     CaseEvent,
     CaseQuery,
     CaseStatus,
@@ -45,6 +46,7 @@ from storage.models import (
     OutboxMessage,
     PersistenceChange,
     Resolution,
+    ScheduleUpdate,
     Worker,
     Workload,
     can_move,
@@ -353,9 +355,9 @@ class SQLiteStorage(Storage):
             case_id = await _insert(
                 conn,
                 "INSERT INTO cases (kind, status, priority, worker_id, assignee_id, backup_id, fields,"
-                " created_at, updated_at, first_response_due_at)"
+                " created_at, updated_at, first_response_due_at, remind_at)"
                 " VALUES (:kind, :status, :priority, :worker_id, :assignee_id, :backup_id, :fields,"
-                " :now, :now, :due)",
+                " :now, :now, :due, :now)",
                 {
                     "kind": new_case.kind,
                     "status": CaseStatus.NEW,
@@ -503,8 +505,8 @@ class SQLiteStorage(Storage):
             now = self._now()
             changed = await _execute(
                 conn,
-                "UPDATE cases SET assignee_id = ?, backup_id = ?, updated_at = ? WHERE id = ?",
-                (assignee_id, backup_id, now, case_id),
+                "UPDATE cases SET assignee_id = ?, backup_id = ?, updated_at = ?, remind_at = ? WHERE id = ?",
+                (assignee_id, backup_id, now, now, case_id),
             )
             _require_changed(changed, f"case {case_id}")
             await _insert_event(
@@ -546,6 +548,16 @@ class SQLiteStorage(Storage):
                 " OR (acknowledged_at IS NOT NULL AND next_update_due_at < :overdue))"
             )
             params["overdue"] = utc_text(query.overdue_at)
+        for column, bound, operator in (
+            ("created_at", query.created_from, ">="),
+            ("created_at", query.created_before, "<"),
+            ("resolved_at", query.resolved_from, ">="),
+            ("resolved_at", query.resolved_before, "<"),
+        ):
+            if bound is not None:
+                name = f"{column}{'_from' if operator == '>=' else '_before'}"
+                where.append(f"{column} {operator} :{name}")
+                params[name] = utc_text(bound)
         if query.text:
             # LIKE over the JSON text of the answers: enough for a union's few thousand cases.
             where.append("(reference LIKE :text ESCAPE '\\' OR fields LIKE :text ESCAPE '\\')")
@@ -569,6 +581,8 @@ class SQLiteStorage(Storage):
         async with self._write() as conn:
             now = self._now()
             event_id = await _insert_event(conn, event, now)
+            # Any activity may change what the SLA sweep should do: it looks again at its next run.
+            await _execute(conn, "UPDATE cases SET remind_at = ? WHERE id = ?", (now, event.case_id))
             for attachment in attachments:
                 await _insert_attachment(conn, event.case_id, attachment, now)
             for message in outbox:
@@ -599,6 +613,104 @@ class SQLiteStorage(Storage):
         async with self._read() as conn:
             rows = await _select(conn, "SELECT * FROM attachments WHERE case_id = ? ORDER BY id", (case_id,))
         return [_model(Attachment, row) for row in rows]
+
+    # -- schedules -------------------------------------------------------------------------------
+
+    async def due_for_review(self, now: datetime, *, limit: int = 200) -> list[CaseActivity]:
+        async with self._read() as conn:
+            rows = await _select(
+                conn,
+                # The partial index on remind_at keeps this proportional to the due cases.
+                "SELECT cases.*, (SELECT MAX(created_at) FROM case_events"
+                "  WHERE case_events.case_id = cases.id"
+                "  AND (action = 'status_changed' OR actor_role IN ('officer', 'admin'))) AS last_activity_at"
+                " FROM cases WHERE remind_at IS NOT NULL AND remind_at <= ? ORDER BY remind_at LIMIT ?",
+                (utc_text(now), limit),
+            )
+        return [
+            CaseActivity(case=_model(Case, row), last_activity_at=row["last_activity_at"]) for row in rows
+        ]
+
+    async def update_schedule(
+        self,
+        case_id: int,
+        *,
+        seen_remind_at: datetime,
+        update: ScheduleUpdate,
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> bool:
+        async with self._write() as conn:
+            now = self._now()
+            data = update.model_dump(mode="python")
+            changed = await _execute(
+                conn,
+                "UPDATE cases SET remind_at = :remind_at, sla_started_at = :sla_started_at,"
+                " reminders_sent = :reminders_sent, first_response_due_at = :first_response_due_at,"
+                " next_update_due_at = :next_update_due_at WHERE id = :id AND remind_at = :seen",
+                {
+                    **{
+                        key: utc_text(value) if isinstance(value, datetime) else value
+                        for key, value in data.items()
+                    },
+                    "id": case_id,
+                    "seen": utc_text(seen_remind_at),
+                },
+            )
+            if changed == 0:
+                return False
+            for message in outbox:
+                await _enqueue(conn, message, now)
+            return True
+
+    async def claim_scheduled_send(
+        self, kind: str, recipient: int, period: str, *, outbox: Sequence[OutboxMessage] = ()
+    ) -> bool:
+        async with self._write() as conn:
+            now = self._now()
+            changed = await _execute(
+                conn,
+                "INSERT INTO scheduled_sends (kind, recipient, period, sent_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (kind, recipient, period, now),
+            )
+            if changed == 0:
+                return False
+            for message in outbox:
+                await _enqueue(conn, message, now)
+            return True
+
+    async def has_scheduled_send(self, kind: str, recipient: int, period: str) -> bool:
+        async with self._read() as conn:
+            row = await _select_one(
+                conn,
+                "SELECT 1 FROM scheduled_sends WHERE kind = ? AND recipient = ? AND period = ?",
+                (kind, recipient, period),
+            )
+        return row is not None
+
+    async def due_followups(self, resolved_before: datetime, *, limit: int = 200) -> list[Case]:
+        async with self._read() as conn:
+            rows = await _select(
+                conn,
+                "SELECT * FROM cases WHERE status = 'resolved' AND followup_sent_at IS NULL"
+                " AND resolved_at <= ? ORDER BY resolved_at LIMIT ?",
+                (utc_text(resolved_before), limit),
+            )
+        return [_model(Case, row) for row in rows]
+
+    async def mark_followup_sent(self, case_id: int, *, outbox: Sequence[OutboxMessage] = ()) -> bool:
+        async with self._write() as conn:
+            now = self._now()
+            changed = await _execute(
+                conn,
+                "UPDATE cases SET followup_sent_at = ? WHERE id = ? AND followup_sent_at IS NULL",
+                (now, case_id),
+            )
+            if changed == 0:
+                return False
+            for message in outbox:
+                await _enqueue(conn, message, now)
+            return True
 
     # -- outbox ----------------------------------------------------------------------------------
 
@@ -769,7 +881,7 @@ async def _move_case(
     """Compare-and-set the status in the UPDATE itself, so the check and the change cannot be separated."""
     changed = await _execute(
         conn,
-        "UPDATE cases SET status = :new, updated_at = :now,"
+        "UPDATE cases SET status = :new, updated_at = :now, remind_at = :now,"
         " acknowledged_at = CASE WHEN :acknowledges THEN COALESCE(acknowledged_at, :now)"
         "  ELSE acknowledged_at END,"
         " resolved_at = CASE WHEN :resolves THEN :now ELSE resolved_at END,"

@@ -1,0 +1,161 @@
+"""Morning digests and the Monday report, with figures checked against a known week of cases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from bot.app import UnionApplication
+from bot.clock import FakeClock
+from bot.reports import period_figures
+from bot.sandbox.server import BotApiSandbox, Person
+from bot.sandbox.session import ADMIN_ID, BACKUP_ID, OFFICER_ID, WORKER_ID
+from storage.models import CaseKind, CaseStatus, NewCase, Outcome, Priority, Resolution
+
+# Monday 2026-01-05 08:00 in Asia/Shanghai: the digest time; last week is Dec 29 – Jan 4 there.
+MONDAY_8 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
+LAST_MONDAY = MONDAY_8 - timedelta(days=7)
+
+
+@pytest.fixture
+def people(sandbox: BotApiSandbox) -> dict[int, Person]:
+    return {
+        OFFICER_ID: sandbox.person(OFFICER_ID, first_name="王干事"),
+        BACKUP_ID: sandbox.person(BACKUP_ID, first_name="陈干事"),
+        ADMIN_ID: sandbox.person(ADMIN_ID, first_name="李主席"),
+    }
+
+
+async def _known_week(bot: UnionApplication, clock: FakeClock) -> None:
+    """Four cases filed last week: two answered in time, one late, one never; three resolved."""
+    storage = bot.storage
+    await storage.ensure_worker(WORKER_ID, language="zh-Hans")
+
+    async def filed(at: datetime, kind: CaseKind, priority: Priority = Priority.NORMAL) -> int:
+        clock.set(at)
+        case = await storage.create_case(
+            NewCase(
+                kind=kind,
+                worker_id=WORKER_ID,
+                priority=priority,
+                fields={},
+                assignee_id=OFFICER_ID,
+                backup_id=None,
+            )
+        )
+        return case.id
+
+    async def acknowledged(case_id: int, at: datetime) -> None:
+        clock.set(at)
+        await storage.change_case_status(
+            case_id,
+            expected=CaseStatus.NEW,
+            new=CaseStatus.IN_PROGRESS,
+            actor_id=OFFICER_ID,
+            actor_role="officer",
+        )
+
+    async def resolved(case_id: int, at: datetime, resolution: Resolution) -> None:
+        clock.set(at)
+        await storage.resolve_case(
+            case_id,
+            expected=CaseStatus.IN_PROGRESS,
+            resolution=resolution,
+            actor_id=OFFICER_ID,
+            actor_role="officer",
+        )
+
+    tuesday = LAST_MONDAY + timedelta(days=1, hours=2)
+    wages = await filed(tuesday, CaseKind.WAGES)
+    await acknowledged(wages, tuesday + timedelta(hours=1))  # in time (4 h)
+    await resolved(
+        wages,
+        tuesday + timedelta(days=2),
+        Resolution(outcome=Outcome.RECOVERED_FULL, amount_recovered=Decimal(8500), workers_helped=1),
+    )
+    group = await filed(tuesday + timedelta(days=1), CaseKind.WAGES, Priority.HIGH)
+    await acknowledged(group, tuesday + timedelta(days=1, hours=2))  # late (1 h for collective cases)
+    await resolved(
+        group,
+        tuesday + timedelta(days=3),
+        Resolution(outcome=Outcome.RECOVERED_PART, amount_recovered=Decimal(4000), workers_helped=5),
+    )
+    member = await filed(tuesday + timedelta(days=2), CaseKind.MEMBERSHIP)
+    await acknowledged(member, tuesday + timedelta(days=2, minutes=30))
+    await resolved(
+        member,
+        tuesday + timedelta(days=2, hours=1),
+        Resolution(outcome=Outcome.MEMBERSHIP_APPROVED, member_number="2026-00003"),
+    )
+    await filed(tuesday + timedelta(days=4), CaseKind.LEGAL)  # never answered: late, and overdue now
+    clock.set(MONDAY_8)
+    await filed(MONDAY_8 + timedelta(minutes=1), CaseKind.WAGES)  # this week: not in last week's figures
+    clock.set(MONDAY_8)
+
+
+async def test_the_figures_of_a_known_week(bot: UnionApplication, clock: FakeClock) -> None:
+    await _known_week(bot, clock)
+    await bot.reminders.run()  # sets the due times that make a case "overdue"
+
+    figures = await period_figures(bot.storage, bot.config.sla, LAST_MONDAY, MONDAY_8, now=MONDAY_8)
+
+    assert figures.new_by_kind == {CaseKind.MEMBERSHIP: 1, CaseKind.WAGES: 2, CaseKind.LEGAL: 1}
+    assert (figures.new_total, figures.collective, figures.resolved, figures.overdue_now) == (4, 1, 3, 1)
+    assert figures.first_response_median == timedelta(hours=1)
+    assert (figures.on_time, figures.on_time_counted, figures.on_time_share) == (2, 4, 0.5)
+    assert (figures.wages_recovered, figures.workers_helped, figures.new_members) == (Decimal(12500), 6, 1)
+
+
+async def test_monday_morning_brings_digests_and_the_weekly_report(
+    bot: UnionApplication, clock: FakeClock, people: dict[int, Person]
+) -> None:
+    await _known_week(bot, clock)
+    wang, chen, boss = people[OFFICER_ID], people[BACKUP_ID], people[ADMIN_ID]
+
+    clock.set(MONDAY_8 - timedelta(minutes=1))  # 07:59 local: not yet
+    await bot.run_schedules()
+    assert not any("早上好" in (m.text or "") for m in wang.messages)
+
+    clock.set(MONDAY_8)
+    await bot.run_schedules()
+    digest = await wang.next_message(lambda m: "早上好" in (m.text or ""), since=0)
+    assert digest.text.splitlines() == [
+        "☀️ 早上好。您今天的案件：未结 2 件，超时 1 件。",
+        "",
+        "⚠️ L-000004 · 法律援助 · 新案件",
+        "W-000005 · 拖欠工资 · 新案件",
+    ]
+    assert digest.button_labels == ["L-000004", "W-000005"]
+    report = await boss.next_message(lambda m: "周报" in (m.text or ""), since=0)
+    assert report.text.splitlines() == [
+        "📊 周报：2025-12-29 至 2026-01-04",
+        "",
+        "新案件：4",
+        "  · 入会申请: 1",
+        "  · 拖欠工资: 2",
+        "  · 法律援助: 1",
+        "群体性案件：1",
+        "已解决：3",
+        "目前超时：1",
+        "首次回应用时（中位数）：1 小时",
+        "按时处理：50%（4 件中 2 件）",
+        "追回工资：12,500 元，涉及 6 名工人",
+        "新会员：1",
+    ]
+
+    # The rest of the day, and a restart, send nothing again; an officer with no cases gets nothing.
+    clock.advance(timedelta(hours=10))
+    await bot.run_schedules()
+    await bot.outbox.send_due()
+    assert sum("早上好" in (m.text or "") for m in wang.messages) == 1
+    assert sum("周报" in (m.text or "") for m in boss.messages) == 1
+    assert not any("早上好" in (m.text or "") for m in chen.messages)
+
+    # Tuesday: a digest again, no weekly report.
+    clock.set(MONDAY_8 + timedelta(days=1))
+    await bot.run_schedules()
+    await wang.next_message(lambda m: "早上好" in (m.text or ""))
+    await bot.outbox.send_due()
+    assert sum("周报" in (m.text or "") for m in boss.messages) == 1
