@@ -391,6 +391,89 @@ async def test_bot_uploads_and_file_ids(bot: Bot, li: Person) -> None:
 
 
 @pytest.mark.asyncio
+async def test_bot_sends_video_audio_and_video_notes(bot: Bot, li: Person) -> None:
+    video = await bot.send_video(
+        LI, b"fake mp4", duration=12, width=640, height=360, caption="<b>工地</b>", parse_mode="HTML"
+    )
+    assert (video.video.width, video.video.height, seconds(video.video.duration)) == (640, 360, 12)
+    assert (video.caption, video.caption_entities[0].type) == ("工地", MessageEntityType.BOLD)
+    again = await bot.send_video(LI, video.video.file_id)
+    assert (again.video.file_unique_id, again.video.width, again.caption) == (
+        video.video.file_unique_id,
+        640,
+        None,
+    )
+    audio = await bot.send_audio(
+        LI, b"ID3 fake", duration=61, performer="老王", title="电话录音", caption="录音"
+    )
+    assert (audio.audio.performer, audio.audio.title, seconds(audio.audio.duration)) == (
+        "老王",
+        "电话录音",
+        61,
+    )
+    assert audio.caption == "录音"
+    note = await bot.send_video_note(LI, b"fake round mp4", duration=8, length=240)
+    assert (note.video_note.length, seconds(note.video_note.duration)) == (240, 8)
+    download = await (await bot.get_file(note.video_note.file_id)).download_as_bytearray()
+    assert bytes(download) == b"fake round mp4"
+    assert [m.kind for m in li.messages] == ["video", "video", "audio", "video_note"]
+    assert [m.text for m in li.messages] == ["工地", None, "录音", None]
+
+
+@pytest.mark.asyncio
+async def test_video_audio_and_video_note_refusals(bot: Bot, li: Person) -> None:
+    with pytest.raises(BadRequest, match="Wrong file identifier/http url specified"):
+        await bot.send_video(LI, "no-such-file-id")
+    with pytest.raises(BadRequest, match="Message caption is too long"):
+        await bot.send_audio(LI, b"ID3 fake", caption="c" * 1025)
+    li.block()
+    with pytest.raises(Forbidden, match="bot was blocked by the user"):
+        await bot.send_video_note(LI, b"fake round mp4")
+    li.unblock()
+    # A video note has no caption: Telegram ignores one sent anyway.
+    note = await bot.send_video_note(LI, b"fake round mp4")
+    sent = await bot.do_api_request(
+        "sendVideoNote", api_kwargs={"chat_id": LI, "video_note": note.video_note.file_id, "caption": "x"}
+    )
+    assert isinstance(sent, dict) and "caption" not in sent
+    assert [(m.kind, m.text) for m in li.messages] == [("video_note", None), ("video_note", None)]
+
+
+@pytest.mark.asyncio
+async def test_person_video_audio_and_video_note_can_be_relayed(bot: Bot, li: Person) -> None:
+    officer = li._sandbox.person(2002, first_name="Wang")
+    li.send_video(caption="现场", duration=9, width=720, height=1280)
+    li.send_audio(caption="老板的电话", duration=95)
+    li.send_video_note(duration=6, length=384)
+    video, audio, note = (u.message for u in await parsed_updates(bot))
+    assert (video.caption, video.video.width, video.video.height, seconds(video.video.duration)) == (
+        "现场",
+        720,
+        1280,
+        9,
+    )
+    assert (audio.caption, audio.audio.file_name, seconds(audio.audio.duration)) == (
+        "老板的电话",
+        "recording.mp3",
+        95,
+    )
+    assert (note.video_note.length, seconds(note.video_note.duration), note.caption) == (384, 6, None)
+    # What the bot does with a worker's files: send them on to the officer by file id.
+    await bot.send_video(officer.chat_id, video.video.file_id, caption="W-000001 现场")
+    await bot.send_audio(officer.chat_id, audio.audio.file_id, caption="W-000001 录音")
+    await bot.send_video_note(officer.chat_id, note.video_note.file_id)
+    await bot.copy_message(officer.chat_id, LI, video.message_id, caption="复制")
+    assert [(m.kind, m.text) for m in officer.messages] == [
+        ("video", "W-000001 现场"),
+        ("audio", "W-000001 录音"),
+        ("video_note", None),
+        ("video", "复制"),
+    ]
+    relayed = officer.messages[0].raw["video"]
+    assert (relayed["file_unique_id"], relayed["width"]) == (video.video.file_unique_id, 720)
+
+
+@pytest.mark.asyncio
 async def test_location_chat_action_copy_and_forward(bot: Bot, li: Person) -> None:
     officer = li._sandbox.person(2002, first_name="Wang")
     li.send_text("老板欠我三个月工资")
@@ -553,6 +636,19 @@ async def test_spec_validation(clock: FakeClock) -> None:
             assert strict.unknown_parameters == [("sendMessage", "colour")]
             with pytest.raises(BadRequest, match='Parameter "chat_id" is required'):
                 await client.do_api_request("sendMessage", api_kwargs={"text": "x"})
+            # PTB's media calls use only parameters the published API has; a video note takes no caption.
+            await client.send_video(
+                LI, b"v", duration=1, width=2, height=2, caption="c", supports_streaming=True
+            )
+            await client.send_audio(LI, b"a", duration=1, performer="p", title="t", caption="c")
+            note = await client.send_video_note(LI, b"n", duration=1, length=2)
+            await client.do_api_request(
+                "sendVideoNote",
+                api_kwargs={"chat_id": LI, "video_note": note.video_note.file_id, "caption": "c"},
+            )
+            assert strict.unknown_parameters == [("sendMessage", "colour"), ("sendVideoNote", "caption")]
+            with pytest.raises(BadRequest, match='Parameter "video_note" is required'):
+                await client.do_api_request("sendVideoNote", api_kwargs={"chat_id": LI})
 
 
 # -- a whole PTB application -----------------------------------------------------------------

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
+import httpx
 import pytest
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    Update,
+)
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -17,8 +25,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.sandbox import BotApiSandbox, SentMessage, chat_in_terminal
-from bot.sandbox.terminal import render_message
+from bot.sandbox import BotApiSandbox, CallbackAnswer, SentMessage, chat_in_terminal
+from bot.sandbox.terminal import render_answer, render_message
 
 TOKEN = "123456:terminal-token"
 WORKER, OFFICER = 1001, 2002
@@ -48,9 +56,12 @@ class Screen:
 
 
 class Script:
-    """An input_fn: each step waits until the screen shows ``expect`` and then types ``line``."""
+    """An input_fn: each step waits until the screen shows ``expect`` and then types ``line``.
 
-    def __init__(self, screen: Screen, steps: list[tuple[str | None, str]]) -> None:
+    ``line`` may be a function, called at that moment (in the input thread) to act and give the line.
+    """
+
+    def __init__(self, screen: Screen, steps: list[tuple[str | None, str | Callable[[], str]]]) -> None:
         self.screen = screen
         self.steps = list(steps)
         self.prompts: list[str] = []
@@ -62,7 +73,7 @@ class Script:
         expect, line = self.steps.pop(0)
         if expect is not None:
             self.screen.wait_for(expect)
-        return line
+        return line if isinstance(line, str) else line()
 
 
 async def _start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -79,8 +90,29 @@ async def _start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None and query.message is not None
+    if query.data == "stale":
+        await query.answer("This button is no longer active.", show_alert=True)
+        return
+    if query.data == "toast":
+        await query.answer("已收到")
+        return
     await query.answer()
     await context.bot.send_message(query.message.chat.id, f"pressed {query.data}")
+
+
+async def _alert(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An officer's alert with buttons, then another message, so the alert is no longer the newest."""
+    assert update.effective_message is not None
+    buttons = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("旧按钮", callback_data="stale"),
+                InlineKeyboardButton("收到", callback_data="toast"),
+            ]
+        ]
+    )
+    await update.effective_message.reply_text("新警报", reply_markup=buttons)
+    await update.effective_message.reply_text("另一条消息")
 
 
 async def _report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -112,6 +144,7 @@ async def running_bot(sandbox: BotApiSandbox) -> AsyncIterator[Application]:
     app = ApplicationBuilder().token(TOKEN).base_url(sandbox.base_url).base_file_url(sandbox.file_url).build()
     app.add_handler(CommandHandler("start", _start))
     app.add_handler(CommandHandler("report", _report))
+    app.add_handler(CommandHandler("alert", _alert))
     app.add_handler(CallbackQueryHandler(_pressed))
     app.add_handler(MessageHandler(filters.ALL, _echo))
     async with app:
@@ -147,11 +180,75 @@ async def test_worker_and_officer_chat_in_the_terminal(
     await chat_in_terminal(sandbox, identities, input_fn=script, print_fn=screen, reply_wait=0)
 
     text = screen.text
-    assert "🤖 你好，欢迎！\n   [1] Join the union\n   [2] 帮助" in text
+    assert "🤖 [m2] 你好，欢迎！\n   [1] Join the union\n   [2] 帮助" in text
+    assert "(you pressed “Join the union”)" in text
     assert "(new message for officer; type :as officer to read it)" in text
     assert "⌨ [1] 分享手机号" in text
     assert script.prompts[0] == "worker> " and script.prompts[-1] == "officer> "
     assert identities["worker"].callback_answers.keys() == set(identities["worker"].presses)
+
+
+@pytest.mark.asyncio
+async def test_popups_toasts_and_buttons_on_older_messages(
+    sandbox: BotApiSandbox, running_bot: Application
+) -> None:
+    identities = {"worker": sandbox.person(WORKER, "Li")}
+    screen = Screen()
+    script = Script(
+        screen,
+        [
+            (None, "/start"),
+            ("[2] 帮助", "/alert"),
+            ("另一条消息", "#4.1"),
+            ("💬 (popup) This button is no longer active.", "#4.2"),
+            ("💬 已收到", "#2.2"),  # the welcome message, two messages back
+            ("pressed help", "#m2.1"),
+            ("pressed join", "#5.1"),
+            ("no message m5 with buttons", "#4.9"),
+            ("there is no button 9; choose 1-2", "#1"),  # still the newest message with buttons
+            ("choose 1-2\n   (you pressed “旧按钮”)\n💬 (popup) This button is no longer active.", "#x.1"),
+            ("usage: #N", ":quit"),
+        ],
+    )
+    await chat_in_terminal(sandbox, identities, input_fn=script, print_fn=screen, reply_wait=0)
+
+    text = screen.text
+    assert "🤖 [m4] 新警报\n   [1] 旧按钮   [2] 收到\n🤖 另一条消息" in text
+    assert "(you pressed “帮助”)\n🤖 pressed help" in text
+    # The empty answers to "join" and "help" print nothing; only the three with text do.
+    assert text.count("💬") == 3
+    assert script.steps == []
+
+
+@pytest.mark.asyncio
+async def test_an_answer_for_another_identity_waits_with_its_messages(sandbox: BotApiSandbox) -> None:
+    """The bot's side is played over HTTP here, so the answer comes exactly while the officer is current."""
+    identities = {"worker": sandbox.person(WORKER, "Li"), "officer": sandbox.person(OFFICER, "Wang")}
+    async with Bot(TOKEN, base_url=sandbox.base_url) as bot:
+        buttons = InlineKeyboardMarkup([[InlineKeyboardButton("确认", callback_data="ok")]])
+        await bot.send_message(WORKER, "确认提交？", reply_markup=buttons)
+
+    def answer_the_press() -> str:
+        query_id = identities["worker"].presses[-1]
+        answer = {"callback_query_id": query_id, "text": "表格已过期", "show_alert": True}
+        httpx.post(f"{sandbox.base_url}{TOKEN}/answerCallbackQuery", json=answer).raise_for_status()
+        return ""
+
+    screen = Screen()
+    script = Script(
+        screen,
+        [
+            (None, "#1"),
+            ("(you pressed “确认”)", ":as officer"),
+            ("— now officer", answer_the_press),
+            ("(the bot answered worker's button press; type :as worker to read it)", ":as worker"),
+            ("— now worker", ":quit"),
+        ],
+    )
+    await chat_in_terminal(sandbox, identities, input_fn=script, print_fn=screen, reply_wait=0)
+    while_officer = screen.text.split("— now officer")[1].split("— now worker")[0]
+    assert "💬" not in while_officer
+    assert screen.lines[-1] == "💬 (popup) 表格已过期"
 
 
 @pytest.mark.asyncio
@@ -182,3 +279,10 @@ def test_render_media_and_deletion() -> None:
     )
     assert render_message(document) == "🤖 [document] 合同.pdf\n合同"
     assert render_message(document, "delete") == "🗑  (the bot deleted message 3)"
+
+
+def test_render_answers() -> None:
+    assert render_answer(CallbackAnswer("q", 5, "已收到")) == "💬 已收到"
+    assert render_answer(CallbackAnswer("q", 5, "已过期", show_alert=True)) == "💬 (popup) 已过期"
+    assert render_answer(CallbackAnswer("q", 5, None)) is None  # it only stops the button's spinner
+    assert render_answer(CallbackAnswer("q", 5, "", url="https://t.me/x")) == "💬 (opens https://t.me/x)"

@@ -6,11 +6,12 @@
 
 from bot.sandbox.formatting import format_text, utf16_len
 from bot.sandbox.markup import parse_reply_markup
-from bot.sandbox.server import BotApiSandbox, Person, SentMessage
+from bot.sandbox.server import BotApiSandbox, CallbackAnswer, Person, SentMessage
 from bot.sandbox.terminal import chat_in_terminal
 
 __all__ = [
     "BotApiSandbox",
+    "CallbackAnswer",
     "Person",
     "SentMessage",
     "chat_in_terminal",

@@ -12,6 +12,9 @@ FILE_KINDS: dict[str, tuple[str, str, str, str]] = {
     "document": ("documents", "bin", "application/octet-stream", "BQACAgIAAxk"),
     "voice": ("voice", "oga", "audio/ogg", "AwACAgIAAxk"),
     "sticker": ("stickers", "webp", "image/webp", "CAACAgIAAxk"),
+    "video": ("videos", "mp4", "video/mp4", "BAACAgIAAxk"),
+    "audio": ("music", "mp3", "audio/mpeg", "CQACAgIAAxk"),
+    "video_note": ("video_notes", "mp4", "video/mp4", "DQACAgIAAxk"),
 }
 
 
@@ -24,6 +27,8 @@ class StoredFile:
     mime_type: str
     file_name: str | None = None
     duration: int | None = None
+    width: int | None = None  # videos; a video note's diameter is its width
+    height: int | None = None
 
     def as_file(self) -> dict[str, Any]:
         return {
@@ -60,5 +65,40 @@ def voice_json(stored: StoredFile) -> dict[str, Any]:
         "file_unique_id": stored.file_unique_id,
         "duration": stored.duration or 1,
         "mime_type": stored.mime_type,
+        "file_size": len(stored.content),
+    }
+
+
+def video_json(stored: StoredFile) -> dict[str, Any]:
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "width": stored.width or 640,
+        "height": stored.height or 360,
+        "duration": stored.duration or 1,
+        "file_name": stored.file_name or Path(stored.file_path).name,
+        "mime_type": stored.mime_type,
+        "file_size": len(stored.content),
+    }
+
+
+def audio_json(stored: StoredFile) -> dict[str, Any]:
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "duration": stored.duration or 1,
+        "file_name": stored.file_name or Path(stored.file_path).name,
+        "mime_type": stored.mime_type,
+        "file_size": len(stored.content),
+    }
+
+
+def video_note_json(stored: StoredFile) -> dict[str, Any]:
+    """A round video: no name or MIME type, and one ``length`` for its diameter."""
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "length": stored.width or 240,
+        "duration": stored.duration or 1,
         "file_size": len(stored.content),
     }

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox.files import document_json, voice_json
+from bot.sandbox.files import audio_json, document_json, video_json, video_note_json, voice_json
 from bot.sandbox.formatting import utf16_len
 
 if TYPE_CHECKING:
@@ -19,6 +19,8 @@ _COMMAND = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?")
 _FAKE_JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00sandbox\xff\xd9"
 _FAKE_OGG = b"OggS\x00\x02" + bytes(58)
 _FAKE_WEBP = b"RIFF\x1a\x00\x00\x00WEBPVP8 sandbox-sticker"
+_FAKE_MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isomsandbox"
+_FAKE_MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00\xff\xfbsandbox"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,21 @@ class SentMessage:
     @property
     def button_labels(self) -> list[str]:
         return [label for row in self.inline_buttons for label, _ in row]
+
+
+@dataclass(frozen=True)
+class CallbackAnswer:
+    """The bot's answer to one button press (answerCallbackQuery).
+
+    ``text`` is shown as a toast, or as a popup the person must close when ``show_alert`` is set;
+    an answer without text only stops the button's loading animation.
+    """
+
+    query_id: str
+    message_id: int
+    text: str | None
+    show_alert: bool = False
+    url: str | None = None
 
 
 def command_entities(text: str) -> list[dict[str, Any]]:
@@ -220,6 +237,37 @@ class Person:
         with self._sandbox._cond:
             stored = self._sandbox._store_file(_FAKE_OGG, "voice", duration=duration)
             return self._send({"voice": voice_json(stored)}, "voice")
+
+    def send_video(
+        self,
+        caption: str | None = None,
+        duration: int = 5,
+        width: int = 1280,
+        height: int = 720,
+        *,
+        file_name: str = "video.mp4",
+    ) -> int:
+        with self._sandbox._cond:
+            stored = self._sandbox._store_file(_FAKE_MP4, "video", file_name=file_name, duration=duration)
+            stored.width, stored.height = width, height
+            content = {"video": video_json(stored), **({"caption": caption} if caption else {})}
+            return self._send(content, "video")
+
+    def send_audio(
+        self, caption: str | None = None, duration: int = 30, *, file_name: str = "recording.mp3"
+    ) -> int:
+        """Send an audio file (a recording shared as a file, unlike a voice message)."""
+        with self._sandbox._cond:
+            stored = self._sandbox._store_file(_FAKE_MP3, "audio", file_name=file_name, duration=duration)
+            content = {"audio": audio_json(stored), **({"caption": caption} if caption else {})}
+            return self._send(content, "audio")
+
+    def send_video_note(self, duration: int = 10, length: int = 384) -> int:
+        """Send a round video message; like Telegram's, it has no caption."""
+        with self._sandbox._cond:
+            stored = self._sandbox._store_file(_FAKE_MP4, "video_note", duration=duration)
+            stored.width = length
+            return self._send({"video_note": video_note_json(stored)}, "video_note")
 
     def send_location(self, latitude: float, longitude: float) -> int:
         return self._send({"location": {"latitude": latitude, "longitude": longitude}}, "location")

@@ -31,13 +31,22 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from bot.sandbox.errors import ApiError, bad
-from bot.sandbox.files import FILE_KINDS, StoredFile, document_json, photo_size, voice_json
+from bot.sandbox.files import (
+    FILE_KINDS,
+    StoredFile,
+    audio_json,
+    document_json,
+    photo_size,
+    video_json,
+    video_note_json,
+    voice_json,
+)
 from bot.sandbox.formatting import format_text, utf16_len
 from bot.sandbox.markup import parse_reply_markup
-from bot.sandbox.people import Person, SentMessage, command_entities
+from bot.sandbox.people import CallbackAnswer, Person, SentMessage, command_entities
 from bot.sandbox.requests import Params, Server, json_response
 
-__all__ = ["BotApiSandbox", "Person", "SentMessage"]
+__all__ = ["BotApiSandbox", "CallbackAnswer", "Person", "SentMessage"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +61,7 @@ BOT_USERNAME = "union_sandbox_bot"
 _API_PATH = re.compile(r"^/bot([^/]+)/([A-Za-z]+)/?$")
 _FILE_PATH = re.compile(r"^/file/bot([^/]+)/(.+)$")
 _BOT_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
-_MEDIA_KINDS = frozenset({"photo", "document", "voice", "sticker"})
+_MEDIA_KINDS = frozenset({"photo", "document", "voice", "sticker", "video", "audio"})
 _CHAT_ACTIONS = frozenset(
     {
         "typing",
@@ -68,7 +77,19 @@ _CHAT_ACTIONS = frozenset(
         "upload_video_note",
     }
 )
-_CONTENT_KEYS = ("text", "entities", "photo", "document", "voice", "location", "sticker", "contact")
+_CONTENT_KEYS = (
+    "text",
+    "entities",
+    "photo",
+    "document",
+    "voice",
+    "video",
+    "audio",
+    "video_note",
+    "location",
+    "sticker",
+    "contact",
+)
 _CAPTION_KEYS = ("caption", "caption_entities")
 
 
@@ -157,10 +178,12 @@ class _Outage:
 @dataclass
 class _Query:
     chat_id: int
+    message_id: int
     answered: bool = False
 
 
 Listener = Callable[[int, SentMessage, str], None]
+AnswerListener = Callable[[int, CallbackAnswer], None]
 
 
 def _load_spec(path: str | os.PathLike[str]) -> dict[str, dict[str, bool]]:
@@ -234,7 +257,9 @@ class BotApiSandbox:
         self._flood_window: deque[float] = deque()
         self._outages: list[_Outage] = []
         self._listeners: list[Listener] = []
+        self._answer_listeners: list[AnswerListener] = []
         self._outbox: list[tuple[int, SentMessage, str]] = []
+        self._answer_outbox: list[tuple[int, CallbackAnswer]] = []
         self._bot_id = 1
         self._methods = self._method_table()
 
@@ -392,6 +417,18 @@ class BotApiSandbox:
         with self._cond:
             self._listeners.remove(listener)
 
+    def add_answer_listener(self, listener: AnswerListener) -> None:
+        """Call ``listener(chat_id, answer)`` whenever the bot answers a button press.
+
+        Like ``add_listener``: on a server thread, outside the sandbox lock.
+        """
+        with self._cond:
+            self._answer_listeners.append(listener)
+
+    def remove_answer_listener(self, listener: AnswerListener) -> None:
+        with self._cond:
+            self._answer_listeners.remove(listener)
+
     # -- HTTP entry point --------------------------------------------------------------------
 
     def handle_http(self, path: str, query: str, content_type: str, body: bytes) -> tuple[int, str, bytes]:
@@ -423,13 +460,21 @@ class BotApiSandbox:
                 )
             response = json_response(status, result)
             events, self._outbox = self._outbox, []
+            answers, self._answer_outbox = self._answer_outbox, []
             listeners = list(self._listeners)
+            answer_listeners = list(self._answer_listeners)
         for chat_id, message, event in events:
             for listener in listeners:
                 try:
                     listener(chat_id, message, event)
                 except Exception:
                     logger.exception("sandbox listener failed")
+        for chat_id, answer in answers:
+            for answer_listener in answer_listeners:
+                try:
+                    answer_listener(chat_id, answer)
+                except Exception:
+                    logger.exception("sandbox answer listener failed")
         return response
 
     def _call(self, token: str, method: str, query: str, content_type: str, body: bytes) -> Any:
@@ -524,6 +569,9 @@ class BotApiSandbox:
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
             "sendVoice": self._send_voice,
+            "sendVideo": self._send_video,
+            "sendAudio": self._send_audio,
+            "sendVideoNote": self._send_video_note,
             "sendLocation": self._send_location,
             "sendChatAction": self._send_chat_action,
             "copyMessage": self._copy_message,
@@ -827,6 +875,39 @@ class BotApiSandbox:
             stored.duration = duration
         return self._post(bot, chat, p, {"voice": voice_json(stored), **self._caption(p)}, "voice")
 
+    def _send_video(self, bot: dict[str, Any], p: Params) -> dict[str, Any]:
+        chat = self._target_chat(p)
+        caption = self._caption(p)
+        stored = self._input_file(p, "video")
+        self._update_file(stored, p, duration="duration", width="width", height="height")
+        return self._post(bot, chat, p, {"video": video_json(stored), **caption}, "video")
+
+    def _send_audio(self, bot: dict[str, Any], p: Params) -> dict[str, Any]:
+        chat = self._target_chat(p)
+        caption = self._caption(p)
+        stored = self._input_file(p, "audio")
+        self._update_file(stored, p, duration="duration")
+        audio = audio_json(stored)
+        for key in ("performer", "title"):  # the track's tags as the call gives them
+            if p.text(key):
+                audio[key] = p.text(key)
+        return self._post(bot, chat, p, {"audio": audio, **caption}, "audio")
+
+    def _send_video_note(self, bot: dict[str, Any], p: Params) -> dict[str, Any]:
+        """A round video: Telegram takes no caption with it (one sent anyway is ignored)."""
+        chat = self._target_chat(p)
+        stored = self._input_file(p, "video_note")
+        self._update_file(stored, p, duration="duration", width="length")
+        return self._post(bot, chat, p, {"video_note": video_note_json(stored)}, "video_note")
+
+    @staticmethod
+    def _update_file(stored: StoredFile, p: Params, **fields: str) -> None:
+        """Keep what the call says about the file (attribute=parameter), as ``sendVoice`` keeps duration."""
+        for attribute, name in fields.items():
+            value = p.integer(name)
+            if value is not None:
+                setattr(stored, attribute, value)
+
     def _send_location(self, bot: dict[str, Any], p: Params) -> dict[str, Any]:
         chat = self._target_chat(p)
         latitude, longitude = p.number("latitude"), p.number("longitude")
@@ -995,6 +1076,7 @@ class BotApiSandbox:
         query.answered = True
         answer = {"text": text, "show_alert": p.flag("show_alert"), "url": p.text("url")}
         self._chats[query.chat_id].callback_answers[query_id] = answer
+        self._answer_outbox.append((query.chat_id, CallbackAnswer(query_id, query.message_id, **answer)))
         self._cond.notify_all()
         return True
 
@@ -1036,7 +1118,7 @@ class BotApiSandbox:
             raise RuntimeError(f"user {user_id} has blocked the bot; call unblock() first")
         query_id = str(4_000_000_000_000_000 + self._next_query)
         self._next_query += 1
-        self._queries[query_id] = _Query(user_id)
+        self._queries[query_id] = _Query(user_id, stored.data["message_id"])
         chat.presses.append(query_id)
         query = {
             "id": query_id,

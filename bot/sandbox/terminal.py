@@ -2,8 +2,10 @@
 
 A person trying the bot without Telegram types as one identity and switches to another with
 ``:as NAME``; the bot's messages are printed as they arrive, with buttons as numbered choices
-(``[1] Join the union``) pressed by ``#1``.  Messages for the other identities are kept and
-shown when switching to them, so an officer sees the case a worker just reported.
+(``[1] Join the union``) pressed by ``#1``.  A message with buttons carries its number
+(``🤖 [m12] …``) so ``#12.3`` presses a button on an older one.  The bot's answers to presses
+(toasts and popups) are printed as ``💬 …``.  Messages and answers for the other identities are
+kept and shown when switching to them, so an officer sees the case a worker just reported.
 """
 
 from __future__ import annotations
@@ -11,20 +13,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from bot.sandbox.server import BotApiSandbox, Person, SentMessage
+from bot.sandbox.server import BotApiSandbox, CallbackAnswer, Person, SentMessage
 
 logger = logging.getLogger(__name__)
+
+_Button = TypeVar("_Button")
 
 HELP = """\
 Type a message to send it; /command sends a command.
   #N                 press button N of the newest message with buttons
+  #M.N               press button N of message M (messages with buttons show [mM])
   :as NAME           switch identity ({names})
   :photo [caption]   send a photo
   :doc NAME          send a document (a local file if NAME exists, else a small fake one)
   :voice             send a voice message
+  :video [caption]   send a video
+  :audio [caption]   send an audio file
+  :videonote         send a round video message
   :location LAT LON  share a location
   :contact [PHONE]   share your phone number
   :sticker           send a sticker
@@ -39,14 +49,24 @@ _KIND_LABELS = {
     "location": "[location]",
     "sticker": "[sticker]",
     "contact": "[contact]",
+    "video": "[video]",
+    "audio": "[audio]",
+    "video_note": "[video note]",
 }
+_PRESS = re.compile(r"^(?:m?(\d+)\.)?(\d+)$")  # "#3", or "#12.3" / "#m12.3" for message 12
 
 
 def render_message(message: SentMessage, event: str = "new") -> str:
-    """A bot message as plain UTF-8 lines, buttons numbered from 1."""
+    """A bot message as plain UTF-8 lines, buttons numbered from 1.
+
+    A message with inline buttons is tagged ``[mID]`` (its message id) so ``#ID.N`` can press
+    them later; reply keyboards need no tag, as only the newest one is ever shown.
+    """
     if event == "delete":
         return f"🗑  (the bot deleted message {message.message_id})"
     header = "🤖 (edited)" if event == "edit" else "🤖"
+    if message.inline_buttons:
+        header += f" [m{message.message_id}]"
     lines = [f"{header} {_body(message)}"]
     number = 1
     for row in message.inline_buttons:
@@ -75,9 +95,26 @@ def _body(message: SentMessage) -> str:
         detail = f" {raw['location']['latitude']}, {raw['location']['longitude']}"
     elif message.kind == "contact":
         detail = f" {raw['contact']['phone_number']}"
+    elif message.kind == "audio":
+        audio = raw["audio"]
+        detail = f" {audio.get('title') or audio.get('file_name', '')}"
     label = _KIND_LABELS.get(message.kind, f"[{message.kind}]")
     caption = f"\n{message.text}" if message.text else ""
     return f"{label}{detail}{caption}"
+
+
+def render_answer(answer: CallbackAnswer) -> str | None:
+    """The bot's answer to a press as the person sees it; None when it shows nothing.
+
+    In Telegram an answer without text only stops the button's spinner, so nothing is printed;
+    the terminal already confirmed the press itself with "(you pressed …)".
+    """
+    parts = []
+    if answer.text:
+        parts.append(f"(popup) {answer.text}" if answer.show_alert else answer.text)
+    if answer.url:
+        parts.append(f"(opens {answer.url})")
+    return "💬 " + " ".join(parts) if parts else None
 
 
 class _TerminalChat:
@@ -114,17 +151,29 @@ class _TerminalChat:
         """Sandbox listener (server thread): hand the event to the event loop to print."""
         self.loop.call_soon_threadsafe(self.show, chat_id, message, event)
 
+    def on_answer(self, chat_id: int, answer: CallbackAnswer) -> None:
+        """Sandbox answer listener (server thread): hand the answer to the event loop to print."""
+        self.loop.call_soon_threadsafe(self.show_answer, chat_id, answer)
+
     def show(self, chat_id: int, message: SentMessage, event: str) -> None:
+        self._deliver(chat_id, render_message(message, event), "new message for {name}")
+
+    def show_answer(self, chat_id: int, answer: CallbackAnswer) -> None:
+        text = render_answer(answer)
+        if text is not None:
+            self._deliver(chat_id, text, "the bot answered {name}'s button press")
+
+    def _deliver(self, chat_id: int, text: str, notice: str) -> None:
+        """Print for the current identity; keep for another one, saying so."""
         name = self.names_by_chat.get(chat_id)
         if name is None:
             return
-        text = render_message(message, event)
         if name == self.current:
             self.print(text)
             self.activity.set()
             return
         self.waiting[name].append(text)
-        self.print(f"   (new message for {name}; type :as {name} to read it)")
+        self.print(f"   ({notice.format(name=name)}; type :as {name} to read it)")
 
     async def settle(self, first_reply: float, quiet: float = 0.3) -> None:
         """Let the bot's answer print before the next prompt: wait for a first reply, then a pause.
@@ -165,21 +214,43 @@ class _TerminalChat:
         return True
 
     def press_number(self, raw: str) -> None:
-        if not raw.strip().isdigit():
-            raise ValueError("usage: #N, e.g. #1")
-        number = int(raw)
-        for message in reversed(self.person.messages):
+        """``#N`` on the newest message with buttons, ``#M.N`` on message M."""
+        match = _PRESS.match(raw.strip())
+        if match is None:
+            raise ValueError("usage: #N, e.g. #1; or #M.N for button N of message [mM], e.g. #12.3")
+        number = int(match.group(2))
+        messages = self.person.messages
+        if match.group(1) is not None:
+            message_id = int(match.group(1))
+            message = next((m for m in messages if m.message_id == message_id and m.inline_buttons), None)
+            if message is None:
+                raise LookupError(f"no message m{message_id} with buttons")
+            self._press_inline(message, number)
+            return
+        for message in reversed(messages):
             if message.inline_buttons:
-                labels = message.button_labels
-                self.person.press(_pick(labels, number), message_id=message.message_id)
+                self._press_inline(message, number)
                 return
             if message.reply_keyboard is not None:
                 keyboard = self.person.reply_keyboard
                 if keyboard is None:
                     raise LookupError("the keyboard was removed")
-                self.person.tap_reply_button(_pick([label for row in keyboard for label in row], number))
+                label = _pick([label for row in keyboard for label in row], number)
+                self.person.tap_reply_button(label)
+                self.print(f"   (you pressed “{label}”)")
                 return
         raise LookupError("no buttons to press")
+
+    def _press_inline(self, message: SentMessage, number: int) -> None:
+        """Press by position, not label, so two buttons with the same label stay distinct."""
+        buttons = [button for row in message.raw["reply_markup"]["inline_keyboard"] for button in row]
+        button = _pick(buttons, number)
+        if "callback_data" not in button:
+            target = button.get("url") or ", ".join(key for key in button if key != "text")
+            self.print(f"   (button {number} opens {target}; nothing is sent to the bot)")
+            return
+        self.person.press_data(button["callback_data"], message_id=message.message_id)
+        self.print(f"   (you pressed “{button['text']}”)")
 
     def colon_command(self, line: str) -> bool:
         name, _, argument = line[1:].partition(" ")
@@ -197,6 +268,12 @@ class _TerminalChat:
             self.send_document(argument)
         elif name == "voice":
             person.send_voice()
+        elif name == "video":
+            person.send_video(caption=argument or None)
+        elif name == "audio":
+            person.send_audio(caption=argument or None)
+        elif name == "videonote":
+            person.send_video_note()
         elif name == "location":
             person.send_location(*_coordinates(argument))
         elif name == "contact":
@@ -244,10 +321,10 @@ def _coordinates(argument: str) -> tuple[float, float]:
     return latitude, longitude
 
 
-def _pick(labels: list[str], number: int) -> str:
-    if not 1 <= number <= len(labels):
-        raise LookupError(f"there is no button {number}; choose 1-{len(labels)}")
-    return labels[number - 1]
+def _pick(buttons: list[_Button], number: int) -> _Button:
+    if not 1 <= number <= len(buttons):
+        raise LookupError(f"there is no button {number}; choose 1-{len(buttons)}")
+    return buttons[number - 1]
 
 
 async def chat_in_terminal(
@@ -267,6 +344,7 @@ async def chat_in_terminal(
     """
     session = _TerminalChat(sandbox, identities, print_fn, start_as, asyncio.get_running_loop())
     sandbox.add_listener(session.on_event)
+    sandbox.add_answer_listener(session.on_answer)
     try:
         session.welcome()
         while True:
@@ -281,5 +359,6 @@ async def chat_in_terminal(
                 await session.settle(reply_wait)
     finally:
         sandbox.remove_listener(session.on_event)
+        sandbox.remove_answer_listener(session.on_answer)
         # Let events already handed to the loop be printed before returning.
         await asyncio.sleep(0)
