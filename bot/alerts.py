@@ -86,6 +86,7 @@ def alert_messages(
             language,
             key=f"{key}-files:{case.id}:{primary.telegram_id}",
         ),
+        *_site_location(case, primary.telegram_id, key=f"{key}-location:{case.id}:{primary.telegram_id}"),
     ]
     if backup is not None:
         note = backup_note(case, officer_language(backup, default_language), primary=primary)
@@ -97,6 +98,21 @@ def alert_messages(
             )
         )
     return messages
+
+
+def _site_location(case: Case, chat_id: int, *, key: str) -> list[OutboxMessage]:
+    """The site's location as a map pin, when the worker sent one from the site."""
+    location = case.fields.get("location")
+    if not isinstance(location, dict) or "latitude" not in location or "longitude" not in location:
+        return []
+    return [
+        OutboxMessage(
+            chat_id=chat_id,
+            method="sendLocation",
+            params={"latitude": location["latitude"], "longitude": location["longitude"]},
+            dedupe_key=key,
+        )
+    ]
 
 
 def _evidence(case: Case, attachments: Sequence[AttachmentIn]) -> list[AttachmentIn]:

@@ -385,7 +385,7 @@ async def _take(update: Update, context: BotContext, officer: Officer, case: Cas
         await _changed_meanwhile(update, context, case)
         return None
     _wake_outbox(context)
-    await update.callback_query.answer(context.t("You have taken {reference}.", reference=case.reference))
+    await update.callback_query.answer()
     await _say(
         update,
         context,
@@ -652,7 +652,10 @@ async def on_outcome(update: Update, context: BotContext) -> int | None:
         await _refuse_status(update, context, case)
         return None
     await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    # The question keeps the chosen answer and loses its buttons, so it cannot be pressed twice.
+    await query.edit_message_text(
+        context.t("Outcome: {outcome}", outcome=context.t(OUTCOME_LABELS[outcome])) + f" · {case.reference}"
+    )
     _set_pending(context, action="resolve", case_id=case.id, status=case.status.value, outcome=outcome.value)
     if outcome in RECOVERED:
         await _say(update, context, context.t("How much was recovered, in yuan? For example 8500 or 8.5k."))
@@ -730,6 +733,7 @@ async def got_workers(update: Update, context: BotContext) -> int | None:
             return None
         count: int | None = int(match.group(2))
         await query.answer()
+        await query.edit_message_reply_markup(reply_markup=None)
     else:
         count = parse_workers((update.effective_message.text if update.effective_message else "") or "")
     if count is None or not 1 <= count <= MAX_WORKERS:
@@ -762,6 +766,7 @@ async def got_member_number(update: Update, context: BotContext) -> int | None:
             await refuse(update, context, context.t("This button is no longer active."))
             return None
         await query.answer()
+        await query.edit_message_reply_markup(reply_markup=None)
         number = suggested_member_number(case)
     else:
         number = ((update.effective_message.text if update.effective_message else "") or "").strip()

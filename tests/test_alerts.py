@@ -352,6 +352,9 @@ async def test_alerts_survive_a_telegram_outage_and_arrive_once(
     assert case is not None and case.assignee_id is not None  # written before anything was sent
     assert all(officer.messages == [] for officer in officers.values())
 
+    # A sweep still recording the outage's failures finishes first (send_due waits for it); only then
+    # does the clock move past the retry time it recorded.
+    await bot.outbox.send_due()
     clock.advance(LONGEST_RETRY)
     await bot.outbox.send_due()
     await officers[OFFICER_ID].next_message(lambda m: "W-000001" in m.text)
@@ -359,3 +362,16 @@ async def test_alerts_survive_a_telegram_outage_and_arrive_once(
     await bot.outbox.send_due()
     assert (len(officers[OFFICER_ID].messages), len(officers[BACKUP_ID].messages)) == (2, 1)
     assert await bot.storage.due_outbox(clock.now() + LONGEST_RETRY) == []
+
+
+def test_a_location_sent_from_the_site_follows_the_alert_as_a_map_pin() -> None:
+    case = _case(location={"latitude": 30.65, "longitude": 104.06})
+    messages = alert_messages(
+        case, Assignment(WANG, CHEN), attachments=[], worker_name="小张", default_language="zh-Hans"
+    )
+    assert [(m.chat_id, m.method) for m in messages] == [
+        (2001, "sendMessage"),
+        (2001, "sendLocation"),
+        (2002, "sendMessage"),
+    ]
+    assert messages[1].params == {"latitude": 30.65, "longitude": 104.06}
