@@ -12,8 +12,9 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.warnings import PTBUserWarning
 
 import flows
-from bot import casework, commands, officers
+from bot import casework, collective, commands, officers
 from bot.clock import Clock, SystemClock
+from bot.collective import CollectiveDetector
 from bot.config import Config
 from bot.context import BotContext
 from bot.digests import DigestSweep
@@ -49,6 +50,7 @@ class UnionApplication(Application):  # type: ignore[type-arg]
         self.reminders = ReminderSweep(storage, config, clock)
         self.digests = DigestSweep(storage, config, clock)
         self.followups = FollowupSweep(storage, config, clock)
+        self.collective = CollectiveDetector(storage, config)
 
     async def run_schedules(self) -> None:
         """One pass of the scheduled work: reminders and escalations, digests, follow-ups; then send.
@@ -160,6 +162,7 @@ def build_application(
     assert isinstance(application, UnionApplication)
     # Officers' handlers first: their buttons and commands never collide with a worker's form.
     commands.add_handlers(
-        application, [*casework.handlers(), *officers.handlers(), *flows.conversation_handlers()]
+        application,
+        [*casework.handlers(), *collective.handlers(), *officers.handlers(), *flows.conversation_handlers()],
     )
     return application

@@ -347,6 +347,10 @@ async def file_case(update: Update, context: BotContext, new_case: NewCase) -> C
         worker_name=update.effective_user.first_name,
         default_language=context.config.union.default_language,
     )
+    try:
+        messages += await context.union_app.collective.check(case, context.clock.now())
+    except Exception:  # a failed check must never cost the worker their report
+        logger.exception("Collective-case check failed for %s", case.reference)
     for message in messages:
         await storage.enqueue_outbox(message)
     if messages:

@@ -180,6 +180,13 @@ class Storage(ABC):
         """Give the case a new primary (and backup) officer and record who did it."""
 
     @abstractmethod
+    async def link_cases(
+        self, case_ids: Sequence[int], *, group_id: int | None, actor_id: int | None, actor_role: str
+    ) -> int:
+        """Put the cases into one collective group (a new one when ``group_id`` is None) and mark them
+        collective (high priority); one internal event per case. Returns the group id."""
+
+    @abstractmethod
     async def find_cases(self, query: CaseQuery) -> list[Case]:
         """Cases matching every filter of ``query``, most urgent first (priority, then oldest)."""
 

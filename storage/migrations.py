@@ -240,6 +240,20 @@ _SCHEDULE = (
 )
 
 
+_COLLECTIVE = (
+    # Reports linked into one collective case (群体性案件): a group id shared by its cases.
+    """
+    CREATE TABLE case_groups (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at TEXT NOT NULL
+    )
+    """,
+    "ALTER TABLE cases ADD COLUMN group_id INTEGER REFERENCES case_groups (id)",
+    "CREATE INDEX cases_by_group ON cases (group_id) WHERE group_id IS NOT NULL",
+    "CREATE INDEX cases_by_kind_created ON cases (kind, created_at)",
+)
+
+
 async def _initial(conn: aiosqlite.Connection) -> None:
     await _execute_all(conn, _INITIAL)
 
@@ -256,11 +270,16 @@ async def _schedule(conn: aiosqlite.Connection) -> None:
     await _execute_all(conn, _SCHEDULE)
 
 
+async def _collective_groups(conn: aiosqlite.Connection) -> None:
+    await _execute_all(conn, _COLLECTIVE)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial", _initial),
     Migration(2, "outbox_and_persistence", _outbox_and_persistence),
     Migration(3, "case_lifecycle", _case_lifecycle),
     Migration(4, "schedule", _schedule),
+    Migration(5, "collective_groups", _collective_groups),
 ]
 
 

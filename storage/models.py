@@ -249,6 +249,7 @@ class Case(_Row):
     sla_started_at: datetime | None = None
     reminders_sent: int = 0
     followup_sent_at: datetime | None = None
+    group_id: int | None = None  # the collective case this report was linked into
 
     @property
     def is_open(self) -> bool:

@@ -526,6 +526,36 @@ class SQLiteStorage(Storage):
         assert case is not None  # updated inside this transaction
         return case
 
+    async def link_cases(
+        self, case_ids: Sequence[int], *, group_id: int | None, actor_id: int | None, actor_role: str
+    ) -> int:
+        async with self._write() as conn:
+            now = self._now()
+            if group_id is None:
+                group_id = await _insert(conn, "INSERT INTO case_groups (created_at) VALUES (?)", (now,))
+            for case_id in case_ids:
+                changed = await _execute(
+                    conn,
+                    # Urgent stays urgent; everything else becomes collective, with the SLA that goes with it.
+                    "UPDATE cases SET group_id = :group,"
+                    " priority = CASE WHEN priority = 'normal' THEN 'high' ELSE priority END,"
+                    " updated_at = :now, remind_at = :now WHERE id = :id",
+                    {"group": group_id, "now": now, "id": case_id},
+                )
+                _require_changed(changed, f"case {case_id}")
+                await _insert_event(
+                    conn,
+                    NewCaseEvent(
+                        case_id=case_id,
+                        actor_id=actor_id,
+                        actor_role=actor_role,
+                        action="linked",
+                        note=_json({"group": group_id}),
+                    ),
+                    now,
+                )
+            return group_id
+
     async def find_cases(self, query: CaseQuery) -> list[Case]:
         where = ["1 = 1"]
         params: dict[str, Any] = {"limit": query.limit}
