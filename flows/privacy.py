@@ -132,6 +132,11 @@ async def send_my_data(update: Update, context: BotContext) -> None:
         return
     cases = await storage.list_cases_for_worker(worker.telegram_id)
     document = await my_data_document(context, worker, cases)
+    # Recorded before it is sent: the audit trail may only ever say more than happened, never less.
+    for case in cases:
+        await privacy.record_export(
+            storage, case, actor_id=worker.telegram_id, actor_role="worker", what=privacy.EXPORT_MYDATA
+        )
     now = context.clock.now()
     await context.bot.send_document(
         update.effective_chat.id,
@@ -141,10 +146,6 @@ async def send_my_data(update: Update, context: BotContext) -> None:
             "Everything we keep about you. Keep this file safe: anyone who sees it learns what you told us."
         ),
     )
-    for case in cases:
-        await privacy.record_export(
-            storage, case, actor_id=worker.telegram_id, actor_role="worker", what=privacy.EXPORT_MYDATA
-        )
     logger.info("A worker's copy of their data was sent (%d case(s))", len(cases))
 
 
