@@ -154,7 +154,7 @@ async def test_a_worker_who_declines_reads_rights_stays_reachable_and_is_asked_n
 
 
 async def test_the_disclosure_choice_is_on_the_alert_and_the_case_card(
-    bot: UnionApplication, worker: Person, wang: Person
+    bot: UnionApplication, worker: Person, wang: Person, admin: Person
 ) -> None:
     await onboard(worker)
     await _fill_wages(worker, employer="宏达劳务", workers=None, disclose=False)
@@ -166,6 +166,16 @@ async def test_the_disclosure_choice_is_on_the_alert_and_the_case_card(
     wang.send_command("/case W-000001")
     card = await wang.next_message(lambda m: "W-000001 · 拖欠工资" in m.text)
     assert "⚠️ 绝不能让老板知道是谁反映的。" in card.text.splitlines()
+
+    # Legal aid does not ask; its officers see the default, which is "no".
+    await bot.storage.create_case(
+        NewCase(
+            kind=CaseKind.LEGAL, worker_id=WORKER_ID, fields={"problem": "work_injury", "description": "摔伤"}
+        )
+    )
+    admin.send_command("/case L-000002")
+    legal = await admin.next_message(lambda m: "L-000002 · 法律援助" in m.text)
+    assert "⚠️ 绝不能让老板知道是谁反映的。" in legal.text.splitlines()
 
 
 async def test_the_third_party_view_leaves_out_name_and_phone_unless_the_worker_said_yes(
