@@ -273,7 +273,7 @@ async def ask_forget(update: Update, context: BotContext) -> None:
     """Say exactly what will go and what stays, and ask."""
     await _answer(update)
     markup = forms.buttons(
-        [[(context.t("🗑 Yes, delete my data"), FORGET_YES)], [(context.t("No, keep it"), FORGET_NO)]]
+        [[(context.t("🗑 Yes, delete my data"), FORGET_YES)], [(context.t("No, keep my data"), FORGET_NO)]]
     )
     await forms.say(
         update,

@@ -564,3 +564,20 @@ async def test_a_whole_case_leaves_no_name_phone_or_token_in_the_logs(
         text = record.getMessage() + (record.exc_text or "")
         for secret in (worker.first_name, phone, phone.removeprefix("+86"), SANDBOX_TOKEN):
             assert secret not in text, f"{record.name}: {text}"
+
+
+async def test_the_privacy_page_in_the_menu_offers_the_same_three_things(
+    bot: UnionApplication, worker: Person
+) -> None:
+    await onboard(worker)
+    worker.press("🔒 隐私和我的资料")
+    page = await worker.next_message(lambda m: "您的资料和安全" in m.text)
+    assert "365 天" in page.text and "730 天" in page.text
+    assert page.button_labels == ["📄 我的资料副本", "🧹 删除这个对话里的消息", "🗑 删除我的全部资料"]
+    worker.press("📄 我的资料副本")
+    await worker.next_message(lambda m: m.kind == "document")
+    worker.press("🗑 删除我的全部资料")
+    await worker.next_message(lambda m: FORGET_Q in m.text)
+    worker.press("不，保留我的资料")
+    await worker.next_edit(lambda m: m.text == "什么都没有删除。")
+    assert await bot.storage.get_worker(WORKER_ID) is not None
