@@ -3,9 +3,10 @@ with all the open ones (issue: "≤ 20 ms per sweep with 100,000 open cases").
 
 Run by hand (not a test):  .venv/bin/python benchmarks/sweep.py [--sizes 10000,100000] [--due 0,10,100]
 
-It files the cases through the storage interface into a throwaway SQLite file (evenly spread over two
-hours, so their 75% warnings come due one by one), lets one sweep schedule them all, then moves the clock so that
-exactly K warnings are due and times one sweep. Seeding 100,000 cases takes a few minutes.
+It files the cases through the storage interface into a throwaway SQLite file (evenly spread over
+two hours, so their 75% warnings come due one by one), lets one sweep schedule them all, then moves
+the clock so that exactly K warnings are due and times one sweep. Seeding 100,000 cases takes a few
+minutes.
 """
 
 from __future__ import annotations

@@ -184,6 +184,13 @@ def backup_note(case: Case, language: str, *, primary: Officer) -> str:
     )
 
 
+def disclosure_line(fields: dict[str, Any], language: str) -> str:
+    """The worker's choice, first among a case's facts: the employer learns who reported only on a yes."""
+    if fields.get("disclose_identity"):
+        return translate(language, "The worker agreed that the employer may learn who reported this.")
+    return _bold(translate(language, "⚠️ The employer must NOT learn who reported this."))
+
+
 # -- facts per kind ---------------------------------------------------------------------------------
 
 
@@ -191,11 +198,6 @@ def _wages_facts(fields: dict[str, Any], language: str, worker_name: str) -> lis
     def t(msgid: str, /, **params: object) -> str:
         return translate(language, msgid, **params)
 
-    disclosure = (
-        t("The worker agreed that the employer may learn who reported this.")
-        if fields.get("disclose_identity")
-        else _bold(t("⚠️ The employer must NOT learn who reported this."))
-    )
     site = _text(fields.get("site"))
     if fields.get("location"):
         site = f"{site} ({t('📍 location sent')})" if site else t("📍 location sent")
@@ -209,7 +211,7 @@ def _wages_facts(fields: dict[str, Any], language: str, worker_name: str) -> lis
         t("{count} (collective case)", count=workers) if workers > 1 else t("only the worker who reported")
     )
     return [
-        disclosure,
+        disclosure_line(fields, language),
         _line(t("Who owes"), _text(fields.get("employer"))),
         _line(t("Project / site"), site),
         _line(t("Work done"), _text(fields.get("work"))),
@@ -236,6 +238,8 @@ def _legal_facts(fields: dict[str, Any], language: str, worker_name: str) -> lis
         else t("none known")
     )
     lines = [
+        # Legal aid does not ask: the default holds, and the employer is not told.
+        disclosure_line(fields, language),
         _line(t("Problem"), _label(language, PROBLEM_LABELS, Problem, fields.get("problem"))),
         _line(t("What happened"), what),
         _line(t("Deadline or hearing"), when),

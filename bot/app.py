@@ -7,12 +7,14 @@ import warnings
 from typing import Any
 
 from telegram import Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 import flows
-from bot import casework, collective, commands, officers
+from bot import casework, collective, commands, officers, privacy
+from bot.chatlog import RecordingBot
 from bot.clock import Clock, SystemClock
 from bot.collective import CollectiveDetector
 from bot.config import Config
@@ -51,6 +53,8 @@ class UnionApplication(Application):  # type: ignore[type-arg]
         self.digests = DigestSweep(storage, config, clock)
         self.followups = FollowupSweep(storage, config, clock)
         self.collective = CollectiveDetector(storage, config)
+        if isinstance(self.bot, RecordingBot):
+            self.bot.listen(self._record_sent)
 
     async def run_schedules(self) -> None:
         """One pass of the scheduled work: reminders and escalations, digests, follow-ups; then send.
@@ -84,6 +88,7 @@ class UnionApplication(Application):  # type: ignore[type-arg]
         if await self.storage.is_update_processed(update.update_id):
             logger.info("Skipping update %s: already processed before a restart", update.update_id)
             return
+        await self._note_incoming(update)
         await self._load_language(update)
         await super().process_update(update)
         await self.update_persistence()
@@ -101,6 +106,33 @@ class UnionApplication(Application):  # type: ignore[type-arg]
     def remember_language(self, user_id: int, language: str) -> None:
         self._languages[user_id] = language
 
+    def forget_user_state(self, user_id: int, *, language: bool) -> None:
+        """Drop what the running bot holds about a user: drafts, conversation states, and their language
+        when ``language`` (a forgotten worker; an inactive one whose profile is erased keeps it).
+
+        PTB has no public way to end a user's conversations from outside them; its application keeps the
+        persistent ones by name, and deleting a key there is tracked, so the next persistence update
+        deletes the stored state too.
+        """
+        self.drop_user_data(user_id)
+        if language:
+            self._languages.pop(user_id, None)
+        for states in self._conversation_handler_conversations.values():
+            for key in [key for key in states if user_id in key]:
+                del states[key]
+
+    async def _record_sent(self, chat_id: int, message_ids: list[int]) -> None:
+        await self.storage.record_chat_messages(chat_id, message_ids, from_bot=True)
+
+    async def _note_incoming(self, update: Update) -> None:
+        """A person wrote in a private chat: they are active, and their message can be deleted later."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None or chat.type != ChatType.PRIVATE:
+            return
+        await self.storage.mark_worker_seen(user.id)
+        if update.message is not None:
+            await self.storage.record_chat_messages(chat.id, [update.message.message_id], from_bot=False)
+
     async def _load_language(self, update: Update) -> None:
         user = update.effective_user
         if user is None or user.id in self._languages:
@@ -112,6 +144,7 @@ class UnionApplication(Application):  # type: ignore[type-arg]
 
 OUTBOX_SWEEP_SECONDS = 5
 SCHEDULE_SWEEP_SECONDS = 60  # reminders are counted in hours: once a minute is on time
+PRIVACY_SWEEP_SECONDS = 3600  # retention is counted in days; hourly is plenty
 
 
 async def on_start(application: Application) -> None:  # type: ignore[type-arg]
@@ -134,6 +167,15 @@ async def on_start(application: Application) -> None:  # type: ignore[type-arg]
         scheduled, interval=SCHEDULE_SWEEP_SECONDS, first=1, name="schedule-sweep"
     )
 
+    async def privacy_sweep(_context: object) -> None:
+        await privacy.sweep(application)
+
+    for job in application.job_queue.get_jobs_by_name("privacy-sweep"):
+        job.schedule_removal()
+    application.job_queue.run_repeating(
+        privacy_sweep, interval=PRIVACY_SWEEP_SECONDS, first=0, name="privacy-sweep"
+    )
+
 
 def build_application(
     config: Config,
@@ -145,15 +187,22 @@ def build_application(
     """Build the bot from its configuration; nothing touches the network until it is started."""
     clock = clock or SystemClock()
     storage = storage or SQLiteStorage(config.storage.database, clock=clock)
+    # Built here rather than by the builder so that it is our RecordingBot (bot/chatlog.py); the requests
+    # are what the builder would make: a pool for sending, one connection for long polling.
+    bot = RecordingBot(
+        token=token,
+        base_url=config.telegram.api_base_url,
+        base_file_url=config.telegram.api_file_url,
+        defaults=Defaults(parse_mode=ParseMode.HTML),
+        # Telegram allows ~30 messages/s overall; retry a few times when it still says "retry after".
+        rate_limiter=AIORateLimiter(overall_max_rate=25, max_retries=3),
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+    )
     application = (
         ApplicationBuilder()
         .application_class(UnionApplication, kwargs={"storage": storage, "config": config, "clock": clock})
-        .token(token)
-        .base_url(config.telegram.api_base_url)
-        .base_file_url(config.telegram.api_file_url)
-        .defaults(Defaults(parse_mode=ParseMode.HTML))
-        # Telegram allows ~30 messages/s overall; retry a few times when it still says "retry after".
-        .rate_limiter(AIORateLimiter(overall_max_rate=25, max_retries=3))
+        .bot(bot)
         .persistence(SQLitePersistence(storage))
         .context_types(ContextTypes(context=BotContext))
         .post_init(on_start)
@@ -165,4 +214,7 @@ def build_application(
         application,
         [*casework.handlers(), *collective.handlers(), *officers.handlers(), *flows.conversation_handlers()],
     )
+    # A worker's own data and chat, from anywhere, even mid-form (flows/privacy.py).
+    for handler in flows.privacy_handlers():
+        application.add_handler(handler, group=flows.PRIVACY_GROUP)
     return application

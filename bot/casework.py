@@ -27,7 +27,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import alerts, notify
+from bot import alerts, notify, privacy
 from bot.access import refuse, require_case, require_officer
 from bot.assignment import choose_officers
 from bot.context import BotContext
@@ -185,6 +185,8 @@ async def _refuse_status(update: Update, context: BotContext, case: Case) -> Non
 
 def card_actions(case: Case) -> list[list[tuple[str, str]]]:
     """The buttons that make sense for the case's status."""
+    if case.anonymised_at is not None:
+        return [[("note", N_("📝 Internal note"))]]
     if case.status in (CaseStatus.NEW, CaseStatus.REOPENED):
         return alerts.ALERT_ACTIONS
     if case.is_open:
@@ -209,7 +211,10 @@ async def case_card(context: BotContext, case: Case) -> tuple[str, dict[str, obj
     worker = await storage.get_worker(case.worker_id)
     profile = worker.profile if worker is not None else {}
     attachments = await storage.list_attachments(case.id)
-    events = await storage.list_case_events(case.id)
+    # Views and exports are for /audit; the card's history is the work on the case.
+    events = [
+        event for event in await storage.list_case_events(case.id) if event.action not in privacy.AUDIT_ONLY
+    ]
 
     def name(officer_id: int | None) -> str:
         officer = officers.get(officer_id) if officer_id is not None else None
@@ -228,7 +233,16 @@ async def case_card(context: BotContext, case: Case) -> tuple[str, dict[str, obj
             backup=Html(name(case.backup_id)),
         )
     )
-    lines.append(t("Received: {date}", date=_when(context, case.created_at)))
+    lines.append(t("Received: {date}", date=when(context, case.created_at)))
+    if case.anonymised_at is not None:
+        lines.append(
+            "<b>"
+            + t(
+                "🕶 Anonymised on {date}: the worker's details, answers and files are deleted.",
+                date=when(context, case.anonymised_at),
+            )
+            + "</b>"
+        )
     if case.outcome is not None:
         lines.append(t("Outcome: {outcome}", outcome=t(OUTCOME_LABELS[case.outcome])))
         if case.amount_recovered is not None:
@@ -263,18 +277,36 @@ async def case_card(context: BotContext, case: Case) -> tuple[str, dict[str, obj
     return "\n".join(lines), markup
 
 
-def _when(context: BotContext, moment: datetime) -> str:
+def when(context: BotContext, moment: datetime) -> str:
     return moment.astimezone(context.config.union.zone).strftime("%Y-%m-%d %H:%M")
 
 
-def _event_line(context: BotContext, event: CaseEvent, officers: dict[int, Officer]) -> str:
+AUDIT_NOTES: dict[str, str] = {
+    privacy.VIEW_CARD: N_("viewed the case card"),
+    privacy.VIEW_COMMAND: N_("viewed the case card (/case)"),
+    privacy.VIEW_FILES: N_("was sent the files"),
+    privacy.EXPORT_MYDATA: N_("the worker downloaded their data"),
+    privacy.EXPORT_THIRD_PARTY: N_("exported for a third party"),
+    "forget": N_("anonymised: the worker asked to delete their data"),
+    "retention": N_("anonymised: the retention time is over"),
+}
+
+
+def event_who(context: BotContext, event: CaseEvent, officers: dict[int, Officer]) -> str:
     t = context.t
     if event.actor_role == "worker":
-        who = t("worker")
-    elif event.actor_id in officers:
-        who = html.escape(officers[event.actor_id].name, quote=False)
-    else:
-        who = t("system")
+        return t("worker")
+    if event.actor_id in officers:
+        return html.escape(officers[event.actor_id].name, quote=False)
+    return t("system")
+
+
+def event_what(context: BotContext, event: CaseEvent) -> str:
+    """What happened, without the words anyone wrote (HTML)."""
+    t = context.t
+    if event.action in (privacy.VIEWED, privacy.EXPORTED, privacy.ANONYMISED):
+        label = AUDIT_NOTES.get(event.note or "")
+        return t(label) if label else html.escape(f"{event.action}: {event.note or ''}", quote=False)
     if event.action == "created":
         what = t("case received")
     elif event.action == "status_changed" and event.to_status is not None:
@@ -289,14 +321,24 @@ def _event_line(context: BotContext, event: CaseEvent, officers: dict[int, Offic
         what = t("outcome recorded")
     else:
         what = html.escape(event.action, quote=False)
-    line = f"{_when(context, event.created_at)} {who}: {what}"
+    return what
+
+
+def _event_line(context: BotContext, event: CaseEvent, officers: dict[int, Officer]) -> str:
+    who, what = event_who(context, event, officers), event_what(context, event)
+    line = f"{when(context, event.created_at)} {who}: {what}"
     if event.note and event.action in ("message", "note", "status_changed"):
         line += f"\n    💬 {notify.quote(event.note, 200)}"
     return line
 
 
-async def send_case_card(update: Update, context: BotContext, case: Case) -> None:
+async def send_case_card(
+    update: Update, context: BotContext, officer: Officer, case: Case, *, via: str
+) -> None:
+    """Show the case card to an officer; the view of its personal fields goes into the audit trail
+    (``via``: privacy.VIEW_CARD or privacy.VIEW_COMMAND)."""
     text, markup = await case_card(context, case)
+    await privacy.record_view(context.storage, officer, case, via)
     await _say(update, context, Html(text), markup)
 
 
@@ -317,6 +359,17 @@ async def on_action(update: Update, context: BotContext) -> int | None:
     if found is None:
         return None
     officer, case = found
+    if case.anonymised_at is not None and match.group(1) not in ("show", "note"):
+        # The worker is gone: nobody to reply to, ask or tell of a reopening.
+        await refuse(
+            update,
+            context,
+            context.t(
+                "{reference} is anonymised: the worker's details are deleted, so only notes can be added.",
+                reference=case.reference,
+            ),
+        )
+        return None
     needed = _NEEDS.get(match.group(1))
     if needed is not None and not can_move(case.status, needed):
         if match.group(1) == "take" and case.is_open:
@@ -332,7 +385,7 @@ async def on_action(update: Update, context: BotContext) -> int | None:
 async def _show(update: Update, context: BotContext, officer: Officer, case: Case) -> int:
     assert update.callback_query
     await update.callback_query.answer()
-    await send_case_card(update, context, case)
+    await send_case_card(update, context, officer, case, via=privacy.VIEW_CARD)
     return ConversationHandler.END
 
 
@@ -347,6 +400,8 @@ async def _files(update: Update, context: BotContext, officer: Officer, case: Ca
         context.language,
         key="now",
     )
+    if messages:
+        await privacy.record_view(context.storage, officer, case, privacy.VIEW_FILES)
     for message in messages:
         await context.bot.do_api_request(
             message.method, api_kwargs={"chat_id": message.chat_id, **message.params}

@@ -52,6 +52,9 @@ COMMANDS: list[Command] = [
     Command("legal", N_("Ask for legal aid")),
     Command("mycases", N_("My cases and messages")),
     Command("rights", N_("Know your rights")),
+    Command("mydata", N_("Get a copy of all your data")),
+    Command("forget", N_("Delete all your data")),
+    Command("deletemessages", N_("Delete the messages in this chat")),
     Command("help", N_("How to use this bot")),
     Command("language", N_("Change language")),
     Command("cancel", N_("Stop what you are doing")),
@@ -66,6 +69,7 @@ OFFICER_COMMANDS: list[Command] = [
     Command("reassign", N_("Give a case to another officer")),
     Command("stats", N_("Short summary of the cases")),
     Command("officers", N_("List, add, deactivate officers"), admin_only=True),
+    Command("audit", N_("Who saw and changed a case, e.g. /audit W-000123"), admin_only=True),
 ]
 
 
@@ -117,6 +121,13 @@ async def show_help(update: Update, context: BotContext) -> None:
 def help_text(context: BotContext) -> str:
     lines = [context.t("What you can do:")]
     lines += [f"/{command.name} — {context.t(command.description)}" for command in COMMANDS]
+    lines += [
+        "",
+        context.t(
+            "Your data is yours: /mydata sends you a copy, /forget deletes it, "
+            "/deletemessages clears this chat on your phone."
+        ),
+    ]
     return "\n".join(lines)
 
 

@@ -266,6 +266,28 @@ def withdrawal_news(
     ]
 
 
+def forgotten_news(
+    case: Case, officers: Sequence[Officer], default_language: str, *, key: str
+) -> list[OutboxMessage]:
+    """The worker asked the union to delete their data: their open case is withdrawn, and what the
+    officers had of them (name, phone, answers, files) is gone from the bot."""
+    on_case = [officer for officer in officers if officer.telegram_id in case.officers and officer.active]
+    return [
+        officer_note(
+            officer.telegram_id,
+            translate(
+                officer_language(officer, default_language),
+                "↩️ The worker withdrew {reference} and asked the union to delete their data. "
+                "Their name, phone, answers and files are deleted; no more action is needed. "
+                "Please also delete any copies you made of them.",
+                reference=case.reference,
+            ),
+            key=f"{key}:{officer.telegram_id}",
+        )
+        for officer in on_case or officers_to_tell(case, officers)
+    ]
+
+
 def officer_language(officer: Officer, default: str) -> str:
     """The first language the officer lists that the bot speaks, else the union's default."""
     return next((language for language in officer.languages if language in LANGUAGES), default)

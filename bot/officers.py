@@ -15,7 +15,7 @@ from decimal import Decimal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot import casework, notify
+from bot import casework, notify, privacy
 from bot.access import require_case, require_officer
 from bot.context import BotContext
 from bot.i18n import Html
@@ -142,7 +142,7 @@ async def show_case(update: Update, context: BotContext) -> None:
         update, context, officer, await context.storage.get_case_by_reference(reference)
     )
     if case is not None:
-        await casework.send_case_card(update, context, case)
+        await casework.send_case_card(update, context, officer, case, via=privacy.VIEW_COMMAND)
 
 
 async def find(update: Update, context: BotContext) -> None:
@@ -205,6 +205,64 @@ async def reassign(update: Update, context: BotContext) -> None:
                 reference=case.reference,
             ),
         )
+
+
+# -- /audit -----------------------------------------------------------------------------------------
+
+AUDIT_PAGE = 3500  # characters of entries per message; Telegram allows 4096 with the header
+
+
+async def audit(update: Update, context: BotContext) -> None:
+    """/audit W-000123 [page]: admins see who viewed, changed and exported a case, and when."""
+    admin = await require_officer(update, context, action="audit", admin=True)
+    if admin is None:
+        return
+    args = _args(context)
+    reference = normalise_reference(args[0]) if args else None
+    page = int(args[1]) if len(args) > 1 and args[1].isdigit() else 1
+    if reference is None:
+        await _reply(update, context, context.t("Send the case number, for example /audit W-000123."))
+        return
+    case = await require_case(update, context, admin, await context.storage.get_case_by_reference(reference))
+    if case is None:
+        return
+    officers = {officer.telegram_id: officer for officer in await context.storage.list_officers()}
+    entries = [
+        f"{casework.when(context, event.created_at)} {casework.event_who(context, event, officers)}: "
+        f"{casework.event_what(context, event)}"
+        for event in await context.storage.list_case_events(case.id)
+    ]
+    pages = _pages(entries, AUDIT_PAGE)
+    page = min(max(page, 1), len(pages))
+    lines = [
+        context.t(
+            "Audit trail of {reference}, page {page} of {pages}:",
+            reference=case.reference,
+            page=page,
+            pages=len(pages),
+        ),
+        "",
+        *pages[page - 1],
+    ]
+    if page < len(pages):
+        lines += [
+            "",
+            context.t("Next: /audit {reference} {page}", reference=case.reference, page=page + 1),
+        ]
+    await _reply(update, context, Html("\n".join(lines)))
+
+
+def _pages(entries: list[str], budget: int) -> list[list[str]]:
+    """Entries in order, cut into pages of at most ``budget`` characters (at least one page)."""
+    pages: list[list[str]] = [[]]
+    used = 0
+    for entry in entries:
+        if pages[-1] and used + len(entry) + 1 > budget:
+            pages.append([])
+            used = 0
+        pages[-1].append(entry)
+        used += len(entry) + 1
+    return pages
 
 
 # -- /stats ------------------------------------------------------------------------------------------
@@ -372,4 +430,5 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("reassign", reassign),
         CommandHandler("stats", stats),
         CommandHandler("officers", officers),
+        CommandHandler("audit", audit),
     ]

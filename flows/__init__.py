@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from telegram.ext import BaseHandler
 
+PRIVACY_GROUP = -1  # before the conversations: see flows/privacy.py
+
 
 def conversation_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     """The flows' handlers, in the order they get to see an update."""
@@ -23,3 +25,10 @@ def conversation_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         *mycases.album_handlers(),
         *menu.handlers(),
     ]
+
+
+def privacy_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    """/mydata, /forget, /deletemessages and the privacy page, registered in PRIVACY_GROUP."""
+    from flows import privacy
+
+    return privacy.handlers()

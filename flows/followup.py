@@ -25,7 +25,7 @@ from bot.i18n import N_, translate
 from flows.mycases import KIND_LABELS
 from storage import Storage
 from storage.base import StorageError
-from storage.models import Case, CaseStatus, NewCaseEvent, Officer, OutboxMessage
+from storage.models import ANONYMOUS_WORKER_ID, Case, CaseStatus, NewCaseEvent, Officer, OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class FollowupSweep:
         due = await self._storage.due_followups(self._clock.now() - self._config.followup.after)
         for case in due:
             worker = await self._storage.get_worker(case.worker_id)
-            if worker is None or worker.blocked:
+            if worker is None or worker.blocked or worker.telegram_id == ANONYMOUS_WORKER_ID:
                 await self._storage.mark_followup_sent(case.id)  # nobody to ask; do not try again
                 continue
             language = worker.language or self._config.union.default_language

@@ -18,6 +18,7 @@ MENU_ITEMS: list[tuple[str, str]] = [
     ("legal", N_("⚖️ Legal aid")),
     ("mycases", N_("📂 My cases")),
     ("rights", N_("📖 Know your rights")),
+    ("privacy", N_("🔒 Privacy and my data")),
     ("language", N_("🌐 Language")),
     ("help", N_("❓ Help")),
 ]

@@ -126,7 +126,8 @@ def _status(context: BotContext, status: CaseStatus) -> str:
     return context.t(STATUS_LABELS[status])
 
 
-def _what_happened(context: BotContext, event: CaseEvent) -> str:
+def what_happened(context: BotContext, event: CaseEvent) -> str:
+    """One worker-visible event in the worker's words (also used by /mydata)."""
     if event.action == "created":
         return context.t("Request received")
     if event.action == "status_changed" and event.to_status is not None:
@@ -146,7 +147,7 @@ def _what_happened(context: BotContext, event: CaseEvent) -> str:
 
 def _event_block(context: BotContext, event: CaseEvent) -> tuple[int, str]:
     """One timeline entry as HTML, with its visible length (for the message size budget)."""
-    head = f"{_date(context, event.created_at)} — {_what_happened(context, event)}"
+    head = f"{_date(context, event.created_at)} — {what_happened(context, event)}"
     if not event.note:
         return len(head), head
     note = event.note if len(event.note) <= NOTE_SHOWN else event.note[:NOTE_SHOWN] + "…"

@@ -18,7 +18,8 @@ logger = logging.getLogger(__name__)
 
 CHOOSING_LANGUAGE, CONSENTING = range(2)
 
-CONSENT_VERSION = "2026-11"
+# The consent text's version, recorded with each "I agree"; change it whenever the text changes.
+CONSENT_VERSION = "2026-12"
 CONSENT_YES, CONSENT_NO = "consent:yes", "consent:no"
 
 
@@ -63,8 +64,10 @@ async def _ask_consent(update: Update, context: BotContext) -> int:
             "and the messages you send to the union.\n"
             "• Only the union officers handling your case see it.\n"
             "• Your employer is not told who reported, unless you say so.\n"
-            "• You can ask us to delete your data at any time.\n\n"
-            "Do you agree?"
+            "• A case is kept without your name {closed} days after it ends.\n"
+            "• At any time: /mydata sends you a copy of your data, /forget deletes it.\n\n"
+            "Do you agree?",
+            closed=context.config.privacy.retain_closed.days,
         ),
         reply_markup=keyboard,
     )

@@ -7,7 +7,7 @@ PostgreSQL backend for multi-instance deployments implements the same methods.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,9 @@ from storage.models import (
     CaseEvent,
     CaseQuery,
     CaseStatus,
+    ChatMessage,
     DatabaseBackup,
+    Forgotten,
     NewCase,
     NewCaseEvent,
     Officer,
@@ -93,6 +95,49 @@ class Storage(ABC):
     async def set_worker_flags(
         self, telegram_id: int, *, opted_out: bool | None = None, blocked: bool | None = None
     ) -> None: ...
+
+    @abstractmethod
+    async def mark_worker_seen(self, telegram_id: int) -> None:
+        """They sent the bot something now (nothing happens for someone who is not a worker)."""
+
+    # -- privacy ---------------------------------------------------------------------------------
+    @abstractmethod
+    async def forget_worker(
+        self, telegram_id: int, *, withdrawal_news: Mapping[int, Sequence[OutboxMessage]] | None = None
+    ) -> Forgotten:
+        """Erase the worker, in one transaction: their open cases are withdrawn and every case of theirs
+        is anonymised (see storage.models.ANONYMOUS_FIELDS); messages still waiting for them or about
+        their cases are dropped, and sent ones keep no text; their PTB persistence (drafts, conversation
+        states) and chat message records go; then the worker row itself (language and consent too).
+
+        ``withdrawal_news`` maps a case id to the messages that tell its officers; they are queued only
+        for the cases this call actually withdrew (a case resolved meanwhile is not withdrawn).
+        """
+
+    @abstractmethod
+    async def anonymise_finished_cases(self, finished_before: datetime) -> list[str]:
+        """Anonymise resolved, closed and withdrawn cases that ended before this moment (closed_at,
+        resolved_at, or the withdrawal); returns their references."""
+
+    @abstractmethod
+    async def erase_inactive_workers(self, seen_before: datetime) -> list[int]:
+        """Erase the profile and drafts of workers who sent nothing since ``seen_before`` and have no open
+        case; returns their ids (the caller drops what the running bot holds in memory)."""
+
+    @abstractmethod
+    async def record_chat_messages(self, chat_id: int, message_ids: Sequence[int], *, from_bot: bool) -> None:
+        """Remember messages of a private chat, so they can be deleted on the worker's request."""
+
+    @abstractmethod
+    async def list_chat_messages(self, chat_id: int) -> list[ChatMessage]:
+        """The chat's remembered messages, oldest first."""
+
+    @abstractmethod
+    async def forget_chat_messages(self, chat_id: int, message_ids: Sequence[int]) -> None: ...
+
+    @abstractmethod
+    async def prune_chat_messages(self, sent_before: datetime) -> int:
+        """Forget message ids too old to delete; returns how many."""
 
     # -- officers --------------------------------------------------------------------------------
     @abstractmethod
@@ -256,7 +301,8 @@ class Storage(ABC):
         pending, so a chat's messages arrive in the order they were queued."""
 
     @abstractmethod
-    async def mark_outbox_sent(self, item_id: int) -> None: ...
+    async def mark_outbox_sent(self, item_id: int) -> None:
+        """Delivered: the row keeps its dedupe key but no longer the text (the outbox is no archive)."""
 
     @abstractmethod
     async def mark_outbox_failed(self, item_id: int, *, error: str, retry_at: datetime | None) -> None:

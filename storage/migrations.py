@@ -254,6 +254,42 @@ _COLLECTIVE = (
 )
 
 
+_PRIVACY = (
+    # When a worker last sent the bot anything: "inactive" workers' profiles are erased after
+    # privacy.retain_inactive_workers. Existing workers start from their last change.
+    "ALTER TABLE workers ADD COLUMN last_seen_at TEXT",
+    "UPDATE workers SET last_seen_at = updated_at",
+    # The placeholder worker that anonymised cases point at (storage.models.ANONYMOUS_WORKER_ID): the
+    # cases keep their foreign key, and no real person is named. Telegram user ids are positive.
+    """
+    INSERT INTO workers (telegram_id, created_at, updated_at)
+    VALUES (0, '1970-01-01T00:00:00.000000+00:00', '1970-01-01T00:00:00.000000+00:00')
+    ON CONFLICT (telegram_id) DO NOTHING
+    """,
+    "ALTER TABLE cases ADD COLUMN anonymised_at TEXT",
+    # Retention looks for finished cases not yet anonymised.
+    "CREATE INDEX cases_to_anonymise ON cases (status, anonymised_at)",
+    # The outbox remembers which case a message is about, so forgetting a worker drops their news.
+    "ALTER TABLE outbox ADD COLUMN case_id INTEGER",
+    "CREATE INDEX outbox_by_case ON outbox (case_id) WHERE case_id IS NOT NULL",
+    # The outbox is a delivery queue, not an archive: what was delivered keeps no text (alerts hold
+    # names and phones). Rows stay for their dedupe keys.
+    "UPDATE outbox SET params = '{}' WHERE sent_at IS NOT NULL",
+    # Message ids in private chats, both ways, so the bot can delete them when the worker asks. Telegram
+    # lets a bot delete messages in a private chat for 48 hours; rows are pruned after that.
+    """
+    CREATE TABLE chat_messages (
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        from_bot INTEGER NOT NULL CHECK (from_bot IN (0, 1)),
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (chat_id, message_id)
+    )
+    """,
+    "CREATE INDEX chat_messages_by_time ON chat_messages (sent_at)",
+)
+
+
 async def _initial(conn: aiosqlite.Connection) -> None:
     await _execute_all(conn, _INITIAL)
 
@@ -274,12 +310,17 @@ async def _collective_groups(conn: aiosqlite.Connection) -> None:
     await _execute_all(conn, _COLLECTIVE)
 
 
+async def _privacy(conn: aiosqlite.Connection) -> None:
+    await _execute_all(conn, _PRIVACY)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial", _initial),
     Migration(2, "outbox_and_persistence", _outbox_and_persistence),
     Migration(3, "case_lifecycle", _case_lifecycle),
     Migration(4, "schedule", _schedule),
     Migration(5, "collective_groups", _collective_groups),
+    Migration(6, "privacy", _privacy),
 ]
 
 

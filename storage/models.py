@@ -10,6 +10,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class _Row(BaseModel):
+    # Validation errors never repeat the values: they reach logs, and the values are personal data.
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+
 class CaseKind(StrEnum):
     MEMBERSHIP = "membership"
     WAGES = "wages"
@@ -121,7 +130,7 @@ OUTCOMES: dict[CaseKind, tuple[Outcome, ...]] = {
 RECOVERED = frozenset({Outcome.RECOVERED_FULL, Outcome.RECOVERED_PART})
 
 
-class Resolution(BaseModel):
+class Resolution(_In):
     """What an officer records when resolving a case."""
 
     outcome: Outcome
@@ -142,8 +151,27 @@ class OfficerRole(StrEnum):
     ADMIN = "admin"
 
 
-class _Row(BaseModel):
-    model_config = ConfigDict(frozen=True)
+# Cases whose worker was forgotten (/forget, retention) point at this placeholder worker row, which holds
+# nothing: Telegram user ids are positive, so it is never a real person. Lists of people to write to
+# (broadcasts) must leave it out.
+ANONYMOUS_WORKER_ID = 0
+
+# What an anonymised case keeps of its answers, per kind: the facts the union counts and reports (kinds,
+# amounts, how many workers, the outcome and the dates live in their own columns). Names, phones,
+# hometowns, sites, free text and files go. The employer of a wages case stays: it is not the worker's
+# personal data, it is what the union's records of wage theft and the collective-case reports are about.
+# A membership application's employer is the worker's own workplace, so it goes.
+ANONYMOUS_FIELDS: dict[CaseKind, frozenset[str]] = {
+    CaseKind.WAGES: frozenset(
+        {"employer", "unpaid_months", "amount_owed", "workers_affected", "collective", "contract"}
+    ),
+    CaseKind.LEGAL: frozenset({"problem", "description_kind", "contact_method"}),
+    CaseKind.MEMBERSHIP: frozenset({"trade"}),
+}
+
+# Case events whose note is a structured record written by the bot, never typed text: kept when a case
+# is anonymised (the "outcome" note loses its member number). Every other note goes.
+STRUCTURED_EVENTS = frozenset({"outcome", "assigned", "viewed", "exported", "anonymised"})
 
 
 class Worker(_Row):
@@ -156,9 +184,10 @@ class Worker(_Row):
     profile: dict[str, Any] = Field(default_factory=dict)  # name, phone, hometown... (personal data)
     created_at: datetime
     updated_at: datetime
+    last_seen_at: datetime | None = None  # their last update to the bot
 
 
-class OfficerIn(BaseModel):
+class OfficerIn(_In):
     """An officer as configured or added by an admin."""
 
     telegram_id: int
@@ -190,7 +219,7 @@ class Workload(_Row):
     last_assigned_at: datetime | None = None  # when they last became a case's primary officer
 
 
-class AttachmentIn(BaseModel):
+class AttachmentIn(_In):
     kind: str  # photo, document, voice, video, location...
     file_id: str
     file_unique_id: str | None = None
@@ -211,7 +240,7 @@ class Attachment(_Row):
     created_at: datetime
 
 
-class NewCase(BaseModel):
+class NewCase(_In):
     kind: CaseKind
     worker_id: int
     priority: Priority = Priority.NORMAL
@@ -250,6 +279,7 @@ class Case(_Row):
     reminders_sent: int = 0
     followup_sent_at: datetime | None = None
     group_id: int | None = None  # the collective case this report was linked into
+    anonymised_at: datetime | None = None  # the worker's details are gone (/forget or retention)
 
     @property
     def is_open(self) -> bool:
@@ -261,7 +291,7 @@ class Case(_Row):
         return tuple(officer for officer in (self.assignee_id, self.backup_id) if officer is not None)
 
 
-class NewCaseEvent(BaseModel):
+class NewCaseEvent(_In):
     case_id: int
     actor_id: int | None  # Telegram id of the officer or worker; None for the system
     actor_role: str  # "worker", "officer", "admin", "system"
@@ -285,7 +315,7 @@ class CaseEvent(_Row):
     created_at: datetime
 
 
-class CaseQuery(BaseModel):
+class CaseQuery(_In):
     """Which cases an officer list shows; every filter is optional and they combine with AND."""
 
     officer_id: int | None = None  # cases where this officer is primary or backup; None: everyone's
@@ -319,13 +349,16 @@ class ScheduleUpdate(BaseModel):
     next_update_due_at: datetime | None
 
 
-class OutboxMessage(BaseModel):
+class OutboxMessage(_In):
     """A Telegram call that must not be lost: method name plus its parameters."""
 
     chat_id: int
     method: str = "sendMessage"
     params: dict[str, Any]
     dedupe_key: str | None = None  # enqueueing the same key twice keeps one message
+    # The case it is about, so forgetting the case's worker also drops their news still waiting. Storage
+    # fills it in for messages queued with a change to a case.
+    case_id: int | None = None
 
 
 class OutboxItem(_Row):
@@ -339,9 +372,10 @@ class OutboxItem(_Row):
     last_error: str | None
     sent_at: datetime | None
     created_at: datetime
+    case_id: int | None = None
 
 
-class PersistenceChange(BaseModel):
+class PersistenceChange(_In):
     """One staged write of PTB persistence data (see bot/persistence.py)."""
 
     kind: str  # "user_data", "chat_data", "bot_data", "callback_data", "conversation"
@@ -355,3 +389,20 @@ class DatabaseBackup(_Row):
     path: str  # absolute
     size: int  # bytes
     schema_version: int
+
+
+class ChatMessage(_Row):
+    """A message in a private chat with the bot (either way), kept only while Telegram lets the bot
+    delete it (48 hours), so a worker can have the chat cleared."""
+
+    chat_id: int
+    message_id: int
+    from_bot: bool
+    sent_at: datetime
+
+
+class Forgotten(_Row):
+    """What forgetting a worker did."""
+
+    withdrawn: list[str]  # references of open cases that were withdrawn
+    anonymised: list[str]  # references of every case of theirs, now without their details

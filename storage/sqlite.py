@@ -15,7 +15,7 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, closing
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,8 +28,11 @@ from bot.clock import Clock, SystemClock
 from storage.base import CaseChanged, InvalidTransition, Storage, StorageError
 from storage.migrations import applied_versions, migrate, transaction, utc_text
 from storage.models import (
+    ANONYMOUS_FIELDS,
+    ANONYMOUS_WORKER_ID,
     OPEN_STATUSES,
     REFERENCE_PREFIX,
+    STRUCTURED_EVENTS,
     Attachment,
     AttachmentIn,
     Case,
@@ -37,7 +40,9 @@ from storage.models import (
     CaseEvent,
     CaseQuery,
     CaseStatus,
+    ChatMessage,
     DatabaseBackup,
+    Forgotten,
     NewCase,
     NewCaseEvent,
     Officer,
@@ -284,6 +289,136 @@ class SQLiteStorage(Storage):
             )
             _require_changed(changed, f"worker {telegram_id}")
 
+    async def mark_worker_seen(self, telegram_id: int) -> None:
+        async with self._write() as conn:
+            await _execute(
+                conn, "UPDATE workers SET last_seen_at = ? WHERE telegram_id = ?", (self._now(), telegram_id)
+            )
+
+    # -- privacy ---------------------------------------------------------------------------------
+
+    async def forget_worker(
+        self, telegram_id: int, *, withdrawal_news: Mapping[int, Sequence[OutboxMessage]] | None = None
+    ) -> Forgotten:
+        if telegram_id == ANONYMOUS_WORKER_ID:
+            raise StorageError("the anonymous worker cannot be forgotten")
+        news = withdrawal_news or {}
+        async with self._write() as conn:
+            now = self._now()
+            rows = await _select(conn, "SELECT * FROM cases WHERE worker_id = ? ORDER BY id", (telegram_id,))
+            withdrawn: list[Case] = []
+            anonymised: list[str] = []
+            for case in (_model(Case, row) for row in rows):
+                if case.is_open:
+                    await _move_case(conn, case.id, expected=case.status, new=CaseStatus.WITHDRAWN, now=now)
+                    await _insert_event(
+                        conn,
+                        NewCaseEvent(
+                            case_id=case.id,
+                            actor_id=telegram_id,  # nulled with the rest of the worker's traces below
+                            actor_role="worker",
+                            action="status_changed",
+                            from_status=case.status,
+                            to_status=CaseStatus.WITHDRAWN,
+                            visible_to_worker=True,
+                        ),
+                        now,
+                    )
+                    withdrawn.append(case)
+                await _anonymise_case(conn, case, now, actor_id=None, actor_role="worker", reason="forget")
+                anonymised.append(case.reference)
+            for case in withdrawn:
+                for message in news.get(case.id, ()):
+                    await _enqueue(conn, message, now, case_id=case.id)
+            # Nothing more reaches them, and what did keeps no text.
+            await _execute(
+                conn,
+                "DELETE FROM outbox WHERE chat_id = ? AND sent_at IS NULL AND gave_up_at IS NULL",
+                (telegram_id,),
+            )
+            await _execute(conn, "UPDATE outbox SET params = '{}' WHERE chat_id = ?", (telegram_id,))
+            await _forget_persistence(conn, telegram_id)
+            await _execute(conn, "DELETE FROM chat_messages WHERE chat_id = ?", (telegram_id,))
+            await _execute(conn, "DELETE FROM workers WHERE telegram_id = ?", (telegram_id,))
+        return Forgotten(withdrawn=[case.reference for case in withdrawn], anonymised=anonymised)
+
+    async def anonymise_finished_cases(self, finished_before: datetime) -> list[str]:
+        async with self._write() as conn:
+            now = self._now()
+            rows = await _select(
+                conn,
+                "SELECT * FROM cases WHERE anonymised_at IS NULL"
+                " AND status IN ('resolved', 'closed', 'withdrawn')"
+                " AND (CASE status WHEN 'closed' THEN closed_at WHEN 'resolved' THEN resolved_at"
+                "  ELSE updated_at END) < ?"
+                " ORDER BY id",
+                (utc_text(finished_before),),
+            )
+            cases = [_model(Case, row) for row in rows]
+            for case in cases:
+                await _anonymise_case(conn, case, now, actor_id=None, actor_role="system", reason="retention")
+        return [case.reference for case in cases]
+
+    async def erase_inactive_workers(self, seen_before: datetime) -> list[int]:
+        statuses = {f"open{index}": status for index, status in enumerate(sorted(OPEN_STATUSES))}
+        is_open = ", ".join(":" + name for name in statuses)
+        async with self._write() as conn:
+            rows = await _select(
+                conn,
+                "SELECT telegram_id FROM workers AS w WHERE telegram_id != :anonymous"
+                " AND COALESCE(last_seen_at, updated_at) < :before"
+                " AND (profile != '{}' OR EXISTS (SELECT 1 FROM ptb_persistence"
+                "  WHERE kind = 'user_data' AND key = CAST(w.telegram_id AS TEXT)))"
+                " AND NOT EXISTS (SELECT 1 FROM cases WHERE worker_id = w.telegram_id"
+                f"  AND status IN ({is_open}))"
+                " ORDER BY telegram_id",
+                {"anonymous": ANONYMOUS_WORKER_ID, "before": utc_text(seen_before), **statuses},
+            )
+            erased = [int(row["telegram_id"]) for row in rows]
+            now = self._now()
+            for telegram_id in erased:
+                await _execute(
+                    conn,
+                    "UPDATE workers SET profile = '{}', updated_at = ? WHERE telegram_id = ?",
+                    (now, telegram_id),
+                )
+                await _forget_persistence(conn, telegram_id)
+        return erased
+
+    async def record_chat_messages(self, chat_id: int, message_ids: Sequence[int], *, from_bot: bool) -> None:
+        if not message_ids:
+            return
+        async with self._write() as conn:
+            now = self._now()
+            for message_id in message_ids:
+                await _execute(
+                    conn,
+                    "INSERT INTO chat_messages (chat_id, message_id, from_bot, sent_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (chat_id, message_id) DO NOTHING",
+                    (chat_id, message_id, from_bot, now),
+                )
+
+    async def list_chat_messages(self, chat_id: int) -> list[ChatMessage]:
+        async with self._read() as conn:
+            rows = await _select(
+                conn, "SELECT * FROM chat_messages WHERE chat_id = ? ORDER BY sent_at, message_id", (chat_id,)
+            )
+        return [_model(ChatMessage, row) for row in rows]
+
+    async def forget_chat_messages(self, chat_id: int, message_ids: Sequence[int]) -> None:
+        async with self._write() as conn:
+            params: dict[str, Any] = {"chat": chat_id}
+            names = _bind_list(params, "message", list(message_ids))
+            await _execute(
+                conn, f"DELETE FROM chat_messages WHERE chat_id = :chat AND message_id IN ({names})", params
+            )
+
+    async def prune_chat_messages(self, sent_before: datetime) -> int:
+        async with self._write() as conn:
+            return await _execute(
+                conn, "DELETE FROM chat_messages WHERE sent_at < ?", (utc_text(sent_before),)
+            )
+
     # -- officers --------------------------------------------------------------------------------
 
     async def sync_officers(self, officers: list[OfficerIn]) -> None:
@@ -438,7 +573,7 @@ class SQLiteStorage(Storage):
                 now,
             )
             for message in outbox:
-                await _enqueue(conn, message, now)
+                await _enqueue(conn, message, now, case_id=case_id)
             case = await _get_case(conn, case_id)
         assert case is not None  # updated inside this transaction
         return case
@@ -484,7 +619,7 @@ class SQLiteStorage(Storage):
             ):
                 await _insert_event(conn, event, now)
             for message in outbox:
-                await _enqueue(conn, message, now)
+                await _enqueue(conn, message, now, case_id=case_id)
             case = await _get_case(conn, case_id)
         assert case is not None  # updated inside this transaction
         return case
@@ -521,7 +656,7 @@ class SQLiteStorage(Storage):
                 now,
             )
             for message in outbox:
-                await _enqueue(conn, message, now)
+                await _enqueue(conn, message, now, case_id=case_id)
             case = await _get_case(conn, case_id)
         assert case is not None  # updated inside this transaction
         return case
@@ -616,7 +751,7 @@ class SQLiteStorage(Storage):
             for attachment in attachments:
                 await _insert_attachment(conn, event.case_id, attachment, now)
             for message in outbox:
-                await _enqueue(conn, message, now)
+                await _enqueue(conn, message, now, case_id=event.case_id)
             row = await _select_one(conn, "SELECT * FROM case_events WHERE id = ?", (event_id,))
         assert row is not None  # inserted inside this transaction
         return _model(CaseEvent, row)
@@ -765,7 +900,7 @@ class SQLiteStorage(Storage):
     async def mark_outbox_sent(self, item_id: int) -> None:
         async with self._write() as conn:
             changed = await _execute(
-                conn, "UPDATE outbox SET sent_at = ? WHERE id = ?", (self._now(), item_id)
+                conn, "UPDATE outbox SET sent_at = ?, params = '{}' WHERE id = ?", (self._now(), item_id)
             )
             _require_changed(changed, f"outbox item {item_id}")
 
@@ -981,7 +1116,12 @@ async def _insert_attachment(
 
 
 async def _enqueue(
-    conn: aiosqlite.Connection, message: OutboxMessage, now: str, *, not_before: datetime | None = None
+    conn: aiosqlite.Connection,
+    message: OutboxMessage,
+    now: str,
+    *,
+    not_before: datetime | None = None,
+    case_id: int | None = None,
 ) -> int:
     if message.dedupe_key is not None:
         existing = await _select_one(
@@ -991,8 +1131,8 @@ async def _enqueue(
             return int(existing["id"])
     return await _insert(
         conn,
-        "INSERT INTO outbox (chat_id, method, params, dedupe_key, next_attempt_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO outbox (chat_id, method, params, dedupe_key, next_attempt_at, created_at, case_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             message.chat_id,
             message.method,
@@ -1000,6 +1140,7 @@ async def _enqueue(
             message.dedupe_key,
             utc_text(not_before) if not_before is not None else now,
             now,
+            message.case_id if message.case_id is not None else case_id,
         ),
     )
 
@@ -1012,6 +1153,72 @@ async def _insert_event(conn: aiosqlite.Connection, event: NewCaseEvent, now: st
         " VALUES (:case_id, :actor_id, :actor_role, :action, :from_status, :to_status, :note,"
         " :visible_to_worker, :now)",
         {**event.model_dump(mode="json"), "now": now},
+    )
+
+
+async def _anonymise_case(
+    conn: aiosqlite.Connection,
+    case: Case,
+    now: str,
+    *,
+    actor_id: int | None,
+    actor_role: str,
+    reason: str,
+) -> None:
+    """Keep the case's anonymous facts (storage.models.ANONYMOUS_FIELDS), drop everything that names or
+    describes the worker: their link, typed answers, notes, files, and the text of its messages."""
+    keep = ANONYMOUS_FIELDS[case.kind]
+    await _execute(
+        conn,
+        "UPDATE cases SET worker_id = ?, fields = ?, member_number = NULL, anonymised_at = ? WHERE id = ?",
+        (ANONYMOUS_WORKER_ID, _json({k: v for k, v in case.fields.items() if k in keep}), now, case.id),
+    )
+    await _execute(
+        conn, "UPDATE case_events SET actor_id = NULL WHERE case_id = ? AND actor_role = 'worker'", (case.id,)
+    )
+    params: dict[str, Any] = {"case": case.id}
+    structured = _bind_list(params, "action", sorted(STRUCTURED_EVENTS))
+    await _execute(
+        conn,
+        f"UPDATE case_events SET note = NULL WHERE case_id = :case AND action NOT IN ({structured})",
+        params,
+    )
+    # A member number identifies the member: the recorded outcome keeps the rest.
+    for row in await _select(
+        conn, "SELECT id, note FROM case_events WHERE case_id = ? AND action = 'outcome'", (case.id,)
+    ):
+        outcome = json.loads(row["note"]) if row["note"] else {}
+        if isinstance(outcome, dict) and "member_number" in outcome:
+            outcome.pop("member_number")
+            await _execute(conn, "UPDATE case_events SET note = ? WHERE id = ?", (_json(outcome), row["id"]))
+    await _execute(conn, "DELETE FROM attachments WHERE case_id = ?", (case.id,))
+    await _execute(
+        conn,
+        "DELETE FROM outbox WHERE case_id = ? AND sent_at IS NULL AND gave_up_at IS NULL",
+        (case.id,),
+    )
+    await _execute(conn, "UPDATE outbox SET params = '{}' WHERE case_id = ?", (case.id,))
+    await _insert_event(
+        conn,
+        NewCaseEvent(
+            case_id=case.id, actor_id=actor_id, actor_role=actor_role, action="anonymised", note=reason
+        ),
+        now,
+    )
+
+
+async def _forget_persistence(conn: aiosqlite.Connection, telegram_id: int) -> None:
+    """The user's PTB data (drafts) and conversation states (keys are [name, [chat id, user id]])."""
+    await _execute(
+        conn,
+        "DELETE FROM ptb_persistence WHERE kind = 'user_data' AND key = ?",
+        (str(telegram_id),),
+    )
+    await _execute(
+        conn,
+        "DELETE FROM ptb_persistence WHERE kind = 'conversation' AND EXISTS"
+        " (SELECT 1 FROM json_each(ptb_persistence.key, '$[1]') WHERE json_each.value = ?)",
+        (telegram_id,),
     )
 
 

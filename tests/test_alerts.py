@@ -246,14 +246,20 @@ def _officers(sandbox: BotApiSandbox) -> dict[int, Person]:
 
 
 async def _fill_wages(
-    worker: Person, *, employer: str, workers: str | None, disclose: bool, site: str = "阳光花园项目 城关镇"
+    worker: Person,
+    *,
+    employer: str,
+    workers: str | None,
+    disclose: bool,
+    site: str = "阳光花园项目 城关镇",
+    work: str | None = None,
 ) -> None:
     """Answer every wages question in zh-Hans, with one photo, up to the summary."""
     await start_wages(worker)
     await answer(worker, employer)
     worker.send_text(site)
     await worker.next_message(lambda m: WORK_Q in m.text)
-    worker.send_text("砌砖")
+    worker.send_text(work or "砌砖")
     await worker.next_message(lambda m: "欠了多长时间" in m.text)
     worker.press("3 个月")
     await worker.next_message(lambda m: AMOUNT_Q in m.text)

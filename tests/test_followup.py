@@ -96,3 +96,18 @@ async def test_solved_closes_the_case_and_nobody_else_can_answer(
     thanks = await worker.next_message(lambda m: "satisfied" in (m.text or ""))
     assert thanks.text.startswith("We are glad. Your case W-000001 is closed.")
     assert await _status(bot, case) == CaseStatus.CLOSED
+
+
+async def test_a_forgotten_worker_is_not_followed_up(
+    bot: UnionApplication, clock: FakeClock, worker: Person
+) -> None:
+    await onboard(worker)
+    case = await _resolved_case(bot)
+    await bot.storage.forget_worker(WORKER_ID)
+    clock.advance(timedelta(days=8))
+
+    await bot.run_schedules()
+
+    stored = await bot.storage.get_case(case.id)
+    assert stored is not None and stored.followup_sent_at is not None
+    assert await bot.storage.due_outbox(clock.now()) == []

@@ -744,7 +744,9 @@ async def test_backup_does_not_wait_for_an_open_write_transaction(
         await file_storage.backup(str(tmp_path / "copy.db"))
 
         bot_in_another_process.execute("ROLLBACK")
-    assert _rows(tmp_path / "copy.db", "SELECT language FROM workers") == [(None,)]
+    assert _rows(tmp_path / "copy.db", "SELECT language FROM workers WHERE telegram_id = ?", (WORKER,)) == [
+        (None,)
+    ]
 
 
 @pytest.mark.asyncio

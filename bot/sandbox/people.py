@@ -310,6 +310,12 @@ class Person:
             return [m.snapshot() for m in self._state().bot_messages()]
 
     @property
+    def sent_messages(self) -> list[SentMessage]:
+        """What the person sent in this chat, oldest first, without messages the bot deleted."""
+        with self._sandbox._cond:
+            return [m.snapshot() for m in self._state().messages.values() if not m.from_bot and not m.deleted]
+
+    @property
     def last_message(self) -> SentMessage | None:
         messages = self.messages
         return messages[-1] if messages else None

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+_TOKEN_IN_PATH = re.compile(r"/(?:file/)?bot[^/\s]+/")
+
 # Form values are JSON-encoded by PTB unless they are strings; these stay strings even when
 # they look like JSON (a text of "123" must not become a number).
 _STRING_PARAMS = frozenset(
@@ -250,7 +252,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s %s", self.address_string(), format % args)
+        # Request lines carry the token in their path, as Telegram's URLs do: never in a log.
+        logger.debug("%s %s", self.address_string(), _TOKEN_IN_PATH.sub("/bot[token]/", format % args))
 
     def _handle(self) -> None:
         try:

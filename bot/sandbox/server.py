@@ -370,6 +370,11 @@ class BotApiSandbox:
         with self._cond:
             return self._people[chat_id]
 
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of a stored file (an upload from the bot, or what a person sent); KeyError if unknown."""
+        with self._cond:
+            return self._files[file_id].content
+
     @property
     def calls(self) -> list[tuple[str, dict[str, Any]]]:
         """Every API call the bot made, as (method, decoded parameters)."""

@@ -1,0 +1,170 @@
+"""Privacy rules the whole bot shares: forgetting a worker, retention, audit records, the third-party view.
+
+- Forgetting (/forget): open cases are withdrawn and their officers told; every case of the worker keeps
+  only anonymous facts (storage.models.ANONYMOUS_FIELDS); the worker row, drafts and message ids go.
+- Retention (the hourly "privacy-sweep" job, from the app's clock): finished cases are anonymised the same
+  way ``privacy.retain_closed`` after they ended; the profiles and drafts of workers who sent nothing for
+  ``privacy.retain_inactive_workers`` and have no open case are erased; message ids older than Telegram's
+  48-hour deletion window are dropped.
+- Audit: every officer view of a case's personal fields and every export is a case event, next to the
+  changes that already are; admins list them with /audit.
+- Disclosure: :func:`third_party_view` is what anything sent outside the union may show of a case.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from bot import chatlog, notify
+from storage import Storage
+from storage.models import Case, CaseKind, CaseStatus, Forgotten, NewCaseEvent, Officer, Worker
+
+if TYPE_CHECKING:
+    from bot.app import UnionApplication
+
+logger = logging.getLogger(__name__)
+
+# Audit events: the action, and what the note says was seen or exported (never the data itself).
+VIEWED = "viewed"
+EXPORTED = "exported"
+ANONYMISED = "anonymised"
+VIEW_CARD = "card"  # the case card, from a button
+VIEW_COMMAND = "case_command"  # the case card, from /case
+VIEW_FILES = "files"  # the worker's files, sent to the officer
+EXPORT_MYDATA = "mydata"  # the worker's own copy (/mydata)
+EXPORT_THIRD_PARTY = "third_party"  # the third-party view, for the employer or authorities
+AUDIT_ONLY = frozenset({VIEWED, EXPORTED})  # not case work: shown by /audit, not on the case card
+
+# What names or reaches the worker, in a case's answers or on their profile.
+IDENTITY_FIELDS = frozenset({"name", "phone", "hometown", "telegram_name", "member_number"})
+# Answers that are only for the union's own handling.
+INTERNAL_FIELDS = frozenset({"disclose_identity", "voice_file_id", "contact_method", "contact_time"})
+
+
+async def record_view(storage: Storage, officer: Officer, case: Case, what: str) -> None:
+    """An officer saw the case's personal fields."""
+    await storage.add_case_event(
+        NewCaseEvent(
+            case_id=case.id,
+            actor_id=officer.telegram_id,
+            actor_role=officer.role.value,
+            action=VIEWED,
+            note=what,
+        )
+    )
+
+
+async def record_export(
+    storage: Storage, case: Case, *, actor_id: int | None, actor_role: str, what: str
+) -> None:
+    await storage.add_case_event(
+        NewCaseEvent(case_id=case.id, actor_id=actor_id, actor_role=actor_role, action=EXPORTED, note=what)
+    )
+
+
+# -- forgetting and retention --------------------------------------------------------------------------
+
+
+async def forget(application: UnionApplication, user_id: int) -> Forgotten:
+    """Erase a worker (see storage.Storage.forget_worker); officers of their open cases are told."""
+    storage = application.storage
+    default = application.config.union.default_language
+    officers = await storage.list_officers()
+    news = {
+        case.id: notify.forgotten_news(case, officers, default, key=f"forgotten:{case.id}")
+        for case in await storage.list_cases_for_worker(user_id)
+        if case.is_open
+    }
+    forgotten = await storage.forget_worker(user_id, withdrawal_news=news)
+    application.forget_user_state(user_id, language=True)
+    if forgotten.withdrawn:
+        application.send_outbox_soon()
+    logger.info(
+        "A worker's data was erased: %d case(s) anonymised, %d withdrawn",
+        len(forgotten.anonymised),
+        len(forgotten.withdrawn),
+    )
+    return forgotten
+
+
+async def sweep(application: UnionApplication) -> None:
+    """Apply the retention rules as of the application's clock; safe to run any time, any number of times."""
+    storage = application.storage
+    now = application.clock.now()
+    rules = application.config.privacy
+    anonymised = await storage.anonymise_finished_cases(now - rules.retain_closed)
+    erased = await storage.erase_inactive_workers(now - rules.retain_inactive_workers)
+    for user_id in erased:
+        application.forget_user_state(user_id, language=False)
+    pruned = await chatlog.prune(storage, now)
+    if anonymised or erased or pruned:
+        logger.info(
+            "Privacy sweep: %d case(s) anonymised, %d inactive worker(s) erased, %d message id(s) dropped",
+            len(anonymised),
+            len(erased),
+            pruned,
+        )
+
+
+# -- the third-party view ------------------------------------------------------------------------------
+
+
+class ThirdPartyView(BaseModel):
+    """What a case may show outside the union (an employer, labour inspection, a court): its facts, and
+    the worker's name and phone only when they said the employer may know who reported."""
+
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+
+    reference: str
+    kind: CaseKind
+    status: CaseStatus
+    received: date
+    facts: dict[str, Any]
+    identity_disclosed: bool
+    worker_name: str | None = None
+    worker_phone: str | None = None
+
+
+def third_party_view(case: Case, worker: Worker | None) -> ThirdPartyView:
+    """The case as a third party may see it. A case without the choice (legal aid, membership) counts as
+    "no": the employer is never told who reported unless the worker said so."""
+    disclosed = (
+        bool(case.fields.get("disclose_identity")) and worker is not None and case.anonymised_at is None
+    )
+    facts = {
+        key: value
+        for key, value in case.fields.items()
+        if key not in IDENTITY_FIELDS and key not in INTERNAL_FIELDS
+    }
+    name = phone = None
+    if disclosed and worker is not None:
+        profile = worker.profile
+        name = _text(case.fields.get("name") or profile.get("name") or profile.get("telegram_name"))
+        phone = _text(case.fields.get("phone") or profile.get("phone"))
+    return ThirdPartyView(
+        reference=case.reference,
+        kind=case.kind,
+        status=case.status,
+        received=case.created_at.date(),
+        facts=facts,
+        identity_disclosed=disclosed,
+        worker_name=name,
+        worker_phone=phone,
+    )
+
+
+async def export_for_third_party(
+    storage: Storage, case: Case, *, actor_id: int, actor_role: str
+) -> ThirdPartyView:
+    """The third-party view, recorded as an export in the case's audit trail."""
+    view = third_party_view(case, await storage.get_worker(case.worker_id))
+    await record_export(storage, case, actor_id=actor_id, actor_role=actor_role, what=EXPORT_THIRD_PARTY)
+    return view
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value else None

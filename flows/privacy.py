@@ -1,0 +1,356 @@
+"""A worker's own data: a copy of it (/mydata), deleting it (/forget), and clearing the chat on their phone
+(/deletemessages); the "🔒 Privacy" menu page offers the same.
+
+These work from anywhere, even in the middle of a form: a worker who sees the boss coming must not first
+be asked whether to keep a half-filled form. So their handlers run in a group of their own before every
+conversation and stop the update there; a form that was open simply continues afterwards.
+
+Deleting messages covers all of the bot's messages in the chat and the worker's own, not only those about
+one case: a menu, a question or a "received" tells as much as a case update, and a partly cleared chat
+still shows what it was about. Telegram only lets a bot delete messages in a private chat for 48 hours;
+the worker is told plainly when older ones remain, and how to delete the chat themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot import chatlog, privacy
+from bot.commands import stale_button
+from bot.context import BotContext
+from bot.i18n import LANGUAGE_NAMES, N_, Translator
+from flows import forms, join, legal, wages
+from flows.menu import menu_pattern
+from flows.mycases import KIND_LABELS, STATUS_LABELS, what_happened
+from storage.models import Attachment, Case, CaseKind, Worker
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "privacy:"
+MYDATA = "privacy:mydata"
+DELETE = "privacy:delete"
+FORGET = "privacy:forget"
+FORGET_YES = "privacy:forget:yes"
+FORGET_NO = "privacy:forget:no"
+
+FORMS: dict[CaseKind, forms.Form] = {
+    CaseKind.MEMBERSHIP: join.FORM,
+    CaseKind.WAGES: wages.FORM,
+    CaseKind.LEGAL: legal.FORM,
+}
+
+PROFILE_LABELS: dict[str, str] = {
+    "name": N_("Name"),
+    "telegram_name": N_("Name in Telegram"),
+    "phone": N_("Phone"),
+    "employer": N_("Workplace"),
+    "trade": N_("Work"),
+    "hometown": N_("Hometown"),
+    "workplace": N_("Working in"),
+    "member_number": N_("Member number"),
+}
+
+FILE_LABELS: dict[str, str] = {
+    "photo": N_("Photo"),
+    "document": N_("File"),
+    "voice": N_("Voice note"),
+    "audio": N_("Audio"),
+    "video": N_("Video"),
+    "video_note": N_("Round video"),
+}
+
+OLDER_REMAIN = N_(
+    "Messages older than 48 hours could not be deleted: Telegram does not let a bot delete them. "
+    "To remove them too, delete this chat in Telegram (press and hold the chat, then Delete)."
+)
+
+
+def _stop(callback: Any) -> Any:
+    """Handle the update here and nowhere else (ApplicationHandlerStop), see the module docstring."""
+
+    async def handler(update: Update, context: BotContext) -> None:
+        await callback(update, context)
+        raise ApplicationHandlerStop
+
+    handler.__doc__ = callback.__doc__
+    return handler
+
+
+def _when(context: BotContext, moment: datetime, *, time: bool = True) -> str:
+    return moment.astimezone(context.config.union.zone).strftime("%Y-%m-%d %H:%M" if time else "%Y-%m-%d")
+
+
+async def _answer(update: Update) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+
+
+# -- the privacy page ------------------------------------------------------------------------------------
+
+
+async def show_page(update: Update, context: BotContext) -> None:
+    """What is kept and who sees it, with the three things a worker can do about it."""
+    await _answer(update)
+    rules = context.config.privacy
+    text = context.t(
+        "🔒 Your data and your safety\n"
+        "• Only the union officers handling your case see what you tell us.\n"
+        "• Your employer is not told who reported, unless you say so.\n"
+        "• A case is kept without your name {closed} days after it ends; "
+        "if you do not use the bot for {inactive} days, your profile is deleted.\n"
+        "• You can get a copy of everything we keep, delete it, "
+        "and delete the bot's messages on your phone.",
+        closed=rules.retain_closed.days,
+        inactive=rules.retain_inactive_workers.days,
+    )
+    markup = forms.buttons(
+        [
+            [(context.t("📄 A copy of my data"), MYDATA)],
+            [(context.t("🧹 Delete the messages in this chat"), DELETE)],
+            [(context.t("🗑 Delete all my data"), FORGET)],
+        ]
+    )
+    await forms.say(update, context, text, markup)
+
+
+# -- /mydata ---------------------------------------------------------------------------------------------
+
+
+async def send_my_data(update: Update, context: BotContext) -> None:
+    """Everything stored about the worker, as a text file in their language; recorded as an export."""
+    await _answer(update)
+    assert update.effective_user and update.effective_chat
+    storage = context.storage
+    worker = await storage.get_worker(update.effective_user.id)
+    if worker is None:
+        await forms.say(update, context, context.t("We keep no data about you."))
+        return
+    cases = await storage.list_cases_for_worker(worker.telegram_id)
+    document = await my_data_document(context, worker, cases)
+    # Recorded before it is sent: the audit trail may only ever say more than happened, never less.
+    for case in cases:
+        await privacy.record_export(
+            storage, case, actor_id=worker.telegram_id, actor_role="worker", what=privacy.EXPORT_MYDATA
+        )
+    now = context.clock.now()
+    await context.bot.send_document(
+        update.effective_chat.id,
+        document=document.encode("utf-8"),
+        filename=f"my-data-{_when(context, now, time=False)}.txt",
+        caption=context.t(
+            "Everything we keep about you. Keep this file safe: anyone who sees it learns what you told us."
+        ),
+    )
+    logger.info("A worker's copy of their data was sent (%d case(s))", len(cases))
+
+
+async def my_data_document(context: BotContext, worker: Worker, cases: list[Case]) -> str:
+    """The readable document: the worker, then each case with its answers, history and files."""
+    t = context.t
+    lines = [
+        t("{union}: what we keep about you", union=context.config.union.name),
+        t("Made on {date}", date=_when(context, context.clock.now())),
+        "",
+        _heading(t("About you")),
+        _pair(t("Telegram user id"), str(worker.telegram_id)),
+        _pair(t("Language"), LANGUAGE_NAMES.get(worker.language or "", "—")),
+    ]
+    if worker.consent_at is not None:
+        consent = t(
+            "{date} (text version {version})",
+            date=_when(context, worker.consent_at),
+            version=worker.consent_version or "—",
+        )
+    else:
+        consent = t("not given")
+    lines.append(_pair(t("Agreed to how we keep data"), consent))
+    lines.append(_pair(t("First contact"), _when(context, worker.created_at)))
+    if worker.last_seen_at is not None:
+        lines.append(_pair(t("Last message to the bot"), _when(context, worker.last_seen_at)))
+    for key, value in worker.profile.items():
+        lines.append(_pair(_profile_label(t, key), _profile_value(t, key, value)))
+    if not cases:
+        lines += ["", t("You have no cases.")]
+    for case in cases:
+        lines += ["", *await _case_lines(context, case)]
+    lines += [
+        "",
+        _heading(t("Not in this file")),
+        t("Notes the union officers write for each other about your cases."),
+        t("The files you sent stay with Telegram; the union keeps only a reference to them."),
+        "",
+        t("To delete your data: /forget. To delete the bot's messages in this chat: /deletemessages."),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _heading(text: str) -> str:
+    return f"== {text} =="
+
+
+def _pair(label: str, value: str) -> str:
+    return f"{label}: {value}"
+
+
+def _profile_label(t: Translator, key: str) -> str:
+    return t(PROFILE_LABELS[key]) if key in PROFILE_LABELS else key
+
+
+def _profile_value(t: Translator, key: str, value: object) -> str:
+    if key == "trade":
+        try:
+            return t(join.TRADE_LABELS[join.Trade(str(value))])
+        except ValueError:
+            pass
+    return str(value)
+
+
+async def _case_lines(context: BotContext, case: Case) -> list[str]:
+    t = context.t
+    storage = context.storage
+    events = await storage.list_case_events(case.id, worker_visible_only=True)
+    attachments = await storage.list_attachments(case.id)
+    lines = [
+        _heading(f"{case.reference} · {t(KIND_LABELS[case.kind])}"),
+        t("Status: {status}", status=t(STATUS_LABELS[case.status])),
+        _pair(t("Received"), _when(context, case.created_at)),
+        "",
+        t("What you told us:"),
+    ]
+    for label, value in FORMS[case.kind].describe(context, _answers(case, attachments)):
+        if value:
+            lines.append(f"  {label}: {value}")
+    lines += ["", t("What happened:")]
+    for event in events:
+        lines.append(f"  {_when(context, event.created_at)} — {what_happened(context, event)}")
+        if event.note:
+            lines += [f"    {line}" for line in event.note.splitlines()]
+    if attachments:
+        lines += ["", t("Files:")]
+        for number, attachment in enumerate(attachments, start=1):
+            kind = t(FILE_LABELS[attachment.kind]) if attachment.kind in FILE_LABELS else attachment.kind
+            parts = [f"  {number}. {kind}", _when(context, attachment.created_at)]
+            parts += [part for part in (attachment.file_name, attachment.caption) if part]
+            lines.append(" · ".join(parts))
+    return lines
+
+
+def _answers(case: Case, attachments: list[Attachment]) -> dict[str, Any]:
+    """The stored answers as the form's summary reads them (files as the form's evidence list)."""
+    voice = case.fields.get("voice_file_id")
+    answers = dict(case.fields)
+    answers["evidence"] = [{"file_id": a.file_id} for a in attachments if a.file_id != voice]
+    if voice:
+        answers["voice"] = {"file_id": voice}
+    return answers
+
+
+# -- /deletemessages -------------------------------------------------------------------------------------
+
+
+async def delete_messages(update: Update, context: BotContext) -> None:
+    """Delete the chat's messages, the bot's and the worker's, as far as Telegram allows."""
+    await _answer(update)
+    assert update.effective_chat
+    deletion = await chatlog.delete_recent(
+        context.bot, context.storage, update.effective_chat.id, context.clock.now()
+    )
+    lines = [context.t("Deleted {count} message(s) from this chat.", count=deletion.deleted)]
+    if deletion.older_remain:
+        lines.append(context.t(OLDER_REMAIN))
+    await forms.say(update, context, "\n\n".join(lines))
+
+
+# -- /forget ---------------------------------------------------------------------------------------------
+
+
+async def ask_forget(update: Update, context: BotContext) -> None:
+    """Say exactly what will go and what stays, and ask."""
+    await _answer(update)
+    markup = forms.buttons(
+        [[(context.t("🗑 Yes, delete my data"), FORGET_YES)], [(context.t("No, keep my data"), FORGET_NO)]]
+    )
+    await forms.say(
+        update,
+        context,
+        context.t(
+            "Delete all your data?\n"
+            "• Your profile (name, phone and the rest), your language and your agreement are deleted.\n"
+            "• Your cases stay in the union's records only as the kind of case, dates, amounts and how "
+            "it ended: without your name, phone, answers, messages or files. Open cases are withdrawn "
+            "and the officers are told.\n"
+            "• The messages in this chat from the last 48 hours are deleted too.\n"
+            "• You will no longer get union news.\n"
+            "This cannot be undone. Send /mydata first if you want a copy."
+        ),
+        markup,
+    )
+
+
+async def forget(update: Update, context: BotContext) -> None:
+    """Confirmed: clear the chat while the records still say which messages, then erase the worker."""
+    query = update.callback_query
+    assert query and update.effective_user and update.effective_chat
+    await query.answer()
+    t = context.t  # in their language, which is erased with the rest
+    user_id = update.effective_user.id
+    deletion = await chatlog.delete_recent(context.bot, context.storage, user_id, context.clock.now())
+    forgotten = await privacy.forget(context.union_app, user_id)
+    lines = [t("Your data is deleted.")]
+    if forgotten.withdrawn:
+        lines.append(
+            t(
+                "Withdrawn: {references}. The officers have been told.",
+                references=", ".join(forgotten.withdrawn),
+            )
+        )
+    if forgotten.anonymised:
+        lines.append(
+            t(
+                "{count} case(s) stay in the union's records without your details.",
+                count=len(forgotten.anonymised),
+            )
+        )
+    lines.append(t("Deleted {count} message(s) from this chat.", count=deletion.deleted))
+    if deletion.older_remain:
+        lines.append(t(OLDER_REMAIN))
+    lines.append(t("You will not get union news any more. Send /start if you want to use the bot again."))
+    await context.bot.send_message(update.effective_chat.id, "\n\n".join(lines))
+
+
+async def keep(update: Update, context: BotContext) -> None:
+    """Not deleted."""
+    query = update.callback_query
+    assert query
+    await query.answer()
+    await query.edit_message_text(context.t("Nothing was deleted."))
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """privacy:… buttons; anything else under the prefix is stale or forged."""
+    query = update.callback_query
+    assert query
+    action = {
+        MYDATA: send_my_data,
+        DELETE: delete_messages,
+        FORGET: ask_forget,
+        FORGET_YES: forget,
+        FORGET_NO: keep,
+    }.get(query.data or "")
+    await (action or stale_button)(update, context)
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    """Registered in flows.PRIVACY_GROUP, before every conversation (bot/app.py)."""
+    return [
+        CommandHandler("mydata", _stop(send_my_data)),
+        CommandHandler("forget", _stop(ask_forget)),
+        CommandHandler("deletemessages", _stop(delete_messages)),
+        CallbackQueryHandler(_stop(on_button), pattern=f"^{PREFIX}"),
+        CallbackQueryHandler(_stop(show_page), pattern=menu_pattern("privacy")),
+    ]
