@@ -23,6 +23,7 @@ from bot.digests import DigestSweep
 from bot.outbox import OutboxDispatcher
 from bot.persistence import SQLitePersistence
 from bot.reminders import ReminderSweep
+from bot.updates import PerUserUpdateProcessor
 from flows.followup import FollowupSweep
 from storage import SQLiteStorage, Storage
 
@@ -183,8 +184,12 @@ def build_application(
     token: str,
     storage: Storage | None = None,
     clock: Clock | None = None,
+    rate_limited: bool = True,
 ) -> UnionApplication:
-    """Build the bot from its configuration; nothing touches the network until it is started."""
+    """Build the bot from its configuration; nothing touches the network until it is started.
+
+    ``rate_limited=False`` is for benchmarks against a sandbox without Telegram's limits only.
+    """
     clock = clock or SystemClock()
     storage = storage or SQLiteStorage(config.storage.database, clock=clock)
     # Built here rather than by the builder so that it is our RecordingBot (bot/chatlog.py); the requests
@@ -195,7 +200,7 @@ def build_application(
         base_file_url=config.telegram.api_file_url,
         defaults=Defaults(parse_mode=ParseMode.HTML),
         # Telegram allows ~30 messages/s overall; retry a few times when it still says "retry after".
-        rate_limiter=AIORateLimiter(overall_max_rate=25, max_retries=3),
+        rate_limiter=AIORateLimiter(overall_max_rate=25, max_retries=3) if rate_limited else None,
         request=HTTPXRequest(connection_pool_size=256),
         get_updates_request=HTTPXRequest(connection_pool_size=1),
     )
@@ -203,6 +208,8 @@ def build_application(
         ApplicationBuilder()
         .application_class(UnionApplication, kwargs={"storage": storage, "config": config, "clock": clock})
         .bot(bot)
+        # Different people's updates overlap; each person's stay in order (bot/updates.py).
+        .concurrent_updates(PerUserUpdateProcessor())
         .persistence(SQLitePersistence(storage))
         .context_types(ContextTypes(context=BotContext))
         .post_init(on_start)

@@ -62,6 +62,7 @@ _MEMORY = ":memory:"
 # Telegram may restart update ids from a random number after a week without updates, so remembering
 # ids for longer could wrongly skip a new update.
 _PROCESSED_UPDATE_RETENTION = timedelta(days=7)
+_PRUNE_EVERY = 256  # updates between prunings of processed_updates
 
 # Officers as the bot sees them: an admin's choice in the bot (bot_active) wins over the config's.
 _OFFICER_SELECT = (
@@ -932,22 +933,39 @@ class SQLiteStorage(Storage):
     async def save_persistence(
         self, changes: list[PersistenceChange], *, processed_update_id: int | None = None
     ) -> None:
+        now = self._clock.now()
+        deletes = [(change.kind, change.key) for change in changes if change.value is None]
+        upserts = [
+            (change.kind, change.key, _json(change.value), utc_text(now))
+            for change in changes
+            if change.value is not None
+        ]
         async with self._write() as conn:
-            now = self._clock.now()
-            for change in changes:
-                await _apply_persistence_change(conn, change, utc_text(now))
-            if processed_update_id is not None:
+            # One statement per kind of change, however many: this runs after every update.
+            if deletes:
+                await conn.executemany("DELETE FROM ptb_persistence WHERE kind = ? AND key = ?", deletes)
+            if upserts:
+                await conn.executemany(
+                    "INSERT INTO ptb_persistence (kind, key, value, updated_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value,"
+                    " updated_at = excluded.updated_at",
+                    upserts,
+                )
+            if processed_update_id is None:
+                return
+            if processed_update_id % _PRUNE_EVERY == 0:
+                # Now and then is enough: is_update_processed ignores old ids anyway.
                 await _execute(
                     conn,
                     "DELETE FROM processed_updates WHERE processed_at < ?",
                     (utc_text(now - _PROCESSED_UPDATE_RETENTION),),
                 )
-                await _execute(
-                    conn,
-                    "INSERT INTO processed_updates (update_id, processed_at) VALUES (?, ?)"
-                    " ON CONFLICT (update_id) DO UPDATE SET processed_at = excluded.processed_at",
-                    (processed_update_id, utc_text(now)),
-                )
+            await _execute(
+                conn,
+                "INSERT INTO processed_updates (update_id, processed_at) VALUES (?, ?)"
+                " ON CONFLICT (update_id) DO UPDATE SET processed_at = excluded.processed_at",
+                (processed_update_id, utc_text(now)),
+            )
 
     async def is_update_processed(self, update_id: int) -> bool:
         # Old ids are ignored even before they are pruned: they may belong to a restarted sequence.
@@ -1219,18 +1237,4 @@ async def _forget_persistence(conn: aiosqlite.Connection, telegram_id: int) -> N
         "DELETE FROM ptb_persistence WHERE kind = 'conversation' AND EXISTS"
         " (SELECT 1 FROM json_each(ptb_persistence.key, '$[1]') WHERE json_each.value = ?)",
         (telegram_id,),
-    )
-
-
-async def _apply_persistence_change(conn: aiosqlite.Connection, change: PersistenceChange, now: str) -> None:
-    if change.value is None:
-        await _execute(
-            conn, "DELETE FROM ptb_persistence WHERE kind = ? AND key = ?", (change.kind, change.key)
-        )
-        return
-    await _execute(
-        conn,
-        "INSERT INTO ptb_persistence (kind, key, value, updated_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        (change.kind, change.key, _json(change.value), now),
     )

@@ -48,10 +48,10 @@ def sandbox_config(base: Config, sandbox: BotApiSandbox, database: str) -> Confi
 
 @asynccontextmanager
 async def running_bot(
-    config: Config, *, token: str = SANDBOX_TOKEN, clock: Clock | None = None
+    config: Config, *, token: str = SANDBOX_TOKEN, clock: Clock | None = None, rate_limited: bool = True
 ) -> AsyncIterator[UnionApplication]:
     """The bot polling its configured Bot API server until the block ends (as ``union-bot run`` does)."""
-    application = build_application(config, token=token, clock=clock)
+    application = build_application(config, token=token, clock=clock, rate_limited=rate_limited)
     async with application:
         # The same order as Application.run_polling: post_init, polling, then start.
         await on_start(application)

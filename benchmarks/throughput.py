@@ -1,0 +1,144 @@
+"""Throughput: the project's bot against a bare python-telegram-bot echo bot, on the same burst.
+
+Run by hand (not a test):  .venv/bin/python benchmarks/throughput.py [--workers 300] [--rounds 3]
+
+N new workers each send /start at once: for the union bot that is the first step of onboarding (it
+checks the update was not handled before, looks the worker up, asks for their language and commits
+the step durably to SQLite); the bare bot echoes the text back. This process plays Telegram: the
+project's sandbox, its flood limit lifted so Telegram's 30 messages a second does not hide the bots'
+own speed. Each bot runs in a process of its own, as it would in production (the project's own rate
+limiter is lifted there too), so neither is charged for the sandbox's work. Printed: updates per second
+for each, their ratio (goal: the project ≥ 0.8 of the bare bot), and each bot process's peak resident
+memory (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from telegram import Update
+from telegram.ext import ApplicationBuilder, MessageHandler, filters
+
+from bot.sandbox.server import BotApiSandbox, Person
+from bot.sandbox.session import SANDBOX_TOKEN, default_sandbox_config, sandbox_config
+
+GOAL = 0.8
+FIRST_WORKER = 100_000
+REPO = Path(__file__).resolve().parent.parent
+
+
+# -- the two bots, each run in its own process (``--serve``) ---------------------------------------
+
+
+async def _echo(update: Update, _context: object) -> None:
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(update.effective_message.text or "")
+
+
+def serve_bare(base_url: str, file_url: str) -> None:
+    """A bare echo bot with python-telegram-bot's defaults."""
+    application = ApplicationBuilder().token(SANDBOX_TOKEN).base_url(base_url).base_file_url(file_url).build()
+    application.add_handler(MessageHandler(filters.ALL, _echo))
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+def serve_project(base_url: str, file_url: str, database: str) -> None:
+    """The union bot as ``union-bot run`` starts it, but without its own rate limiter."""
+    from bot.app import build_application
+
+    class _Urls:  # the sandbox's addresses, in the shape sandbox_config expects
+        def __init__(self) -> None:
+            self.base_url, self.file_url = base_url, file_url
+
+    config = sandbox_config(default_sandbox_config(), _Urls(), database)  # type: ignore[arg-type]
+    application = build_application(config, token=SANDBOX_TOKEN, rate_limited=False)
+    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+
+
+# -- the measurement ---------------------------------------------------------------------------------
+
+
+def _peak_memory(pid: int) -> int:
+    """The process's peak resident memory in bytes (Linux: VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+async def _burst(people: list[Person]) -> float:
+    """Every person sends /start at once; seconds until each has had an answer."""
+    marks = [person.mark() for person in people]
+    started = time.perf_counter()
+    for person in people:
+        person.send_command("/start")
+    await asyncio.gather(
+        *(person.next_message(since=mark, timeout=300) for person, mark in zip(people, marks, strict=True))
+    )
+    return time.perf_counter() - started
+
+
+async def _measure(kind: str, workers: int, first_id: int) -> tuple[float, int]:
+    """(updates per second, peak bytes) of one bot process on a fresh sandbox."""
+    with BotApiSandbox(flood_limit=None) as sandbox, tempfile.TemporaryDirectory() as scratch:
+        people = [sandbox.person(first_id + n, first_name=f"工人{n}") for n in range(workers)]
+        command = [sys.executable, __file__, "--serve", kind, sandbox.base_url, sandbox.file_url]
+        command.append(str(Path(scratch) / "bench.db"))
+        bot = subprocess.Popen(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+        try:
+            # Ready once it long-polls; its start-up calls (command menus) are not part of the burst.
+            await asyncio.to_thread(sandbox.wait_for_call, "getUpdates", timeout=60)
+            await asyncio.sleep(1)
+            seconds = await _burst(people)
+            peak = _peak_memory(bot.pid)
+        finally:
+            bot.send_signal(signal.SIGINT)
+            bot.wait(timeout=60)
+    return workers / seconds, peak
+
+
+async def main(workers: int, rounds: int) -> None:
+    rates: dict[str, list[float]] = {"bare": [], "project": []}
+    peaks: dict[str, int] = {"bare": 0, "project": 0}
+    first = FIRST_WORKER
+    for number in range(rounds):
+        for kind in ("bare", "project"):
+            rate, peak = await _measure(kind, workers, first)
+            rates[kind].append(rate)
+            peaks[kind] = max(peaks[kind], peak)
+            first += workers
+        print(
+            f"round {number + 1}: bare echo {rates['bare'][-1]:7.1f}/s   union bot {rates['project'][-1]:7.1f}/s"
+        )
+    bare, project = statistics.median(rates["bare"]), statistics.median(rates["project"])
+    print(f"\n{workers} workers sending /start at once, median of {rounds} rounds:")
+    print(f"  bare PTB echo bot : {bare:7.1f} updates/s, peak memory {peaks['bare'] / 2**20:6.1f} MiB")
+    print(f"  union bot         : {project:7.1f} updates/s, peak memory {peaks['project'] / 2**20:6.1f} MiB")
+    print(f"  ratio             : {project / bare:.2f} (goal ≥ {GOAL})")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--serve", nargs=4, metavar=("KIND", "BASE_URL", "FILE_URL", "DATABASE"), help="internal"
+    )
+    arguments = parser.parse_args()
+    if arguments.serve:
+        kind, base_url, file_url, database = arguments.serve
+        if kind == "bare":
+            serve_bare(base_url, file_url)
+        else:
+            serve_project(base_url, file_url, database)
+    else:
+        asyncio.run(main(arguments.workers, arguments.rounds))
