@@ -12,12 +12,14 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.warnings import PTBUserWarning
 
 import flows
-from bot import casework, commands, officers
+from bot import broadcast_admin, casework, commands, officers
+from bot.broadcasts import BroadcastDispatcher
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.context import BotContext
 from bot.outbox import OutboxDispatcher
 from bot.persistence import SQLitePersistence
+from flows import subscription
 from storage import SQLiteStorage, Storage
 
 logger = logging.getLogger(__name__)
@@ -27,6 +29,10 @@ logger = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
 # The outbox replays stored Bot API calls by method name on purpose (bot/outbox.py).
 warnings.filterwarnings("ignore", message="Please use 'Bot.", category=PTBUserWarning)
+
+# Telegram allows about 30 messages a second overall. Every message the bot sends passes this limiter;
+# broadcasts are paced on top of it, never faster (bot/broadcasts.py says how the two share it).
+OVERALL_MAX_RATE = 25
 
 
 class UnionApplication(Application):  # type: ignore[type-arg]
@@ -43,6 +49,14 @@ class UnionApplication(Application):  # type: ignore[type-arg]
         self.clock = clock
         self._languages: dict[int, str] = {}
         self.outbox = OutboxDispatcher(storage, self.bot, clock)
+        self.broadcasts = BroadcastDispatcher(
+            storage,
+            self.bot,
+            clock,
+            config,
+            rate=min(config.broadcast.messages_per_second, OVERALL_MAX_RATE),
+            on_report=self.send_outbox_soon,
+        )
 
     def send_outbox_soon(self) -> None:
         """Deliver newly queued outbox messages now rather than at the next sweep."""
@@ -52,6 +66,11 @@ class UnionApplication(Application):  # type: ignore[type-arg]
         await self.storage.open()
         await self.storage.sync_officers([officer.to_officer() for officer in self.config.officers])
         await super().initialize()
+
+    async def stop(self) -> None:
+        # Before the job queue stops: the broadcast in progress ends after its message in flight.
+        await self.broadcasts.close()
+        await super().stop()
 
     async def shutdown(self) -> None:
         await super().shutdown()
@@ -91,6 +110,7 @@ class UnionApplication(Application):  # type: ignore[type-arg]
 
 
 OUTBOX_SWEEP_SECONDS = 5
+BROADCAST_SWEEP_SECONDS = 10  # schedules are to the minute; a sweep that finds nothing costs one query
 
 
 async def on_start(application: Application) -> None:  # type: ignore[type-arg]
@@ -105,6 +125,16 @@ async def on_start(application: Application) -> None:  # type: ignore[type-arg]
     for job in application.job_queue.get_jobs_by_name("outbox-sweep"):
         job.schedule_removal()
     application.job_queue.run_repeating(sweep, interval=OUTBOX_SWEEP_SECONDS, first=0, name="outbox-sweep")
+
+    async def sweep_broadcasts(_context: object) -> None:
+        # Returns at once: a broadcast to thousands takes minutes, and the job must not overlap itself.
+        application.broadcasts.wake()
+
+    for job in application.job_queue.get_jobs_by_name("broadcast-sweep"):
+        job.schedule_removal()
+    application.job_queue.run_repeating(
+        sweep_broadcasts, interval=BROADCAST_SWEEP_SECONDS, first=0, name="broadcast-sweep"
+    )
 
 
 def build_application(
@@ -125,15 +155,23 @@ def build_application(
         .base_file_url(config.telegram.api_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         # Telegram allows ~30 messages/s overall; retry a few times when it still says "retry after".
-        .rate_limiter(AIORateLimiter(overall_max_rate=25, max_retries=3))
+        .rate_limiter(AIORateLimiter(overall_max_rate=OVERALL_MAX_RATE, max_retries=3))
         .persistence(SQLitePersistence(storage))
         .context_types(ContextTypes(context=BotContext))
         .post_init(on_start)
         .build()
     )
     assert isinstance(application, UnionApplication)
-    # Officers' handlers first: their buttons and commands never collide with a worker's form.
+    # Officers' handlers first: their buttons and commands never collide with a worker's form. Then
+    # /subscribe, /unsubscribe and "I will attend", which work in the middle of a form too.
     commands.add_handlers(
-        application, [*casework.handlers(), *officers.handlers(), *flows.conversation_handlers()]
+        application,
+        [
+            *casework.handlers(),
+            *officers.handlers(),
+            *broadcast_admin.handlers(),
+            *subscription.handlers(),
+            *flows.conversation_handlers(),
+        ],
     )
     return application

@@ -54,6 +54,8 @@ COMMANDS: list[Command] = [
     Command("rights", N_("Know your rights")),
     Command("help", N_("How to use this bot")),
     Command("language", N_("Change language")),
+    Command("unsubscribe", N_("Stop news from the union")),
+    Command("subscribe", N_("Get news from the union again")),
     Command("cancel", N_("Stop what you are doing")),
 ]
 
@@ -66,6 +68,8 @@ OFFICER_COMMANDS: list[Command] = [
     Command("reassign", N_("Give a case to another officer")),
     Command("stats", N_("Short summary of the cases")),
     Command("officers", N_("List, add, deactivate officers"), admin_only=True),
+    Command("broadcast", N_("Send news to workers"), admin_only=True),
+    Command("broadcasts", N_("Broadcasts: counts, cancel"), admin_only=True),
 ]
 
 
