@@ -49,7 +49,11 @@ class FakeTime:
 
 
 async def _worker(
-    storage: Storage, sandbox: BotApiSandbox, telegram_id: int, language: str | None = "zh-Hans", **profile: object
+    storage: Storage,
+    sandbox: BotApiSandbox,
+    telegram_id: int,
+    language: str | None = "zh-Hans",
+    **profile: object,
 ) -> Person:
     """A worker who did /start and agreed, with their sandbox chat."""
     person = sandbox.person(telegram_id, first_name=f"工人{telegram_id}")
@@ -130,7 +134,9 @@ async def test_forbidden_marks_the_worker_blocked_and_later_broadcasts_skip_them
     leaves = await _worker(bot.storage, sandbox, 5001)  # sent first: the lowest id
     stays = await _worker(bot.storage, sandbox, 5002)
     # Telegram's answer when the worker blocked the bot before the bot heard of it (my_chat_member).
-    sandbox.fail_next(1, status=403, description="Forbidden: bot was blocked by the user", method="sendMessage")
+    sandbox.fail_next(
+        1, status=403, description="Forbidden: bot was blocked by the user", method="sendMessage"
+    )
     await _broadcast(bot)
     await bot.broadcasts.sweep()
     worker = await bot.storage.get_worker(leaves.user_id)
@@ -285,13 +291,13 @@ async def test_a_weekly_broadcast_goes_out_every_week_in_the_union_time_zone(
     assert len(worker.messages) == 2
 
 
-async def test_the_creator_gets_a_delivery_report(
-    bot: UnionApplication, sandbox: BotApiSandbox
-) -> None:
+async def test_the_creator_gets_a_delivery_report(bot: UnionApplication, sandbox: BotApiSandbox) -> None:
     admin = sandbox.person(ADMIN_ID, first_name="李主席")
     for number in range(3):
         await _worker(bot.storage, sandbox, 5001 + number)
-    sandbox.fail_next(1, status=403, description="Forbidden: bot was blocked by the user", method="sendMessage")
+    sandbox.fail_next(
+        1, status=403, description="Forbidden: bot was blocked by the user", method="sendMessage"
+    )
     unsubscribed = await _worker(bot.storage, sandbox, 5004)
     await bot.storage.set_worker_flags(unsubscribed.user_id, opted_out=True)
     await _broadcast(bot, {"zh-Hans": "<b>培训</b>通知 &amp; 报名"}, attend_button=True)
@@ -325,9 +331,7 @@ async def test_attend_is_counted_once_and_only_for_recipients(
 ) -> None:
     going = await _worker(bot.storage, sandbox, 5001)
     other = await _worker(bot.storage, sandbox, 5002, "en", member_number="M1")
-    await _broadcast(
-        bot, attend_button=True, audience=Audience(kind=AudienceKind.LANGUAGE, value="zh-Hans")
-    )
+    await _broadcast(bot, attend_button=True, audience=Audience(kind=AudienceKind.LANGUAGE, value="zh-Hans"))
     await bot.broadcasts.sweep()
     [message] = going.messages
     data = message.inline_buttons[0][0][1]
@@ -341,7 +345,9 @@ async def test_attend_is_counted_once_and_only_for_recipients(
     other.send_command("/help")
     await other.next_message()
     forged = other.press_data("ba:1")  # not sent to them: nothing is counted
-    assert (await other.next_answer(forged))["text"] == "This button is no longer active. Send /start to see the menu."
+    assert (await other.next_answer(forged))[
+        "text"
+    ] == "This button is no longer active. Send /start to see the menu."
     junk = going.press_data("ba:99999")
     assert (await going.next_answer(junk))["show_alert"] is True
     report = await bot.storage.latest_broadcast_report(1)
@@ -365,4 +371,3 @@ def test_render_is_what_the_preview_and_the_sender_share() -> None:
         "caption": f"📢 <b>&lt;A&amp;B&gt;</b>\n\n通知\n\n<i>{FOOTER_EN}</i>",
         "parse_mode": "HTML",
     }
-
