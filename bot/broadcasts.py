@@ -36,8 +36,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.broadcast_schedule import describe, first_run, local_time, next_run
 from bot.clock import Clock
 from bot.config import Config
-from bot.i18n import LANGUAGES, N_, translate
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translate
 from bot.notify import officer_language
+from flows.join import TRADE_LABELS, Trade
 from storage import Storage
 from storage.models import (
     Audience,
@@ -130,8 +131,16 @@ def plain_snippet(text: str, limit: int = 60) -> str:
 
 
 def audience_label(audience: Audience, language: str) -> str:
+    """``Everyone``, ``By trade: Construction``... in the reader's language."""
     label = translate(language, AUDIENCE_LABELS[audience.kind])
-    return f"{label}: {audience.value}" if audience.value else label
+    value = audience.value
+    if value is None:
+        return label
+    if audience.kind == AudienceKind.LANGUAGE:
+        value = LANGUAGE_NAMES.get(value, value)
+    elif audience.kind == AudienceKind.TRADE and value in set(Trade):
+        value = translate(language, TRADE_LABELS[Trade(value)])
+    return f"{label}: {value}"
 
 
 # -- creating, listing, cancelling (the bot's /broadcast and the command line share these) ---------
