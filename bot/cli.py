@@ -224,10 +224,15 @@ async def _broadcast(args: argparse.Namespace) -> int:
             return 2
         count = await storage.count_audience(audience, default_language=config.union.default_language)
         assert broadcast.next_run_at is not None
+        first = f"{local_time(broadcast.next_run_at, zone)} ({config.union.timezone})"
+        plan = (
+            f"once at {first}"
+            if schedule.kind == ScheduleKind.ONCE
+            else f"{describe(schedule, zone, 'en')}, first at {first}"
+        )
         print(
-            f"Broadcast #{broadcast.id}: {describe(broadcast.schedule, zone, 'en')}, first at "
-            f"{local_time(broadcast.next_run_at, zone)} ({config.union.timezone}), to "
-            f"{broadcasts.audience_label(audience, 'en')} ({count} worker(s) now). "
+            f"Broadcast #{broadcast.id}: {plan}, to {broadcasts.audience_label(audience, 'en')}"
+            f" ({count} worker(s) now). "
             "The running bot sends it; the admins get the report."
         )
         return 0
