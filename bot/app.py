@@ -133,8 +133,14 @@ async def on_start(application: Application) -> None:  # type: ignore[type-arg]
     for job in application.job_queue.get_jobs_by_name("broadcast-sweep"):
         job.schedule_removal()
     application.job_queue.run_repeating(
-        sweep_broadcasts, interval=BROADCAST_SWEEP_SECONDS, first=0, name="broadcast-sweep"
+        sweep_broadcasts,
+        interval=BROADCAST_SWEEP_SECONDS,
+        first=BROADCAST_SWEEP_SECONDS,
+        name="broadcast-sweep",
     )
+    # Now, not at the first tick: a job added before the job queue starts (as here) first runs one
+    # interval later, even with first=0, and a broadcast cut off by a restart should carry on at once.
+    application.broadcasts.wake()
 
 
 def build_application(
