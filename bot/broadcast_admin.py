@@ -240,8 +240,11 @@ async def skip_media(update: Update, context: BotContext) -> int:
     return await _ask_audience(update, context)
 
 
-async def media_hint(update: Update, context: BotContext) -> None:
+async def media_hint(update: Update, context: BotContext) -> int | None:
+    if await _admin(update, context) is None:
+        return ConversationHandler.END
     await _say(update, context, context.t("Please send a photo or a document, or tap Skip."))
+    return None
 
 
 async def _ask_audience(update: Update, context: BotContext) -> int:
@@ -511,14 +514,20 @@ async def confirm(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def text_hint(update: Update, context: BotContext) -> None:
+async def text_hint(update: Update, context: BotContext) -> int | None:
+    if await _admin(update, context) is None:
+        return ConversationHandler.END
     await _say(
         update, context, context.t("Please write the news as text. You can add a photo or a document next.")
     )
+    return None
 
 
-async def tap_a_button(update: Update, context: BotContext) -> None:
+async def tap_a_button(update: Update, context: BotContext) -> int | None:
+    if await _admin(update, context) is None:
+        return ConversationHandler.END
     await _say(update, context, context.t("Please tap one of the buttons above."))
+    return None
 
 
 async def stale(update: Update, context: BotContext) -> None:

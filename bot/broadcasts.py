@@ -194,13 +194,16 @@ def plain_text(text: str) -> str:
 def parse_audience(text: str) -> Audience:
     """``everyone``, ``members``, ``open-case``, ``language:en``, ``trade:construction``, ``region:TEXT``."""
     kind, _, value = text.strip().partition(":")
+    usage = "use everyone, members, open-case, language:CODE, trade:NAME or region:TEXT"
     try:
-        audience_kind = AudienceKind(kind.strip().lower())
-        return Audience(kind=audience_kind, value=value.strip() or None)
+        audience = Audience(kind=AudienceKind(kind.strip().lower()), value=value.strip() or None)
     except ValueError:
-        raise ValueError(
-            f"audience {text!r}: use everyone, members, open-case, language:CODE, trade:NAME or region:TEXT"
-        ) from None
+        raise ValueError(f"audience {text!r}: {usage}") from None
+    if audience.kind == AudienceKind.LANGUAGE and audience.value not in LANGUAGES:
+        raise ValueError(f"audience {text!r}: the language is one of {', '.join(LANGUAGES)}")
+    if audience.kind == AudienceKind.TRADE and audience.value not in set(Trade):
+        raise ValueError(f"audience {text!r}: the trade is one of {', '.join(Trade)}")
+    return audience
 
 
 def summary_line(broadcast: Broadcast, report: BroadcastReport | None, config: Config, language: str) -> str:

@@ -113,6 +113,11 @@ def test_create_list_cancel(config_path: Path, tmp_path: Path, capsys: pytest.Ca
         (["--text", "zh-Hans=你好", "--text", "fr=Bonjour"], "unknown language 'fr'"),
         (["--text", "zh-Hans=你好", "--audience", "town:城关"], "audience 'town:城关'"),
         (["--text", "zh-Hans=你好", "--audience", "region"], "audience 'region'"),
+        (
+            ["--text", "zh-Hans=你好", "--audience", "language:fr"],
+            "the language is one of zh-Hans, zh-Hant, en",
+        ),
+        (["--text", "zh-Hans=你好", "--audience", "trade:builder"], "the trade is one of construction,"),
         (["--text", "zh-Hans=你好", "--every", "someday 09:00"], "I did not understand that time"),
         (["--text", "zh-Hans=你好", "--at", "2020-01-01 09:00"], "That time has already passed"),
     ],
