@@ -303,7 +303,7 @@ MIGRATIONS: list[Migration] = [
     Migration(1, "initial", _initial),
     Migration(2, "outbox_and_persistence", _outbox_and_persistence),
     Migration(3, "case_lifecycle", _case_lifecycle),
-    Migration(4, "broadcasts", _broadcasts),
+    Migration(7, "broadcasts", _broadcasts),
 ]
 
 
