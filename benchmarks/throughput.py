@@ -93,7 +93,7 @@ async def _measure(kind: str, workers: int, first_id: int) -> tuple[float, int]:
         people = [sandbox.person(first_id + n, first_name=f"工人{n}") for n in range(workers)]
         command = [sys.executable, __file__, "--serve", kind, sandbox.base_url, sandbox.file_url]
         command.append(str(Path(scratch) / "bench.db"))
-        bot = subprocess.Popen(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+        bot = subprocess.Popen(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})  # noqa: ASYNC220
         try:
             # Ready once it long-polls; its start-up calls (command menus) are not part of the burst.
             await asyncio.to_thread(sandbox.wait_for_call, "getUpdates", timeout=60)
@@ -116,9 +116,8 @@ async def main(workers: int, rounds: int) -> None:
             rates[kind].append(rate)
             peaks[kind] = max(peaks[kind], peak)
             first += workers
-        print(
-            f"round {number + 1}: bare echo {rates['bare'][-1]:7.1f}/s   union bot {rates['project'][-1]:7.1f}/s"
-        )
+        latest = {kind: f"{values[-1]:7.1f}/s" for kind, values in rates.items()}
+        print(f"round {number + 1}: bare echo {latest['bare']}   union bot {latest['project']}")
     bare, project = statistics.median(rates["bare"]), statistics.median(rates["project"])
     print(f"\n{workers} workers sending /start at once, median of {rounds} rounds:")
     print(f"  bare PTB echo bot : {bare:7.1f} updates/s, peak memory {peaks['bare'] / 2**20:6.1f} MiB")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -13,7 +14,8 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 import flows
-from bot import casework, collective, commands, officers, privacy
+from bot import broadcast_admin, casework, collective, commands, officers, privacy
+from bot.broadcasts import BroadcastDispatcher
 from bot.chatlog import RecordingBot
 from bot.clock import Clock, SystemClock
 from bot.collective import CollectiveDetector
@@ -24,6 +26,7 @@ from bot.outbox import OutboxDispatcher
 from bot.persistence import SQLitePersistence
 from bot.reminders import ReminderSweep
 from bot.updates import PerUserUpdateProcessor
+from flows import subscription
 from flows.followup import FollowupSweep
 from storage import SQLiteStorage, Storage
 
@@ -34,6 +37,10 @@ logger = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
 # The outbox replays stored Bot API calls by method name on purpose (bot/outbox.py).
 warnings.filterwarnings("ignore", message="Please use 'Bot.", category=PTBUserWarning)
+
+# Telegram allows about 30 messages a second overall. Every message the bot sends passes this limiter;
+# broadcasts are paced on top of it, never faster (bot/broadcasts.py says how the two share it).
+OVERALL_MAX_RATE = 25
 
 
 class UnionApplication(Application):  # type: ignore[type-arg]
@@ -54,6 +61,14 @@ class UnionApplication(Application):  # type: ignore[type-arg]
         self.digests = DigestSweep(storage, config, clock)
         self.followups = FollowupSweep(storage, config, clock)
         self.collective = CollectiveDetector(storage, config)
+        self.broadcasts = BroadcastDispatcher(
+            storage,
+            self.bot,
+            clock,
+            config,
+            rate=min(config.broadcast.messages_per_second, OVERALL_MAX_RATE),
+            on_report=self.send_outbox_soon,
+        )
         if isinstance(self.bot, RecordingBot):
             self.bot.listen(self._record_sent)
 
@@ -77,6 +92,11 @@ class UnionApplication(Application):  # type: ignore[type-arg]
         await self.storage.open()
         await self.storage.sync_officers([officer.to_officer() for officer in self.config.officers])
         await super().initialize()
+
+    async def stop(self) -> None:
+        # Before the job queue stops: the broadcast in progress ends after its message in flight.
+        await self.broadcasts.close()
+        await super().stop()
 
     async def shutdown(self) -> None:
         await super().shutdown()
@@ -146,36 +166,43 @@ class UnionApplication(Application):  # type: ignore[type-arg]
 OUTBOX_SWEEP_SECONDS = 5
 SCHEDULE_SWEEP_SECONDS = 60  # reminders are counted in hours: once a minute is on time
 PRIVACY_SWEEP_SECONDS = 3600  # retention is counted in days; hourly is plenty
+BROADCAST_SWEEP_SECONDS = 10  # schedules are to the minute; a sweep that finds nothing costs one query
+
+
+def _every(
+    application: UnionApplication, name: str, seconds: float, job: Callable[[], Awaitable[Any]]
+) -> None:
+    """Run ``job`` every ``seconds``; starting twice (tests restart the bot in one process) replaces it.
+
+    A job added before the job queue starts (as in post_init) first runs one interval later, even with
+    first=0: anything that must run at once is started directly by on_start.
+    """
+    assert application.job_queue is not None
+    for old in application.job_queue.get_jobs_by_name(name):
+        old.schedule_removal()
+
+    async def callback(_context: object) -> None:
+        await job()
+
+    application.job_queue.run_repeating(callback, interval=seconds, first=seconds, name=name)
 
 
 async def on_start(application: Application) -> None:  # type: ignore[type-arg]
-    """Once the bot is connected: publish the command menus and start sweeping the outbox."""
-    assert isinstance(application, UnionApplication) and application.job_queue is not None
+    """Once the bot is connected: publish the command menus and start the sweeps."""
+    assert isinstance(application, UnionApplication)
     await commands.publish_commands(application)
+    _every(application, "outbox-sweep", OUTBOX_SWEEP_SECONDS, application.outbox.send_due)
+    _every(application, "schedule-sweep", SCHEDULE_SWEEP_SECONDS, application.run_schedules)
+    _every(application, "privacy-sweep", PRIVACY_SWEEP_SECONDS, lambda: privacy.sweep(application))
 
-    async def sweep(_context: object) -> None:
-        await application.outbox.send_due()
+    async def wake_broadcasts() -> None:
+        # Returns at once: a broadcast to thousands takes minutes, and the job must not overlap itself.
+        application.broadcasts.wake()
 
-    async def scheduled(_context: object) -> None:
-        await application.run_schedules()
-
-    # Starting twice (tests restart the bot in one process) must not double the sweeps.
-    for name in ("outbox-sweep", "schedule-sweep"):
-        for job in application.job_queue.get_jobs_by_name(name):
-            job.schedule_removal()
-    application.job_queue.run_repeating(sweep, interval=OUTBOX_SWEEP_SECONDS, first=0, name="outbox-sweep")
-    application.job_queue.run_repeating(
-        scheduled, interval=SCHEDULE_SWEEP_SECONDS, first=1, name="schedule-sweep"
-    )
-
-    async def privacy_sweep(_context: object) -> None:
-        await privacy.sweep(application)
-
-    for job in application.job_queue.get_jobs_by_name("privacy-sweep"):
-        job.schedule_removal()
-    application.job_queue.run_repeating(
-        privacy_sweep, interval=PRIVACY_SWEEP_SECONDS, first=0, name="privacy-sweep"
-    )
+    _every(application, "broadcast-sweep", BROADCAST_SWEEP_SECONDS, wake_broadcasts)
+    # What a restart interrupted carries on now: messages waiting in the outbox, a broadcast cut off.
+    application.send_outbox_soon()
+    application.broadcasts.wake()
 
 
 def build_application(
@@ -199,8 +226,10 @@ def build_application(
         base_url=config.telegram.api_base_url,
         base_file_url=config.telegram.api_file_url,
         defaults=Defaults(parse_mode=ParseMode.HTML),
-        # Telegram allows ~30 messages/s overall; retry a few times when it still says "retry after".
-        rate_limiter=AIORateLimiter(overall_max_rate=25, max_retries=3) if rate_limited else None,
+        # Retry a few times when Telegram still says "retry after".
+        rate_limiter=AIORateLimiter(overall_max_rate=OVERALL_MAX_RATE, max_retries=3)
+        if rate_limited
+        else None,
         request=HTTPXRequest(connection_pool_size=256),
         get_updates_request=HTTPXRequest(connection_pool_size=1),
     )
@@ -216,10 +245,18 @@ def build_application(
         .build()
     )
     assert isinstance(application, UnionApplication)
-    # Officers' handlers first: their buttons and commands never collide with a worker's form.
+    # Officers' handlers first: their buttons and commands never collide with a worker's form. Then
+    # /subscribe, /unsubscribe and "I will attend", which work in the middle of a form too.
     commands.add_handlers(
         application,
-        [*casework.handlers(), *collective.handlers(), *officers.handlers(), *flows.conversation_handlers()],
+        [
+            *casework.handlers(),
+            *collective.handlers(),
+            *officers.handlers(),
+            *broadcast_admin.handlers(),
+            *subscription.handlers(),
+            *flows.conversation_handlers(),
+        ],
     )
     # A worker's own data and chat, from anywhere, even mid-form (flows/privacy.py).
     for handler in flows.privacy_handlers():

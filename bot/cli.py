@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import logging
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from bot.app import build_application
 from bot.config import Config, ConfigError, load_config
 from bot.logs import configure_logging
 from storage.base import StorageError
+from storage.models import Schedule, ScheduleKind
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     backup = with_config("backup", "Copy the database to PATH, safely while the bot is running.")
     backup.add_argument("path", metavar="PATH", help="the copy to write (missing folders are created)")
     backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    _broadcast_parser(commands)
     sandbox = with_config(
         "sandbox",
         "Chat with the bot in this terminal against a local stand-in for Telegram (no token, no network).",
@@ -57,6 +60,50 @@ def _parser() -> argparse.ArgumentParser:
         "--database", metavar="PATH", help="keep the sandbox database here (default: throwaway)"
     )
     return parser
+
+
+def _broadcast_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    broadcast = commands.add_parser(
+        "broadcast",
+        help="Create, list or cancel broadcasts to workers (the running bot sends them).",
+        description="Create, list or cancel broadcasts to workers; the running bot sends them when due.",
+    )
+    actions = broadcast.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    def action(name: str, help_text: str) -> argparse.ArgumentParser:
+        parser = actions.add_parser(name, help=help_text, description=help_text)
+        parser.add_argument(
+            "--config",
+            default=DEFAULT_CONFIG,
+            metavar="FILE",
+            help=f"the TOML config file (default: {DEFAULT_CONFIG})",
+        )
+        return parser
+
+    create = action("create", "Schedule a broadcast: now, once at a time, or every week or day.")
+    create.add_argument(
+        "--text",
+        action="append",
+        required=True,
+        metavar="LANGUAGE=TEXT",
+        help="the news in one language (zh-Hans, zh-Hant, en), as plain text; the default language's is "
+        "required, workers of other languages get it when theirs is missing. Repeat for each language.",
+    )
+    create.add_argument(
+        "--audience",
+        default="everyone",
+        help="everyone (default), members, open-case, language:CODE, trade:NAME (e.g. trade:construction) "
+        "or region:TEXT (workplaces containing TEXT)",
+    )
+    when = create.add_mutually_exclusive_group()
+    when.add_argument("--at", metavar="'YYYY-MM-DD HH:MM'", help="once, at this time in union.timezone")
+    when.add_argument(
+        "--every", metavar="'DAY HH:MM'", help="every week ('monday 09:00') or every day ('day 08:30')"
+    )
+    create.add_argument("--attend", action="store_true", help="add an 'I will attend' button")
+    action("list", "The latest broadcasts with their delivery counts.")
+    cancel = action("cancel", "Cancel a broadcast: nothing more of it goes out.")
+    cancel.add_argument("id", type=int, metavar="ID", help="the broadcast's number, from 'broadcast list'")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_migrate(args.config))
         if args.command == "backup":
             return asyncio.run(_backup(args.config, args.path, force=args.force))
+        if args.command == "broadcast":
+            return asyncio.run(_broadcast(args))
         if args.command == "sandbox":
             from bot.sandbox.session import run_sandbox_session
 
@@ -123,6 +172,83 @@ async def _migrate(config_path: str) -> int:
         await storage.close()
     print(f"{config.storage.database}: schema at version {version}")
     return 0
+
+
+async def _broadcast(args: argparse.Namespace) -> int:
+    """``union-bot broadcast create|list|cancel``: the library does the work (bot/broadcasts.py)."""
+    from bot import broadcasts
+    from bot.broadcast_schedule import ScheduleError, describe, local_time, parse_moment, parse_rule
+    from bot.clock import SystemClock
+    from storage import SQLiteStorage
+
+    config = load_config(args.config)
+    zone = config.union.zone
+    clock = SystemClock()
+    storage = SQLiteStorage(config.storage.database, clock=clock)
+    await storage.open()
+    try:
+        if args.action == "list":
+            for broadcast in await storage.list_broadcasts(limit=50):
+                report = await storage.latest_broadcast_report(broadcast.id)
+                print(html.unescape(broadcasts.summary_line(broadcast, report, config, "en")))
+            return 0
+        if args.action == "cancel":
+            try:
+                broadcast = await storage.cancel_broadcast(args.id)
+            except StorageError as error:
+                print(f"union-bot: {error}", file=sys.stderr)
+                return 1
+            print(f"Broadcast #{broadcast.id}: {broadcast.status}")
+            return 0
+        try:
+            texts = _texts(args.text)
+            audience = broadcasts.parse_audience(args.audience)
+            if args.at:
+                schedule = parse_moment(args.at, zone, clock.now())
+            elif args.every:
+                schedule = parse_rule(args.every)
+            else:
+                schedule = Schedule(kind=ScheduleKind.ONCE, at=clock.now())
+            broadcast = await broadcasts.create(
+                storage,
+                config,
+                clock,
+                created_by=None,
+                texts=texts,
+                audience=audience,
+                schedule=schedule,
+                attend_button=args.attend,
+            )
+        except (ScheduleError, ValueError) as error:
+            print(f"union-bot: {error}", file=sys.stderr)
+            return 2
+        count = await storage.count_audience(audience, default_language=config.union.default_language)
+        assert broadcast.next_run_at is not None
+        first = f"{local_time(broadcast.next_run_at, zone)} ({config.union.timezone})"
+        plan = (
+            f"once at {first}"
+            if schedule.kind == ScheduleKind.ONCE
+            else f"{describe(schedule, zone, 'en')}, first at {first}"
+        )
+        print(
+            f"Broadcast #{broadcast.id}: {plan}, to {broadcasts.audience_label(audience, 'en')}"
+            f" ({count} worker(s) now). "
+            "The running bot sends it; the admins get the report."
+        )
+        return 0
+    finally:
+        await storage.close()
+
+
+def _texts(options: list[str]) -> dict[str, str]:
+    """``--text zh-Hans=...`` options as {language: HTML}: the plain text is escaped, shown as typed."""
+    texts: dict[str, str] = {}
+    for option in options:
+        language, separator, text = option.partition("=")
+        if not separator or not text.strip():
+            raise ValueError(f"--text {option!r}: write LANGUAGE=TEXT, like zh-Hans=明天培训")
+        texts[language.strip()] = html.escape(text.strip(), quote=False)
+    return texts
 
 
 async def _backup(config_path: str, path: str, *, force: bool) -> int:

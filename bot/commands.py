@@ -57,6 +57,8 @@ COMMANDS: list[Command] = [
     Command("deletemessages", N_("Delete the messages in this chat")),
     Command("help", N_("How to use this bot")),
     Command("language", N_("Change language")),
+    Command("unsubscribe", N_("Stop news from the union")),
+    Command("subscribe", N_("Get news from the union again")),
     Command("cancel", N_("Stop what you are doing")),
 ]
 
@@ -70,6 +72,8 @@ OFFICER_COMMANDS: list[Command] = [
     Command("stats", N_("Short summary of the cases")),
     Command("officers", N_("List, add, deactivate officers"), admin_only=True),
     Command("audit", N_("Who saw and changed a case, e.g. /audit W-000123"), admin_only=True),
+    Command("broadcast", N_("Send news to workers"), admin_only=True),
+    Command("broadcasts", N_("Broadcasts: counts, cancel"), admin_only=True),
 ]
 
 

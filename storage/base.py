@@ -14,6 +14,11 @@ from typing import Any
 from storage.models import (
     Attachment,
     AttachmentIn,
+    Audience,
+    Broadcast,
+    BroadcastDelivery,
+    BroadcastOccurrence,
+    BroadcastReport,
     Case,
     CaseActivity,
     CaseEvent,
@@ -22,6 +27,7 @@ from storage.models import (
     ChatMessage,
     DatabaseBackup,
     Forgotten,
+    NewBroadcast,
     NewCase,
     NewCaseEvent,
     Officer,
@@ -307,6 +313,99 @@ class Storage(ABC):
     @abstractmethod
     async def mark_outbox_failed(self, item_id: int, *, error: str, retry_at: datetime | None) -> None:
         """Record a failed attempt; retry_at None gives up on the message (kept with its error)."""
+
+    # -- broadcasts ------------------------------------------------------------------------------
+    # Who gets a broadcast: workers who consented and match its audience. Each occurrence (a one-off
+    # broadcast has one, a recurring one one per run) writes one delivery row per such worker when it
+    # starts; the sender works through the pending rows and records each result as it comes.
+
+    @abstractmethod
+    async def create_broadcast(self, broadcast: NewBroadcast) -> Broadcast:
+        """Store a broadcast, scheduled for ``broadcast.next_run_at``."""
+
+    @abstractmethod
+    async def get_broadcast(self, broadcast_id: int) -> Broadcast | None: ...
+
+    @abstractmethod
+    async def list_broadcasts(self, *, limit: int = 20) -> list[Broadcast]:
+        """Newest first."""
+
+    @abstractmethod
+    async def cancel_broadcast(self, broadcast_id: int) -> Broadcast:
+        """Plan nothing more, skip deliveries still pending and close its open occurrences, atomically.
+
+        A broadcast already done or cancelled is returned unchanged; StorageError if there is none.
+        """
+
+    @abstractmethod
+    async def count_audience(self, audience: Audience, *, default_language: str) -> int:
+        """How many workers would get a broadcast for ``audience`` now (consented, subscribed, reachable);
+        workers who chose no language count as ``default_language``."""
+
+    @abstractmethod
+    async def due_broadcasts(self, now: datetime) -> list[Broadcast]:
+        """Broadcasts (scheduled or sending) whose next occurrence is due at ``now``, oldest due first."""
+
+    @abstractmethod
+    async def start_broadcast_occurrence(
+        self, broadcast_id: int, *, run_at: datetime, next_run_at: datetime | None, default_language: str
+    ) -> BroadcastOccurrence | None:
+        """Start the occurrence due at ``run_at`` in one transaction: its delivery rows (pending, or
+        skipped for workers who unsubscribed or blocked the bot), the broadcast marked sending and moved
+        on to ``next_run_at`` (None: nothing more planned).
+
+        Compare-and-set on the broadcast's next_run_at: None when it is no longer due at ``run_at``
+        (cancelled, or started already). Inserts are INSERT OR IGNORE, so nothing is ever added twice.
+        """
+
+    @abstractmethod
+    async def unfinished_broadcast_occurrences(self) -> list[BroadcastOccurrence]:
+        """Occurrences still being delivered (after a restart too), oldest first."""
+
+    @abstractmethod
+    async def pending_broadcast_deliveries(
+        self, occurrence_id: int, *, limit: int
+    ) -> list[BroadcastDelivery]:
+        """The occurrence's next pending rows in id order, with each worker's current language and flags."""
+
+    @abstractmethod
+    async def mark_delivery_sent(self, delivery_id: int) -> None:
+        """Telegram accepted the message: record it at once (and count the attempt)."""
+
+    @abstractmethod
+    async def mark_delivery_skipped(self, delivery_id: int, *, reason: str) -> None:
+        """Not sent on purpose (the worker unsubscribed or became unreachable since the row was written)."""
+
+    @abstractmethod
+    async def mark_delivery_blocked(self, delivery_id: int) -> None:
+        """Telegram answered 403: the row is blocked and the worker flagged blocked, in one transaction,
+        so no later broadcast tries them again (as ``set_worker_flags(blocked=True)`` would)."""
+
+    @abstractmethod
+    async def record_delivery_failure(self, delivery_id: int, *, error: str, give_up: bool) -> int:
+        """Count a failed attempt; the row stays pending unless ``give_up`` (then failed). Returns the
+        number of attempts so far."""
+
+    @abstractmethod
+    async def broadcast_report(self, occurrence_id: int) -> BroadcastReport | None:
+        """Counts of the occurrence's rows by status, and how many said they will attend."""
+
+    @abstractmethod
+    async def latest_broadcast_report(self, broadcast_id: int) -> BroadcastReport | None:
+        """The report of the broadcast's latest occurrence, if it has started one."""
+
+    @abstractmethod
+    async def finish_broadcast_occurrence(
+        self, occurrence_id: int, *, outbox: Sequence[OutboxMessage] = ()
+    ) -> bool:
+        """Close an occurrence with nothing pending left, queueing ``outbox`` (the delivery report) in the
+        same transaction; the broadcast goes back to scheduled, or done when nothing more is planned.
+        False if it was closed already or still has pending rows (then nothing is queued)."""
+
+    @abstractmethod
+    async def record_attendance(self, occurrence_id: int, worker_id: int) -> bool | None:
+        """The worker pressed "I will attend": True if newly recorded, False if already, None if no
+        message of this occurrence was sent to them (a forged or foreign button)."""
 
     # -- PTB persistence -------------------------------------------------------------------------
     @abstractmethod

@@ -290,6 +290,80 @@ _PRIVACY = (
 )
 
 
+_BROADCASTS = (
+    # What admins send to workers. texts: {"zh-Hans": html, ...}; audience and schedule as JSON (see
+    # storage.models.Audience, Schedule). next_run_at is the next occurrence due, NULL when none is.
+    """
+    CREATE TABLE broadcasts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_by INTEGER,
+        texts TEXT NOT NULL,
+        media_kind TEXT CHECK (media_kind IN ('photo', 'document')),
+        media_file_id TEXT,
+        audience TEXT NOT NULL,
+        schedule TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'scheduled'
+            CHECK (status IN ('scheduled', 'sending', 'done', 'cancelled')),
+        next_run_at TEXT,
+        attend_button INTEGER NOT NULL DEFAULT 0 CHECK (attend_button IN (0, 1)),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE INDEX broadcasts_due ON broadcasts (next_run_at)
+        WHERE status IN ('scheduled', 'sending') AND next_run_at IS NOT NULL
+    """,
+    # One sending of a broadcast; a recurring broadcast has one per run. finished_at: all delivered and
+    # the report queued.
+    """
+    CREATE TABLE broadcast_occurrences (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        broadcast_id INTEGER NOT NULL REFERENCES broadcasts (id),
+        run_at TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        UNIQUE (broadcast_id, run_at)
+    )
+    """,
+    "CREATE INDEX broadcast_occurrences_unfinished ON broadcast_occurrences (id) WHERE finished_at IS NULL",
+    # One row per (occurrence, worker): written all at once when the occurrence starts, so a restart
+    # resumes with the rows still pending and never adds a worker twice. Deleting a worker's data
+    # deletes their rows too.
+    """
+    CREATE TABLE broadcast_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        occurrence_id INTEGER NOT NULL REFERENCES broadcast_occurrences (id),
+        broadcast_id INTEGER NOT NULL REFERENCES broadcasts (id),
+        worker_id INTEGER NOT NULL REFERENCES workers (telegram_id) ON DELETE CASCADE,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'sent', 'blocked', 'failed', 'skipped')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        sent_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (occurrence_id, worker_id)
+    )
+    """,
+    """
+    CREATE INDEX broadcast_deliveries_pending ON broadcast_deliveries (occurrence_id, id)
+        WHERE status = 'pending'
+    """,
+    "CREATE INDEX broadcast_deliveries_by_worker ON broadcast_deliveries (worker_id)",
+    # "I will attend", pressed under a training announcement.
+    """
+    CREATE TABLE broadcast_attendance (
+        occurrence_id INTEGER NOT NULL REFERENCES broadcast_occurrences (id),
+        worker_id INTEGER NOT NULL REFERENCES workers (telegram_id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (occurrence_id, worker_id)
+    )
+    """,
+    "CREATE INDEX broadcast_attendance_by_worker ON broadcast_attendance (worker_id)",
+)
+
+
 async def _initial(conn: aiosqlite.Connection) -> None:
     await _execute_all(conn, _INITIAL)
 
@@ -314,6 +388,10 @@ async def _privacy(conn: aiosqlite.Connection) -> None:
     await _execute_all(conn, _PRIVACY)
 
 
+async def _broadcasts(conn: aiosqlite.Connection) -> None:
+    await _execute_all(conn, _BROADCASTS)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial", _initial),
     Migration(2, "outbox_and_persistence", _outbox_and_persistence),
@@ -321,6 +399,7 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "schedule", _schedule),
     Migration(5, "collective_groups", _collective_groups),
     Migration(6, "privacy", _privacy),
+    Migration(7, "broadcasts", _broadcasts),
 ]
 
 

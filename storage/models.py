@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Row(BaseModel):
@@ -406,3 +406,151 @@ class Forgotten(_Row):
 
     withdrawn: list[str]  # references of open cases that were withdrawn
     anonymised: list[str]  # references of every case of theirs, now without their details
+
+
+# -- broadcasts ------------------------------------------------------------------------------------
+
+
+class AudienceKind(StrEnum):
+    EVERYONE = "everyone"
+    MEMBERS = "members"  # the profile has a member number
+    LANGUAGE = "language"  # value: zh-Hans, zh-Hant or en (workers who chose none count as the default)
+    TRADE = "trade"  # value: the profile's trade, e.g. construction
+    REGION = "region"  # value: text the profile's workplace contains, case-insensitive
+    OPEN_CASE = "open-case"  # workers with a case still open
+
+
+_AUDIENCE_WITH_VALUE = frozenset({AudienceKind.LANGUAGE, AudienceKind.TRADE, AudienceKind.REGION})
+
+
+class Audience(BaseModel):
+    """Who gets a broadcast, among the workers who consented and neither unsubscribed nor blocked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: AudienceKind
+    value: str | None = Field(default=None, min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _value_when_needed(self) -> Audience:
+        needs_value = self.kind in _AUDIENCE_WITH_VALUE
+        if needs_value != (self.value is not None):
+            raise ValueError(f"audience {self.kind} {'needs a' if needs_value else 'takes no'} value")
+        return self
+
+
+class ScheduleKind(StrEnum):
+    ONCE = "once"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class Schedule(BaseModel):
+    """When a broadcast goes out: once at a moment, or every day / every week at a local wall-clock time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ScheduleKind
+    at: datetime | None = None  # ONCE: the moment (timezone-aware)
+    weekday: int | None = Field(default=None, ge=0, le=6)  # WEEKLY: 0 is Monday
+    time: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # DAILY, WEEKLY: "HH:MM"
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> Schedule:
+        once = self.kind == ScheduleKind.ONCE
+        if once != (self.at is not None) or once == (self.time is not None):
+            raise ValueError("a one-off schedule has a moment; a recurring one a time of day")
+        if (self.kind == ScheduleKind.WEEKLY) != (self.weekday is not None):
+            raise ValueError("only a weekly schedule has a weekday")
+        return self
+
+
+class BroadcastStatus(StrEnum):
+    SCHEDULED = "scheduled"  # waiting for next_run_at
+    SENDING = "sending"  # an occurrence is being delivered
+    DONE = "done"  # a one-off broadcast, delivered
+    CANCELLED = "cancelled"
+
+
+class MediaKind(StrEnum):
+    PHOTO = "photo"
+    DOCUMENT = "document"
+
+
+class NewBroadcast(BaseModel):
+    """A broadcast as an admin composed it. Texts are Telegram HTML, by language code."""
+
+    created_by: int | None  # the admin's Telegram id; None from the command line
+    texts: dict[str, str] = Field(min_length=1)
+    media_kind: MediaKind | None = None
+    media_file_id: str | None = None
+    audience: Audience
+    schedule: Schedule
+    attend_button: bool = False
+    next_run_at: datetime  # the first occurrence
+
+    @model_validator(mode="after")
+    def _media_complete(self) -> NewBroadcast:
+        if (self.media_kind is None) != (self.media_file_id is None):
+            raise ValueError("media needs both its kind and its file id")
+        return self
+
+
+class Broadcast(_Row):
+    id: int
+    created_by: int | None
+    texts: dict[str, str]
+    media_kind: MediaKind | None
+    media_file_id: str | None
+    audience: Audience
+    schedule: Schedule
+    status: BroadcastStatus
+    next_run_at: datetime | None  # None once nothing more is planned
+    attend_button: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class BroadcastOccurrence(_Row):
+    """One sending of a broadcast (a recurring one has one per week or day)."""
+
+    id: int
+    broadcast_id: int
+    run_at: datetime  # the scheduled moment this occurrence stands for
+    started_at: datetime
+    finished_at: datetime | None  # every delivery done and the report queued
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    BLOCKED = "blocked"  # Telegram answered 403: the worker blocked the bot
+    FAILED = "failed"  # refused, or still failing after a few tries
+    SKIPPED = "skipped"  # unsubscribed or unreachable before we sent, or the broadcast was cancelled
+
+
+class BroadcastDelivery(_Row):
+    """A delivery row waiting to be sent, with what the sender needs to know about its worker now."""
+
+    id: int
+    occurrence_id: int
+    worker_id: int
+    attempts: int
+    language: str | None  # the worker's current choice
+    opted_out: bool
+    blocked: bool
+
+
+class BroadcastReport(_Row):
+    """How one occurrence went."""
+
+    occurrence_id: int
+    broadcast_id: int
+    run_at: datetime
+    finished_at: datetime | None
+    pending: int = 0
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+    skipped: int = 0
+    attending: int = 0

@@ -35,6 +35,13 @@ from storage.models import (
     STRUCTURED_EVENTS,
     Attachment,
     AttachmentIn,
+    Audience,
+    AudienceKind,
+    Broadcast,
+    BroadcastDelivery,
+    BroadcastOccurrence,
+    BroadcastReport,
+    BroadcastStatus,
     Case,
     CaseActivity,
     CaseEvent,
@@ -42,7 +49,9 @@ from storage.models import (
     CaseStatus,
     ChatMessage,
     DatabaseBackup,
+    DeliveryStatus,
     Forgotten,
+    NewBroadcast,
     NewCase,
     NewCaseEvent,
     Officer,
@@ -73,7 +82,9 @@ _OFFICER_SELECT = (
 _PRIORITY_ORDER = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END"
 
 # Columns stored as JSON text, decoded when rows become models.
-_JSON_COLUMNS = frozenset({"profile", "specialties", "regions", "languages", "fields", "params"})
+_JSON_COLUMNS = frozenset(
+    {"profile", "specialties", "regions", "languages", "fields", "params", "texts", "audience", "schedule"}
+)
 
 _Params = Sequence[Any] | dict[str, Any]
 _M = TypeVar("_M", bound=BaseModel)
@@ -149,6 +160,8 @@ class SQLiteStorage(Storage):
         conn.row_factory = sqlite3.Row
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA busy_timeout = 5000")  # other processes: backups, admin scripts
+        # SQLite's lower() only folds ASCII; a region like "Zürich" must match "zürich" too.
+        await conn.create_function("casefold", 1, _casefold, deterministic=True)
         return conn
 
     async def open(self) -> None:
@@ -923,6 +936,272 @@ class SQLiteStorage(Storage):
             )
             _require_changed(changed, f"outbox item {item_id}")
 
+    # -- broadcasts ------------------------------------------------------------------------------
+
+    async def create_broadcast(self, broadcast: NewBroadcast) -> Broadcast:
+        data = broadcast.model_dump(mode="json")
+        async with self._write() as conn:
+            now = self._now()
+            broadcast_id = await _insert(
+                conn,
+                "INSERT INTO broadcasts (created_by, texts, media_kind, media_file_id, audience, schedule,"
+                " status, next_run_at, attend_button, created_at, updated_at)"
+                " VALUES (:created_by, :texts, :media_kind, :media_file_id, :audience, :schedule,"
+                " :status, :next_run_at, :attend_button, :now, :now)",
+                {
+                    **data,
+                    "texts": _json(data["texts"]),
+                    "audience": _json(data["audience"]),
+                    "schedule": _json(data["schedule"]),
+                    "status": BroadcastStatus.SCHEDULED,
+                    "next_run_at": utc_text(broadcast.next_run_at),
+                    "now": now,
+                },
+            )
+            stored = await _get_broadcast(conn, broadcast_id)
+        assert stored is not None  # inserted inside this transaction
+        return stored
+
+    async def get_broadcast(self, broadcast_id: int) -> Broadcast | None:
+        async with self._read() as conn:
+            return await _get_broadcast(conn, broadcast_id)
+
+    async def list_broadcasts(self, *, limit: int = 20) -> list[Broadcast]:
+        async with self._read() as conn:
+            rows = await _select(conn, "SELECT * FROM broadcasts ORDER BY id DESC LIMIT ?", (limit,))
+        return [_model(Broadcast, row) for row in rows]
+
+    async def cancel_broadcast(self, broadcast_id: int) -> Broadcast:
+        async with self._write() as conn:
+            now = self._now()
+            if await _get_broadcast(conn, broadcast_id) is None:
+                raise StorageError(f"broadcast {broadcast_id} does not exist")
+            changed = await _execute(
+                conn,
+                "UPDATE broadcasts SET status = 'cancelled', next_run_at = NULL, updated_at = ?"
+                " WHERE id = ? AND status IN ('scheduled', 'sending')",
+                (now, broadcast_id),
+            )
+            if changed:
+                await _execute(
+                    conn,
+                    "UPDATE broadcast_deliveries SET status = 'skipped', error = 'cancelled', updated_at = ?"
+                    " WHERE broadcast_id = ? AND status = 'pending'",
+                    (now, broadcast_id),
+                )
+                await _execute(
+                    conn,
+                    "UPDATE broadcast_occurrences SET finished_at = ?"
+                    " WHERE broadcast_id = ? AND finished_at IS NULL",
+                    (now, broadcast_id),
+                )
+            broadcast = await _get_broadcast(conn, broadcast_id)
+        assert broadcast is not None  # read inside this transaction
+        return broadcast
+
+    async def count_audience(self, audience: Audience, *, default_language: str) -> int:
+        params: dict[str, Any] = {}
+        where = _audience_where(audience, default_language, params)
+        async with self._read() as conn:
+            row = await _select_one(
+                conn,
+                f"SELECT COUNT(*) AS n FROM workers AS w WHERE w.consent_at IS NOT NULL AND {where}"
+                " AND w.opted_out = 0 AND w.blocked = 0",
+                params,
+            )
+        return int(row["n"]) if row is not None else 0
+
+    async def due_broadcasts(self, now: datetime) -> list[Broadcast]:
+        async with self._read() as conn:
+            rows = await _select(
+                conn,
+                "SELECT * FROM broadcasts WHERE status IN ('scheduled', 'sending')"
+                " AND next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at, id",
+                (utc_text(now),),
+            )
+        return [_model(Broadcast, row) for row in rows]
+
+    async def start_broadcast_occurrence(
+        self, broadcast_id: int, *, run_at: datetime, next_run_at: datetime | None, default_language: str
+    ) -> BroadcastOccurrence | None:
+        async with self._write() as conn:
+            now = self._now()
+            broadcast = await _get_broadcast(conn, broadcast_id)
+            if (
+                broadcast is None
+                or broadcast.status not in (BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING)
+                or broadcast.next_run_at != run_at
+            ):
+                return None
+            await _execute(
+                conn,
+                "INSERT OR IGNORE INTO broadcast_occurrences (broadcast_id, run_at, started_at)"
+                " VALUES (?, ?, ?)",
+                (broadcast_id, utc_text(run_at), now),
+            )
+            row = await _select_one(
+                conn,
+                "SELECT * FROM broadcast_occurrences WHERE broadcast_id = ? AND run_at = ?",
+                (broadcast_id, utc_text(run_at)),
+            )
+            assert row is not None  # inserted or already there, inside this transaction
+            occurrence = _model(BroadcastOccurrence, row)
+            params: dict[str, Any] = {"occurrence": occurrence.id, "broadcast": broadcast_id, "now": now}
+            where = _audience_where(broadcast.audience, default_language, params)
+            # One statement, in SQL: ten thousand workers never pass through Python memory.
+            await _execute(
+                conn,
+                "INSERT OR IGNORE INTO broadcast_deliveries"
+                " (occurrence_id, broadcast_id, worker_id, status, error, created_at, updated_at)"
+                " SELECT :occurrence, :broadcast, w.telegram_id,"
+                "  CASE WHEN w.opted_out OR w.blocked THEN 'skipped' ELSE 'pending' END,"
+                "  CASE WHEN w.opted_out THEN 'unsubscribed' WHEN w.blocked THEN 'blocked before' END,"
+                "  :now, :now"
+                f" FROM workers AS w WHERE w.consent_at IS NOT NULL AND {where} ORDER BY w.telegram_id",
+                params,
+            )
+            await _execute(
+                conn,
+                "UPDATE broadcasts SET status = 'sending', next_run_at = ?, updated_at = ? WHERE id = ?",
+                (utc_text(next_run_at) if next_run_at is not None else None, now, broadcast_id),
+            )
+        return occurrence
+
+    async def unfinished_broadcast_occurrences(self) -> list[BroadcastOccurrence]:
+        async with self._read() as conn:
+            rows = await _select(
+                conn, "SELECT * FROM broadcast_occurrences WHERE finished_at IS NULL ORDER BY id"
+            )
+        return [_model(BroadcastOccurrence, row) for row in rows]
+
+    async def pending_broadcast_deliveries(
+        self, occurrence_id: int, *, limit: int
+    ) -> list[BroadcastDelivery]:
+        async with self._read() as conn:
+            rows = await _select(
+                conn,
+                "SELECT d.id, d.occurrence_id, d.worker_id, d.attempts, w.language, w.opted_out, w.blocked"
+                " FROM broadcast_deliveries AS d JOIN workers AS w ON w.telegram_id = d.worker_id"
+                " WHERE d.occurrence_id = ? AND d.status = 'pending' ORDER BY d.id LIMIT ?",
+                (occurrence_id, limit),
+            )
+        return [_model(BroadcastDelivery, row) for row in rows]
+
+    async def mark_delivery_sent(self, delivery_id: int) -> None:
+        await self._set_delivery(delivery_id, DeliveryStatus.SENT, error=None, sent=True)
+
+    async def mark_delivery_skipped(self, delivery_id: int, *, reason: str) -> None:
+        await self._set_delivery(delivery_id, DeliveryStatus.SKIPPED, error=reason)
+
+    async def mark_delivery_blocked(self, delivery_id: int) -> None:
+        async with self._write() as conn:
+            now = self._now()
+            row = await _select_one(
+                conn, "SELECT worker_id FROM broadcast_deliveries WHERE id = ?", (delivery_id,)
+            )
+            if row is None:
+                raise StorageError(f"broadcast delivery {delivery_id} does not exist")
+            await _execute(
+                conn,
+                "UPDATE broadcast_deliveries SET status = 'blocked', attempts = attempts + 1,"
+                " error = 'forbidden', updated_at = ? WHERE id = ?",
+                (now, delivery_id),
+            )
+            await _execute(
+                conn,
+                "UPDATE workers SET blocked = 1, updated_at = ? WHERE telegram_id = ?",
+                (now, row["worker_id"]),
+            )
+
+    async def record_delivery_failure(self, delivery_id: int, *, error: str, give_up: bool) -> int:
+        async with self._write() as conn:
+            changed = await _execute(
+                conn,
+                "UPDATE broadcast_deliveries SET attempts = attempts + 1, error = ?,"
+                " status = CASE WHEN ? THEN 'failed' ELSE status END, updated_at = ? WHERE id = ?",
+                (error, give_up, self._now(), delivery_id),
+            )
+            _require_changed(changed, f"broadcast delivery {delivery_id}")
+            row = await _select_one(
+                conn, "SELECT attempts FROM broadcast_deliveries WHERE id = ?", (delivery_id,)
+            )
+        assert row is not None  # updated inside this transaction
+        return int(row["attempts"])
+
+    async def _set_delivery(
+        self, delivery_id: int, status: DeliveryStatus, *, error: str | None, sent: bool = False
+    ) -> None:
+        async with self._write() as conn:
+            now = self._now()
+            changed = await _execute(
+                conn,
+                "UPDATE broadcast_deliveries SET status = :status, error = :error,"
+                " attempts = attempts + :sent, sent_at = CASE WHEN :sent THEN :now ELSE sent_at END,"
+                " updated_at = :now WHERE id = :id",
+                {"status": status, "error": error, "sent": int(sent), "now": now, "id": delivery_id},
+            )
+            _require_changed(changed, f"broadcast delivery {delivery_id}")
+
+    async def broadcast_report(self, occurrence_id: int) -> BroadcastReport | None:
+        async with self._read() as conn:
+            return await _broadcast_report(conn, occurrence_id)
+
+    async def latest_broadcast_report(self, broadcast_id: int) -> BroadcastReport | None:
+        async with self._read() as conn:
+            row = await _select_one(
+                conn,
+                "SELECT id FROM broadcast_occurrences WHERE broadcast_id = ? ORDER BY run_at DESC, id DESC"
+                " LIMIT 1",
+                (broadcast_id,),
+            )
+            return await _broadcast_report(conn, int(row["id"])) if row is not None else None
+
+    async def finish_broadcast_occurrence(
+        self, occurrence_id: int, *, outbox: Sequence[OutboxMessage] = ()
+    ) -> bool:
+        async with self._write() as conn:
+            now = self._now()
+            changed = await _execute(
+                conn,
+                "UPDATE broadcast_occurrences SET finished_at = ? WHERE id = ? AND finished_at IS NULL"
+                " AND NOT EXISTS (SELECT 1 FROM broadcast_deliveries"
+                "  WHERE occurrence_id = ? AND status = 'pending')",
+                (now, occurrence_id, occurrence_id),
+            )
+            if not changed:
+                return False
+            # Back to scheduled (or done) unless another occurrence of it is still going out.
+            await _execute(
+                conn,
+                "UPDATE broadcasts SET updated_at = :now,"
+                " status = CASE WHEN next_run_at IS NULL THEN 'done' ELSE 'scheduled' END"
+                " WHERE id = (SELECT broadcast_id FROM broadcast_occurrences WHERE id = :occurrence)"
+                " AND status = 'sending' AND NOT EXISTS (SELECT 1 FROM broadcast_occurrences AS other"
+                "  WHERE other.broadcast_id = broadcasts.id AND other.finished_at IS NULL)",
+                {"now": now, "occurrence": occurrence_id},
+            )
+            for message in outbox:
+                await _enqueue(conn, message, now)
+        return True
+
+    async def record_attendance(self, occurrence_id: int, worker_id: int) -> bool | None:
+        async with self._write() as conn:
+            received = await _select_one(
+                conn,
+                "SELECT 1 FROM broadcast_deliveries WHERE occurrence_id = ? AND worker_id = ?"
+                " AND status = 'sent'",
+                (occurrence_id, worker_id),
+            )
+            if received is None:
+                return None
+            added = await _execute(
+                conn,
+                "INSERT OR IGNORE INTO broadcast_attendance (occurrence_id, worker_id, created_at)"
+                " VALUES (?, ?, ?)",
+                (occurrence_id, worker_id, self._now()),
+            )
+        return added > 0
+
     # -- PTB persistence -------------------------------------------------------------------------
 
     async def load_persistence(self, kind: str) -> dict[str, Any]:
@@ -977,6 +1256,10 @@ class SQLiteStorage(Storage):
                 (update_id, cutoff),
             )
         return row is not None
+
+
+def _casefold(text: object) -> object:
+    return text.casefold() if isinstance(text, str) else text
 
 
 def _backup(database: Path, destination: Path, *, overwrite: bool) -> DatabaseBackup:
@@ -1046,6 +1329,61 @@ async def _get_worker(conn: aiosqlite.Connection, telegram_id: int) -> Worker | 
 async def _get_officer(conn: aiosqlite.Connection, telegram_id: int) -> Officer | None:
     row = await _select_one(conn, f"{_OFFICER_SELECT} WHERE telegram_id = ?", (telegram_id,))
     return _model(Officer, row) if row is not None else None
+
+
+async def _get_broadcast(conn: aiosqlite.Connection, broadcast_id: int) -> Broadcast | None:
+    row = await _select_one(conn, "SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
+    return _model(Broadcast, row) if row is not None else None
+
+
+def _audience_where(audience: Audience, default_language: str, params: dict[str, Any]) -> str:
+    """The SQL condition on workers ``w`` for an audience; its values are added to ``params``."""
+    params["audience_value"] = audience.value
+    if audience.kind == AudienceKind.EVERYONE:
+        return "1 = 1"
+    if audience.kind == AudienceKind.MEMBERS:
+        return "COALESCE(json_extract(w.profile, '$.member_number'), '') != ''"
+    if audience.kind == AudienceKind.LANGUAGE:
+        params["default_language"] = default_language
+        return "COALESCE(w.language, :default_language) = :audience_value"
+    if audience.kind == AudienceKind.TRADE:
+        return "json_extract(w.profile, '$.trade') = :audience_value"
+    if audience.kind == AudienceKind.REGION:
+        return (
+            "instr(casefold(COALESCE(json_extract(w.profile, '$.workplace'), '')),"
+            " casefold(:audience_value)) > 0"
+        )
+    if audience.kind == AudienceKind.OPEN_CASE:
+        statuses = _bind_list(params, "open_status", sorted(OPEN_STATUSES))
+        return (
+            "EXISTS (SELECT 1 FROM cases AS c WHERE c.worker_id = w.telegram_id"
+            f" AND c.status IN ({statuses}))"
+        )
+    raise StorageError(f"unknown audience {audience.kind}")
+
+
+async def _broadcast_report(conn: aiosqlite.Connection, occurrence_id: int) -> BroadcastReport | None:
+    occurrence = await _select_one(conn, "SELECT * FROM broadcast_occurrences WHERE id = ?", (occurrence_id,))
+    if occurrence is None:
+        return None
+    counts = await _select(
+        conn,
+        "SELECT status, COUNT(*) AS n FROM broadcast_deliveries WHERE occurrence_id = ? GROUP BY status",
+        (occurrence_id,),
+    )
+    attending = await _select_one(
+        conn, "SELECT COUNT(*) AS n FROM broadcast_attendance WHERE occurrence_id = ?", (occurrence_id,)
+    )
+    return BroadcastReport.model_validate(
+        {
+            "occurrence_id": occurrence_id,
+            "broadcast_id": occurrence["broadcast_id"],
+            "run_at": occurrence["run_at"],
+            "finished_at": occurrence["finished_at"],
+            **{row["status"]: row["n"] for row in counts},
+            "attending": attending["n"] if attending is not None else 0,
+        }
+    )
 
 
 async def _get_case(conn: aiosqlite.Connection, case_id: int) -> Case | None:

@@ -650,8 +650,10 @@ async def test_update_ids_are_forgotten_after_a_week(
 
     assert not await file_storage.is_update_processed(500)
     await file_storage.save_persistence([], processed_update_id=7)
+    assert len(_rows(db_path, "SELECT update_id FROM processed_updates")) == 2  # pruned now and then only
+    await file_storage.save_persistence([], processed_update_id=512)  # every 256th update prunes
 
-    assert _rows(db_path, "SELECT update_id FROM processed_updates") == [(7,)]
+    assert _rows(db_path, "SELECT update_id FROM processed_updates ORDER BY update_id") == [(7,), (512,)]
 
 
 # -- concurrency ---------------------------------------------------------------------------------
