@@ -1,6 +1,7 @@
 """Throughput: the project's bot against a bare python-telegram-bot echo bot, on the same burst.
 
 Run by hand (not a test):  .venv/bin/python benchmarks/throughput.py [--workers 300] [--rounds 3]
+                           [--latency-ms 0]
 
 N new workers each send /start at once: for the union bot that is the first step of onboarding (it
 checks the update was not handled before, looks the worker up, asks for their language and commits
@@ -87,9 +88,12 @@ async def _burst(people: list[Person]) -> float:
     return time.perf_counter() - started
 
 
-async def _measure(kind: str, workers: int, first_id: int) -> tuple[float, int]:
+async def _measure(kind: str, workers: int, first_id: int, latency: float) -> tuple[float, int]:
     """(updates per second, peak bytes) of one bot process on a fresh sandbox."""
-    with BotApiSandbox(flood_limit=None) as sandbox, tempfile.TemporaryDirectory() as scratch:
+    with (
+        BotApiSandbox(flood_limit=None, latency=latency) as sandbox,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
         people = [sandbox.person(first_id + n, first_name=f"工人{n}") for n in range(workers)]
         command = [sys.executable, __file__, "--serve", kind, sandbox.base_url, sandbox.file_url]
         command.append(str(Path(scratch) / "bench.db"))
@@ -106,20 +110,23 @@ async def _measure(kind: str, workers: int, first_id: int) -> tuple[float, int]:
     return workers / seconds, peak
 
 
-async def main(workers: int, rounds: int) -> None:
+async def main(workers: int, rounds: int, latency: float) -> None:
     rates: dict[str, list[float]] = {"bare": [], "project": []}
     peaks: dict[str, int] = {"bare": 0, "project": 0}
     first = FIRST_WORKER
     for number in range(rounds):
         for kind in ("bare", "project"):
-            rate, peak = await _measure(kind, workers, first)
+            rate, peak = await _measure(kind, workers, first, latency)
             rates[kind].append(rate)
             peaks[kind] = max(peaks[kind], peak)
             first += workers
         latest = {kind: f"{values[-1]:7.1f}/s" for kind, values in rates.items()}
         print(f"round {number + 1}: bare echo {latest['bare']}   union bot {latest['project']}")
     bare, project = statistics.median(rates["bare"]), statistics.median(rates["project"])
-    print(f"\n{workers} workers sending /start at once, median of {rounds} rounds:")
+    print(
+        f"\n{workers} workers sending /start at once, {latency * 1000:.0f} ms to the Bot API and back, "
+        f"median of {rounds} rounds:"
+    )
     print(f"  bare PTB echo bot : {bare:7.1f} updates/s, peak memory {peaks['bare'] / 2**20:6.1f} MiB")
     print(f"  union bot         : {project:7.1f} updates/s, peak memory {peaks['project'] / 2**20:6.1f} MiB")
     print(f"  ratio             : {project / bare:.2f} (goal ≥ {GOAL})")
@@ -129,6 +136,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="added to every Bot API answer, like the round trip to Telegram (0: the bots' own speed)",
+    )
     parser.add_argument(
         "--serve", nargs=4, metavar=("KIND", "BASE_URL", "FILE_URL", "DATABASE"), help="internal"
     )
@@ -140,4 +153,4 @@ if __name__ == "__main__":
         else:
             serve_project(base_url, file_url, database)
     else:
-        asyncio.run(main(arguments.workers, arguments.rounds))
+        asyncio.run(main(arguments.workers, arguments.rounds, arguments.latency_ms / 1000))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,6 +39,8 @@ warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTB
 # The outbox replays stored Bot API calls by method name on purpose (bot/outbox.py).
 warnings.filterwarnings("ignore", message="Please use 'Bot.", category=PTBUserWarning)
 
+PROCESSED_REMEMBERED = 10_000  # update ids of this run kept in memory; Telegram redelivers recent ones
+
 # Telegram allows about 30 messages a second overall. Every message the bot sends passes this limiter;
 # broadcasts are paced on top of it, never faster (bot/broadcasts.py says how the two share it).
 OVERALL_MAX_RATE = 25
@@ -56,6 +59,9 @@ class UnionApplication(Application):  # type: ignore[type-arg]
         self.config = config
         self.clock = clock
         self._languages: dict[int, str] = {}
+        self._first_new_update_id: int | None = None  # set at start from the processed ids on record
+        self._processed_this_run: set[int] = set()
+        self._processed_order: deque[int] = deque()
         self.outbox = OutboxDispatcher(storage, self.bot, clock)
         self.reminders = ReminderSweep(storage, config, clock)
         self.digests = DigestSweep(storage, config, clock)
@@ -86,10 +92,16 @@ class UnionApplication(Application):  # type: ignore[type-arg]
 
     def send_outbox_soon(self) -> None:
         """Deliver newly queued outbox messages now rather than at the next sweep."""
-        self.create_task(self.outbox.send_due(), name="outbox:send_due")
+        self.create_task(self._send_outbox(), name="outbox:send_due")
+
+    async def _send_outbox(self) -> None:
+        await self.outbox.send_due()
+        await self.write_notes()
 
     async def initialize(self) -> None:
         await self.storage.open()
+        latest = await self.storage.latest_processed_update_id()
+        self._first_new_update_id = 0 if latest is None else latest + 1
         await self.storage.sync_officers([officer.to_officer() for officer in self.config.officers])
         await super().initialize()
 
@@ -106,7 +118,7 @@ class UnionApplication(Application):  # type: ignore[type-arg]
         if not isinstance(update, Update):
             await super().process_update(update)
             return
-        if await self.storage.is_update_processed(update.update_id):
+        if await self._already_processed(update.update_id):
             logger.info("Skipping update %s: already processed before a restart", update.update_id)
             return
         await self._note_incoming(update)
@@ -114,6 +126,25 @@ class UnionApplication(Application):  # type: ignore[type-arg]
         await super().process_update(update)
         await self.update_persistence()
         await self.durable_persistence.commit(processed_update_id=update.update_id)
+        self._remember_processed(update.update_id)
+
+    async def _already_processed(self, update_id: int) -> bool:
+        """Whether this update was handled before (Telegram delivers at least once).
+
+        Ids only grow: one above the highest on record at start is from this run, and this run
+        remembers its own in memory; only older ones need a look-up (one read less per update).
+        """
+        if update_id in self._processed_this_run:
+            return True
+        if self._first_new_update_id is None or update_id < self._first_new_update_id:
+            return await self.storage.is_update_processed(update_id)
+        return False
+
+    def _remember_processed(self, update_id: int) -> None:
+        self._processed_this_run.add(update_id)
+        self._processed_order.append(update_id)
+        if len(self._processed_order) > PROCESSED_REMEMBERED:
+            self._processed_this_run.discard(self._processed_order.popleft())
 
     @property
     def durable_persistence(self) -> SQLitePersistence:
@@ -143,16 +174,20 @@ class UnionApplication(Application):  # type: ignore[type-arg]
                 del states[key]
 
     async def _record_sent(self, chat_id: int, message_ids: list[int]) -> None:
-        await self.storage.record_chat_messages(chat_id, message_ids, from_bot=True)
+        self.durable_persistence.note_chat_messages(chat_id, message_ids, from_bot=True)
 
     async def _note_incoming(self, update: Update) -> None:
         """A person wrote in a private chat: they are active, and their message can be deleted later."""
         chat, user = update.effective_chat, update.effective_user
         if chat is None or user is None or chat.type != ChatType.PRIVATE:
             return
-        await self.storage.mark_worker_seen(user.id)
+        self.durable_persistence.note_seen(user.id)
         if update.message is not None:
-            await self.storage.record_chat_messages(chat.id, [update.message.message_id], from_bot=False)
+            self.durable_persistence.note_chat_messages(chat.id, [update.message.message_id], from_bot=False)
+
+    async def write_notes(self) -> None:
+        """Write what was noted outside an update (messages the outbox or a broadcast sent)."""
+        await self.durable_persistence.commit()
 
     async def _load_language(self, update: Update) -> None:
         user = update.effective_user
@@ -183,6 +218,7 @@ def _every(
 
     async def callback(_context: object) -> None:
         await job()
+        await application.write_notes()
 
     application.job_queue.run_repeating(callback, interval=seconds, first=seconds, name=name)
 

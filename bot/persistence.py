@@ -9,6 +9,7 @@ nothing, and a redelivered update is recognised and skipped.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from copy import deepcopy
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from telegram.ext import BasePersistence, PersistenceInput
 
 from storage import Storage
-from storage.models import PersistenceChange
+from storage.models import NewChatMessage, PersistenceChange
 
 ConversationKey = tuple[int | str, ...]
 ConversationDict = dict[ConversationKey, object]
@@ -39,6 +40,11 @@ class SQLitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
         )
         self._storage = storage
         self._staged: dict[tuple[str, str], PersistenceChange] = {}
+        self._waiting_ids: list[int] = []  # updates whose commit is still to be written
+        # Bookkeeping written with the next commit, not in transactions of its own (see note_seen).
+        self._seen: set[int] = set()
+        self._chat_messages: list[NewChatMessage] = []
+        self._commit_lock = asyncio.Lock()
         self._committed_user_data: dict[int, dict[str, Any]] = {}
 
     # -- reads (once, at start) ------------------------------------------------------------------
@@ -105,12 +111,50 @@ class SQLitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
     def _stage(self, kind: str, key: str, value: Any) -> None:
         self._staged[(kind, key)] = PersistenceChange(kind=kind, key=key, value=value)
 
+    def note_seen(self, user_id: int) -> None:
+        """The worker wrote to the bot: written with the next commit.
+
+        Every update would otherwise cost extra write transactions, and with one writer these add up
+        to the bot's throughput. A crash loses at most the notes since the last commit: a few seconds
+        of "last seen" and of message ids kept for deleting, never a worker's answers.
+        """
+        self._seen.add(user_id)
+
+    def note_chat_messages(self, chat_id: int, message_ids: list[int], *, from_bot: bool) -> None:
+        """Message ids to remember (for deleting the chat on request), written with the next commit."""
+        self._chat_messages += [
+            NewChatMessage(chat_id=chat_id, message_id=message_id, from_bot=from_bot)
+            for message_id in message_ids
+        ]
+
     async def commit(self, *, processed_update_id: int | None = None) -> None:
-        """Write everything staged, and mark the update processed, in one transaction."""
-        if not self._staged and processed_update_id is None:
-            return
-        changes = list(self._staged.values())
-        await self._storage.save_persistence(changes, processed_update_id=processed_update_id)
+        """Write everything staged, and mark the update processed, in one transaction.
+
+        Group commit: updates are handled concurrently (bot/updates.py), and each waits here for a
+        transaction that holds its id and everything staged before it. Whoever gets the lock writes all
+        ids waiting at that moment, so a burst costs a few transactions, not one per update.
+        """
+        if processed_update_id is not None:
+            self._waiting_ids.append(processed_update_id)
+        async with self._commit_lock:
+            if processed_update_id is not None and processed_update_id not in self._waiting_ids:
+                return  # the transaction that just finished had it, and what it staged before
+            if not (self._staged or self._waiting_ids or self._seen or self._chat_messages):
+                return
+            ids, self._waiting_ids = self._waiting_ids, []
+            seen, self._seen = self._seen, set()
+            messages, self._chat_messages = self._chat_messages, []
+            changes = list(self._staged.values())
+            try:
+                await self._storage.save_persistence(
+                    changes, processed_update_ids=ids, seen_workers=sorted(seen), chat_messages=messages
+                )
+            except BaseException:
+                # Tried again by the next commit.
+                self._waiting_ids = ids + self._waiting_ids
+                self._seen |= seen
+                self._chat_messages = messages + self._chat_messages
+                raise
         # Only forget the staged changes once they are on disk: a failed write is retried next time.
         for change in changes:
             if self._staged.get((change.kind, change.key)) is change:

@@ -257,6 +257,7 @@ async def delete_messages(update: Update, context: BotContext) -> None:
     """Delete the chat's messages, the bot's and the worker's, as far as Telegram allows."""
     await _answer(update)
     assert update.effective_chat
+    await context.union_app.write_notes()  # the ids noted since the last commit are deleted too
     deletion = await chatlog.delete_recent(
         context.bot, context.storage, update.effective_chat.id, context.clock.now()
     )
@@ -299,6 +300,7 @@ async def forget(update: Update, context: BotContext) -> None:
     await query.answer()
     t = context.t  # in their language, which is erased with the rest
     user_id = update.effective_user.id
+    await context.union_app.write_notes()  # the ids noted since the last commit are deleted too
     deletion = await chatlog.delete_recent(context.bot, context.storage, user_id, context.clock.now())
     forgotten = await privacy.forget(context.union_app, user_id)
     lines = [t("Your data is deleted.")]

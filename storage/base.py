@@ -30,6 +30,7 @@ from storage.models import (
     NewBroadcast,
     NewCase,
     NewCaseEvent,
+    NewChatMessage,
     Officer,
     OfficerIn,
     OutboxItem,
@@ -414,9 +415,19 @@ class Storage(ABC):
 
     @abstractmethod
     async def save_persistence(
-        self, changes: list[PersistenceChange], *, processed_update_id: int | None = None
+        self,
+        changes: list[PersistenceChange],
+        *,
+        processed_update_ids: Sequence[int] = (),
+        seen_workers: Sequence[int] = (),
+        chat_messages: Sequence[NewChatMessage] = (),
     ) -> None:
-        """Write staged persistence changes and mark the update processed, in one transaction."""
+        """Write staged persistence changes, mark the updates processed, note the workers seen and the
+        chat message ids to remember, in one transaction: the bookkeeping of a batch of updates."""
+
+    @abstractmethod
+    async def latest_processed_update_id(self) -> int | None:
+        """The highest update id handled within the last week, or None."""
 
     @abstractmethod
     async def is_update_processed(self, update_id: int) -> bool:

@@ -401,6 +401,16 @@ class ChatMessage(_Row):
     sent_at: datetime
 
 
+class NewChatMessage(BaseModel):
+    """A message id to remember for deleting later (see ChatMessage); its time is when it is stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chat_id: int
+    message_id: int
+    from_bot: bool
+
+
 class Forgotten(_Row):
     """What forgetting a worker did."""
 

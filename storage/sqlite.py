@@ -54,6 +54,7 @@ from storage.models import (
     NewBroadcast,
     NewCase,
     NewCaseEvent,
+    NewChatMessage,
     Officer,
     OfficerIn,
     OutboxItem,
@@ -1210,7 +1211,12 @@ class SQLiteStorage(Storage):
         return {row["key"]: json.loads(row["value"]) for row in rows}
 
     async def save_persistence(
-        self, changes: list[PersistenceChange], *, processed_update_id: int | None = None
+        self,
+        changes: list[PersistenceChange],
+        *,
+        processed_update_ids: Sequence[int] = (),
+        seen_workers: Sequence[int] = (),
+        chat_messages: Sequence[NewChatMessage] = (),
     ) -> None:
         now = self._clock.now()
         deletes = [(change.kind, change.key) for change in changes if change.value is None]
@@ -1230,21 +1236,41 @@ class SQLiteStorage(Storage):
                     " updated_at = excluded.updated_at",
                     upserts,
                 )
-            if processed_update_id is None:
+            if seen_workers:
+                await conn.executemany(
+                    "UPDATE workers SET last_seen_at = ? WHERE telegram_id = ?",
+                    [(utc_text(now), telegram_id) for telegram_id in sorted(set(seen_workers))],
+                )
+            if chat_messages:
+                await conn.executemany(
+                    "INSERT INTO chat_messages (chat_id, message_id, from_bot, sent_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (chat_id, message_id) DO NOTHING",
+                    [(m.chat_id, m.message_id, m.from_bot, utc_text(now)) for m in chat_messages],
+                )
+            if not processed_update_ids:
                 return
-            if processed_update_id % _PRUNE_EVERY == 0:
+            if any(update_id % _PRUNE_EVERY == 0 for update_id in processed_update_ids):
                 # Now and then is enough: is_update_processed ignores old ids anyway.
                 await _execute(
                     conn,
                     "DELETE FROM processed_updates WHERE processed_at < ?",
                     (utc_text(now - _PROCESSED_UPDATE_RETENTION),),
                 )
-            await _execute(
-                conn,
+            await conn.executemany(
                 "INSERT INTO processed_updates (update_id, processed_at) VALUES (?, ?)"
                 " ON CONFLICT (update_id) DO UPDATE SET processed_at = excluded.processed_at",
-                (processed_update_id, utc_text(now)),
+                [(update_id, utc_text(now)) for update_id in processed_update_ids],
             )
+
+    async def latest_processed_update_id(self) -> int | None:
+        cutoff = utc_text(self._clock.now() - _PROCESSED_UPDATE_RETENTION)
+        async with self._read() as conn:
+            row = await _select_one(
+                conn,
+                "SELECT MAX(update_id) AS latest FROM processed_updates WHERE processed_at >= ?",
+                (cutoff,),
+            )
+        return None if row is None or row["latest"] is None else int(row["latest"])
 
     async def is_update_processed(self, update_id: int) -> bool:
         # Old ids are ignored even before they are pruned: they may belong to a restarted sequence.

@@ -621,7 +621,7 @@ async def test_persistence_change_with_none_deletes_row(storage: SQLiteStorage) 
 
 @pytest.mark.asyncio
 async def test_save_persistence_marks_update_processed(storage: SQLiteStorage) -> None:
-    await storage.save_persistence([], processed_update_id=500)
+    await storage.save_persistence([], processed_update_ids=[500])
 
     assert await storage.is_update_processed(500)
     assert not await storage.is_update_processed(501)
@@ -635,7 +635,7 @@ async def test_save_persistence_is_all_or_nothing(storage: SQLiteStorage) -> Non
     ]
 
     with pytest.raises(TypeError):
-        await storage.save_persistence(changes, processed_update_id=500)
+        await storage.save_persistence(changes, processed_update_ids=[500])
 
     assert await storage.load_persistence("user_data") == {}
     assert not await storage.is_update_processed(500)
@@ -645,13 +645,13 @@ async def test_save_persistence_is_all_or_nothing(storage: SQLiteStorage) -> Non
 async def test_update_ids_are_forgotten_after_a_week(
     file_storage: SQLiteStorage, db_path: Path, clock: FakeClock
 ) -> None:
-    await file_storage.save_persistence([], processed_update_id=500)
+    await file_storage.save_persistence([], processed_update_ids=[500])
     clock.advance(timedelta(days=8))
 
     assert not await file_storage.is_update_processed(500)
-    await file_storage.save_persistence([], processed_update_id=7)
+    await file_storage.save_persistence([], processed_update_ids=[7])
     assert len(_rows(db_path, "SELECT update_id FROM processed_updates")) == 2  # pruned now and then only
-    await file_storage.save_persistence([], processed_update_id=512)  # every 256th update prunes
+    await file_storage.save_persistence([], processed_update_ids=[512])  # every 256th update prunes
 
     assert _rows(db_path, "SELECT update_id FROM processed_updates ORDER BY update_id") == [(7,), (512,)]
 
@@ -991,3 +991,14 @@ async def test_an_admins_choice_of_active_outlives_the_config(storage: SQLiteSto
     assert (await storage.set_officer_active(OFFICER, True)).active
     with pytest.raises(StorageError):
         await storage.set_officer_active(9999, True)
+
+
+@pytest.mark.asyncio
+async def test_the_latest_processed_update_id_is_within_the_last_week(
+    storage: SQLiteStorage, clock: FakeClock
+) -> None:
+    assert await storage.latest_processed_update_id() is None
+    await storage.save_persistence([], processed_update_ids=[41, 40])
+    assert await storage.latest_processed_update_id() == 41
+    clock.advance(timedelta(days=8))
+    assert await storage.latest_processed_update_id() is None

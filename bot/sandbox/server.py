@@ -230,8 +230,11 @@ class BotApiSandbox:
         flood_limit: float | None = 30.0,
         clock: Callable[[], float] = time.time,
         spec_path: str | os.PathLike[str] | None = None,
+        latency: float = 0.0,
     ) -> None:
         self._address = (host, port)
+        # Seconds added to every answer, like the round trip to Telegram's servers (for benchmarks).
+        self._latency = latency
         self._flood_limit = flood_limit
         self._clock = clock
         self._spec = _load_spec(spec_path) if spec_path is not None else None
@@ -468,6 +471,8 @@ class BotApiSandbox:
             answers, self._answer_outbox = self._answer_outbox, []
             listeners = list(self._listeners)
             answer_listeners = list(self._answer_listeners)
+        if self._latency:
+            time.sleep(self._latency)  # outside the lock: each request waits in its own thread
         for chat_id, message, event in events:
             for listener in listeners:
                 try:
