@@ -12,7 +12,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.warnings import PTBUserWarning
 
 import flows
-from bot import casework, commands, officers
+from bot import casework, commands, officers, reporting
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.context import BotContext
@@ -160,6 +160,7 @@ def build_application(
     assert isinstance(application, UnionApplication)
     # Officers' handlers first: their buttons and commands never collide with a worker's form.
     commands.add_handlers(
-        application, [*casework.handlers(), *officers.handlers(), *flows.conversation_handlers()]
+        application,
+        [*casework.handlers(), *officers.handlers(), *reporting.handlers(), *flows.conversation_handlers()],
     )
     return application

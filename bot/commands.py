@@ -64,7 +64,9 @@ OFFICER_COMMANDS: list[Command] = [
     Command("find", N_("Search cases by name, employer, site or number")),
     Command("pending", N_("Membership applications waiting")),
     Command("reassign", N_("Give a case to another officer")),
-    Command("stats", N_("Short summary of the cases")),
+    Command("stats", N_("Open and overdue cases now, this week's figures")),
+    Command("report", N_("Figures for a week, month, year or two dates, with charts")),
+    Command("export", N_("Cases or the member roster as a spreadsheet")),
     Command("officers", N_("List, add, deactivate officers"), admin_only=True),
 ]
 
