@@ -453,12 +453,14 @@ async def on_export_button(update: Update, context: BotContext) -> None:
         return
     what, fmt, audience = match.group(1), match.group(3), match.group(4)
     if period is None:
+        text, markup = _choose_period(context, what)
         await query.answer()
-        await query.edit_message_text(*_choose_period(context, what))
+        await query.edit_message_text(text, reply_markup=markup)
         return
     if fmt is None:
+        text, markup = _choose_format(context, what, period)
         await query.answer()
-        await query.edit_message_text(*_choose_format(context, what, period))
+        await query.edit_message_text(text, reply_markup=markup)
         return
     if what == "m" and audience != "u":
         logger.warning("Refused a third-party export of the member roster")
