@@ -9,15 +9,16 @@
   plain text, so one that starts with = + - @ gets a leading apostrophe (no formula when opened).
 - Disclosure: an export is for the union's own use or for a third party (an employer, labour
   inspection, a court). For a third party a case shows the worker's name, phone and Telegram name only
-  when the worker said the employer may learn who reported; a case without that choice (legal aid,
-  membership) counts as "no", and no officer names go out. The roster names every member: it is only
-  for the union.
+  when the worker said the employer may learn who reported; a case without that choice (legal aid)
+  counts as "no", and no officer names go out. Membership applications and the roster never go to a
+  third party: being in the union is what employers retaliate against.
 
 Officers export the cases where they are primary or backup; admins, and the command line, everything.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -168,10 +169,12 @@ async def build_export(
         )
     suffix = "-third-party" if audience == Audience.THIRD_PARTY else ""
     name = f"{what.value}-{period.first.isoformat()}-{period.last.isoformat()}{suffix}.{format.value}"
+    # Writing thousands of rows takes a moment: off the event loop, so the bot answers others meanwhile.
     if format == ExportFormat.XLSX:
-        content = write_xlsx(table, language=language, title=sheet_title(what, audience, language))
+        title = sheet_title(what, audience, language)
+        content = await asyncio.to_thread(write_xlsx, table, language=language, title=title)
     else:
-        content = write_csv(table, language=language)
+        content = await asyncio.to_thread(write_csv, table, language=language)
     return ExportFile(file_name=name, content=content, media_type=MEDIA_TYPES[format], rows=len(table.rows))
 
 
@@ -222,9 +225,12 @@ async def case_table(
             limit=ALL_CASES,
         )
     )
+    internal = audience == Audience.UNION
+    if not internal:
+        # Union membership is what employers retaliate against: applications never leave the union.
+        cases = [case for case in cases if case.kind != CaseKind.MEMBERSHIP]
     cases.sort(key=lambda case: case.id)
     workers = await _workers(storage, cases)
-    internal = audience == Audience.UNION
     officers = {officer.telegram_id: officer for officer in await storage.list_officers()} if internal else {}
     rows = [
         _case_row(case, workers.get(case.worker_id), language, zone, internal=internal, officers=officers)

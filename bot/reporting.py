@@ -19,10 +19,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Coroutine
 from datetime import date, timedelta
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import notify
@@ -323,11 +326,26 @@ async def on_report_button(update: Update, context: BotContext) -> None:
         return
     await query.edit_message_reply_markup(reply_markup=None)  # the charts come once per press
     assert update.effective_chat
-    context.application.create_task(
-        _send_charts(context, officer, period, update.effective_chat.id),
-        update=update,
-        name="report:charts",
-    )
+    chat_id = update.effective_chat.id
+    _in_background(context, chat_id, _send_charts(context, officer, period, chat_id), name="report:charts")
+
+
+def _in_background(context: BotContext, chat_id: int, work: Coroutine[Any, Any, None], *, name: str) -> None:
+    """Draw or write a file while the bot goes on with other updates; a failure gets an apology."""
+
+    async def run() -> None:
+        try:
+            await work
+        except Exception:
+            logger.exception("Could not make or send %s", name)
+            try:
+                await context.bot.send_message(
+                    chat_id, context.t("Sorry, that did not work on our side. Please try again in a minute.")
+                )
+            except TelegramError:
+                logger.warning("Could not tell the officer", exc_info=True)
+
+    context.application.create_task(run(), name=name)
 
 
 async def _send_charts(context: BotContext, officer: Officer, period: Period, chat_id: int) -> None:
@@ -421,7 +439,8 @@ def _choose_format(context: BotContext, what: str, period: Period) -> tuple[str,
                 t(
                     "For the union: everything, with workers' names and phones. "
                     "For a third party (an employer, labour inspection, a court): workers who asked "
-                    "that the employer must not learn who reported are not named, and no officer is."
+                    "that the employer must not learn who reported are not named, and no officer is; "
+                    "membership applications are left out."
                 ),
             ]
         )
@@ -469,11 +488,11 @@ async def on_export_button(update: Update, context: BotContext) -> None:
     await query.answer(context.t("Preparing the file…"))
     await query.edit_message_reply_markup(reply_markup=None)
     assert update.effective_chat
-    context.application.create_task(
-        _send_export(
-            context, officer, update.effective_chat.id, _WHAT[what], period, _FORMAT[fmt], _AUDIENCE[audience]
-        ),
-        update=update,
+    chat_id = update.effective_chat.id
+    _in_background(
+        context,
+        chat_id,
+        _send_export(context, officer, chat_id, _WHAT[what], period, _FORMAT[fmt], _AUDIENCE[audience]),
         name="export:file",
     )
 

@@ -164,19 +164,23 @@ async def test_exports_of_a_known_data_set_cell_by_cell(
     _check_types(sheet, [*CASE_COLUMNS, Column("Officer")])
     _check_layout(sheet)
 
-    # For a third party: only 王五, who let the employer know, is named; no officer column.
+    # For a third party: only 王五, who let the employer know, is named; no officer column, and no
+    # membership applications.
     third = await export(ExportKind.CASES, ExportFormat.XLSX, Audience.THIRD_PARTY, "zh-Hans")
-    assert third.file_name == "cases-2026-01-01-2026-02-28-third-party.xlsx"
+    assert (third.file_name, third.rows) == ("cases-2026-01-01-2026-02-28-third-party.xlsx", 4)
     sheet = _sheet(third.content)
     assert sheet.title == "案件（给外部单位）"
     hidden = []
     for row in CASE_ROWS:
         row = row[:-1]
+        if row[0].startswith("M-"):
+            continue
         if row[-1] == "否":
             row[IDENTITY] = [None, None, None]
         hidden.append(row)
     assert _values(sheet) == [CASE_HEADERS[:-1], *hidden]
-    assert [row[15] for row in _values(sheet)[1:]] == [None, None, "王五", None, None, None]
+    assert [row[0] for row in hidden] == ["W-000001", "W-000003", "L-000004", "L-000005"]
+    assert [row[15] for row in _values(sheet)[1:]] == [None, "王五", None, None]
     _check_types(sheet, CASE_COLUMNS)
 
     # The roster.
@@ -218,7 +222,7 @@ async def test_exports_of_a_known_data_set_cell_by_cell(
     message, content = await _file(admin, bot)
     assert message.raw["document"]["file_name"] == "cases-2026-01-01-2026-02-04-third-party.xlsx"
     assert message.text == (
-        "📋 2026-01-01 至 2026-02-04 收到的案件：6 件。\n给外部单位：要求保密的工人在表中无法被认出。"
+        "📋 2026-01-01 至 2026-02-04 收到的案件：4 件。\n给外部单位：要求保密的工人在表中无法被认出。"
     )
     assert _values(_sheet(content))[1:] == [row for row in hidden]
     assert admin.inline_buttons(what.message_id) == []
@@ -252,7 +256,7 @@ async def test_exports_of_a_known_data_set_cell_by_cell(
     command[1] = "cases"
     assert await asyncio.to_thread(main, [*command, *english]) == 0
     rows = list(csv.reader(io.StringIO(cases.read_text(encoding="utf-8-sig"))))
-    assert [row[15] for row in rows] == ["Name", "", "", "王五", "", "", ""]
+    assert [row[15] for row in rows] == ["Name", "", "王五", "", ""]
 
 
 # -- files ---------------------------------------------------------------------------------------------

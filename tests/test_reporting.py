@@ -84,6 +84,21 @@ async def test_an_officer_with_no_cases_gets_an_empty_report(bot: UnionApplicati
     assert report.button_labels == ["📈 图表"]
 
 
+async def test_a_chart_that_fails_gets_an_apology(
+    bot: UnionApplication, wang: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import charts
+
+    def broken(*_args: object) -> list[bytes]:
+        raise RuntimeError("no memory left")
+
+    monkeypatch.setattr(charts, "all_charts", broken)
+    wang.send_command("/report 2026-01-01 2026-01-31")
+    report = await wang.next_message()
+    wang.press("📈 图表", message_id=report.message_id)
+    assert (await wang.next_message()).text == "抱歉，我们这边出了问题。请过一分钟再试。"
+
+
 @pytest.mark.parametrize(
     ("delta", "language", "expected"),
     [
