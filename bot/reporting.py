@@ -32,7 +32,7 @@ from bot import notify
 from bot.access import refuse, require_officer
 from bot.casework import STATUS_NAMES
 from bot.context import BotContext
-from bot.exports import Audience, ExportFormat, ExportKind, ThirdPartyRoster, build_export
+from bot.exports import Audience, ExportFormat, ExportKind, build_export
 from bot.i18n import N_, Html, translate
 from bot.reports import (
     MAX_REPORT_DAYS,
@@ -151,11 +151,14 @@ def report_text(figures: PeriodFigures, period: Period, language: str, *, everyo
         t("New cases: {count}", count=figures.new_total),
         *(f"  · {t(KIND_LABELS[kind])}: {figures.new_by_kind.get(kind, 0)}" for kind in CaseKind),
         t("Collective cases: {count}", count=figures.collective),
-        t("Where the new cases stand now:"),
-        *(
+    ]
+    if figures.by_status:
+        lines.append(t("Where the new cases stand now:"))
+        lines += [
             f"  · {translate(language, STATUS_NAMES[status])}: {count}"
             for status, count in figures.by_status.items()
-        ),
+        ]
+    lines += [
         "",
         t("Resolved: {count}", count=figures.resolved),
         t("Referred to inspection, arbitration, court or legal aid: {count}", count=figures.referred),
@@ -507,19 +510,16 @@ async def _send_export(
     audience: Audience,
 ) -> None:
     await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
-    try:
-        exported = await build_export(
-            context.storage,
-            what=what,
-            period=period,
-            format=fmt,
-            language=context.language,
-            zone=context.config.union.zone,
-            audience=audience,
-            officer_id=_scope(officer),
-        )
-    except ThirdPartyRoster:  # the buttons never offer it; checked again where the file is made
-        return
+    exported = await build_export(
+        context.storage,
+        what=what,
+        period=period,
+        format=fmt,
+        language=context.language,
+        zone=context.config.union.zone,
+        audience=audience,
+        officer_id=_scope(officer),
+    )
     logger.info("An officer exported %s (%s, %s): %d rows", what, fmt, audience, exported.rows)
     await context.bot.send_document(
         chat_id,
