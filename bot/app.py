@@ -15,7 +15,7 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 import flows
-from bot import broadcast_admin, casework, collective, commands, officers, privacy
+from bot import broadcast_admin, casework, collective, commands, officers, privacy, reporting
 from bot.broadcasts import BroadcastDispatcher
 from bot.chatlog import RecordingBot
 from bot.clock import Clock, SystemClock
@@ -289,6 +289,7 @@ def build_application(
             *casework.handlers(),
             *collective.handlers(),
             *officers.handlers(),
+            *reporting.handlers(),
             *broadcast_admin.handlers(),
             *subscription.handlers(),
             *flows.conversation_handlers(),

@@ -8,6 +8,7 @@ import html
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import date
 
 from telegram import Update
 from telegram.error import InvalidToken
@@ -15,7 +16,10 @@ from telegram.error import InvalidToken
 from bot import __version__
 from bot.app import build_application
 from bot.config import Config, ConfigError, load_config
+from bot.exports import Audience, ExportFormat, ExportKind, ThirdPartyRoster, build_export, save
+from bot.i18n import LANGUAGES
 from bot.logs import configure_logging
+from bot.reports import Period, parse_date
 from storage.base import StorageError
 from storage.models import Schedule, ScheduleKind
 
@@ -51,6 +55,32 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("path", metavar="PATH", help="the copy to write (missing folders are created)")
     backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
     _broadcast_parser(commands)
+    export = with_config(
+        "export", "Write the cases received, or the members who joined, in a period as XLSX or CSV."
+    )
+    export.add_argument(
+        "what", choices=[kind.value for kind in ExportKind], help="cases, or the member roster"
+    )
+    export.add_argument("--from", dest="first", required=True, type=_date, metavar="DATE", help="first day")
+    export.add_argument(
+        "--to", dest="last", required=True, type=_date, metavar="DATE", help="last day (included)"
+    )
+    export.add_argument("--format", choices=[fmt.value for fmt in ExportFormat], default="xlsx")
+    export.add_argument(
+        "--for",
+        dest="audience",
+        choices=[audience.value for audience in Audience],
+        default=Audience.UNION.value,
+        help="third-party: workers who asked that the employer must not learn who reported are not "
+        "named, and no officer is (cases only; default: union)",
+    )
+    export.add_argument(
+        "--language", choices=LANGUAGES, help="of the headers and labels (default: union.default_language)"
+    )
+    export.add_argument(
+        "--output", metavar="PATH", help="where to write (default: a name like cases-FROM-TO.xlsx)"
+    )
+    export.add_argument("--force", action="store_true", help="replace the output file if it exists")
     sandbox = with_config(
         "sandbox",
         "Chat with the bot in this terminal against a local stand-in for Telegram (no token, no network).",
@@ -119,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_backup(args.config, args.path, force=args.force))
         if args.command == "broadcast":
             return asyncio.run(_broadcast(args))
+        if args.command == "export":
+            return asyncio.run(_export(args))
         if args.command == "sandbox":
             from bot.sandbox.session import run_sandbox_session
 
@@ -143,6 +175,46 @@ def _run(config_path: str) -> int:
     except InvalidToken:
         print("union-bot: Telegram refused the bot token: check it with @BotFather", file=sys.stderr)
         return 1
+    return 0
+
+
+def _date(text: str) -> date:
+    day = parse_date(text)
+    if day is None:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)")
+    return day
+
+
+async def _export(args: argparse.Namespace) -> int:
+    from storage import SQLiteStorage
+
+    if args.first > args.last:
+        print("union-bot: --from must not be after --to", file=sys.stderr)
+        return 2
+    config = load_config(args.config)
+    storage = SQLiteStorage(config.storage.database)
+    await storage.open()
+    try:
+        exported = await build_export(
+            storage,
+            what=ExportKind(args.what),
+            period=Period(first=args.first, last=args.last),
+            format=ExportFormat(args.format),
+            language=args.language or config.union.default_language,
+            zone=config.union.zone,
+            audience=Audience(args.audience),
+        )
+    except ThirdPartyRoster as error:
+        print(f"union-bot: {error}", file=sys.stderr)
+        return 2
+    finally:
+        await storage.close()
+    try:
+        path = save(exported, args.output or exported.file_name, overwrite=args.force)
+    except FileExistsError as error:
+        print(f"union-bot: {error} (--force replaces it)", file=sys.stderr)
+        return 1
+    print(f"{path}: {exported.rows} row(s)")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Officer and admin commands: /cases, /case, /find, /pending, /reassign, /stats, /officers.
+"""Officer and admin commands: /cases, /case, /find, /pending, /reassign, /officers (/stats, /report and
+/export are in bot/reporting.py).
 
 Each command checks, when it runs, that the sender is an active officer (or admin where it says so).
 Officers see the cases where they are primary or backup; admins see every case.
@@ -9,13 +10,11 @@ from __future__ import annotations
 import html
 import logging
 import re
-from datetime import timedelta
-from decimal import Decimal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot import casework, notify, privacy
+from bot import casework, privacy
 from bot.access import require_case, require_officer
 from bot.context import BotContext
 from bot.i18n import Html
@@ -25,18 +24,16 @@ from storage.models import (
     Case,
     CaseKind,
     CaseQuery,
-    CaseStatus,
     Officer,
     OfficerIn,
     OfficerRole,
-    Outcome,
     Priority,
 )
 
 logger = logging.getLogger(__name__)
 
 LIST_LIMIT = 20  # cases in one list message: each gets a button, and a phone screen is small
-QUERY_LIMIT = 500  # cases read for /stats; a township union has far fewer open at once
+QUERY_LIMIT = 500  # cases read for a list; a township union has far fewer open at once
 _REFERENCE = re.compile(r"^[A-Za-z]-?\d{1,9}$")
 
 
@@ -265,56 +262,6 @@ def _pages(entries: list[str], budget: int) -> list[list[str]]:
     return pages
 
 
-# -- /stats ------------------------------------------------------------------------------------------
-
-
-async def stats(update: Update, context: BotContext) -> None:
-    """/stats: a short text summary (the officer's cases, or everyone's for an admin)."""
-    officer = await require_officer(update, context, action="stats")
-    if officer is None:
-        return
-    now = context.clock.now()
-    scope = _scope(officer)
-    storage = context.storage
-    open_cases = await storage.find_cases(
-        CaseQuery(officer_id=scope, statuses=OPEN_STATUSES, limit=QUERY_LIMIT)
-    )
-    overdue = await storage.find_cases(
-        CaseQuery(officer_id=scope, statuses=OPEN_STATUSES, overdue_at=now, limit=QUERY_LIMIT)
-    )
-    week_ago = now - timedelta(days=7)
-    done = await storage.find_cases(
-        CaseQuery(
-            officer_id=scope, statuses=frozenset({CaseStatus.RESOLVED, CaseStatus.CLOSED}), limit=QUERY_LIMIT
-        )
-    )
-    resolved_week = [case for case in done if case.resolved_at is not None and case.resolved_at >= week_ago]
-    recovered = sum((case.amount_recovered or Decimal(0) for case in resolved_week), Decimal(0))
-    helped = sum(case.workers_helped or 0 for case in resolved_week)
-    members = sum(1 for case in resolved_week if case.outcome == Outcome.MEMBERSHIP_APPROVED)
-    t = context.t
-    lines = [
-        t("All cases:") if scope is None else t("Your cases:"),
-        t("Open: {count}", count=len(open_cases)),
-        *(
-            f"  · {t(KIND_LABELS[kind])}: {sum(1 for case in open_cases if case.kind == kind)}"
-            for kind in CaseKind
-        ),
-        t("Collective: {count}", count=sum(1 for case in open_cases if case.priority == Priority.HIGH)),
-        t("Overdue: {count}", count=len(overdue)),
-        "",
-        t("Last 7 days:"),
-        t("Resolved: {count}", count=len(resolved_week)),
-        t(
-            "Wages recovered: {amount} yuan for {count} worker(s)",
-            amount=notify.format_amount(recovered),
-            count=helped,
-        ),
-        t("New members: {count}", count=members),
-    ]
-    await _reply(update, context, "\n".join(lines))
-
-
 # -- /officers ---------------------------------------------------------------------------------------
 
 _SPECIALTIES = {kind.value for kind in CaseKind}
@@ -428,7 +375,6 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("find", find),
         CommandHandler("pending", pending),
         CommandHandler("reassign", reassign),
-        CommandHandler("stats", stats),
         CommandHandler("officers", officers),
         CommandHandler("audit", audit),
     ]

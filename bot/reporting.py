@@ -1,0 +1,562 @@
+"""/stats, /report and /export: the figures unions report, as text, charts and spreadsheets.
+
+- ``/stats``: a glance, at once: open and overdue cases now, and this week's figures.
+- ``/report``: choose a period with a button (this or last week, month, year) or type two dates
+  (``/report 2026-01-01 2026-03-31``); the full figures come as text, with a button for the charts
+  (pictures, as extra messages: the text stays for people who prefer it).
+- ``/export``: cases or the member roster as XLSX or CSV, for the union or for a third party
+  (bot/exports.py), chosen with buttons or typed (``/export cases 2026-01-01 2026-03-31``).
+
+Officers see the cases where they are primary or backup, admins every case. Every command and every
+press checks the sender again (bot/access.py). Button data carries the whole choice, so a press works
+after a restart: ``rp:p:<period>`` shows a report, ``rp:c:<period>`` its charts;
+``ex:<c|m>[:<period>[:<x|c>:<u|t>]]`` walks through an export. A period is a named one (``w0`` this
+week … ``y1`` last year, bot/reports.py) or ``YYYYMMDD-YYYYMMDD``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Coroutine
+from datetime import date, timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot import notify
+from bot.access import refuse, require_officer
+from bot.casework import STATUS_NAMES
+from bot.context import BotContext
+from bot.exports import Audience, ExportFormat, ExportKind, build_export
+from bot.i18n import N_, Html, translate
+from bot.reports import (
+    MAX_REPORT_DAYS,
+    NAMED_PERIODS,
+    BroadcastReach,
+    Period,
+    PeriodFigures,
+    named_period,
+    no_broadcast_reach,
+    parse_date,
+    period_figures,
+    period_from_token,
+    period_series,
+)
+from flows.join import TRADE_LABELS, Trade
+from flows.mycases import KIND_LABELS
+from storage.models import OPEN_STATUSES, CaseKind, CaseQuery, Officer, OfficerRole, Priority
+
+logger = logging.getLogger(__name__)
+
+REPORT = "rp:"
+EXPORT = "ex:"
+QUERY_LIMIT = 100_000  # open cases read for /stats
+
+_REPORT_DATA = re.compile(r"^rp:([pc]):([0-9a-z-]{2,17})$")
+_EXPORT_DATA = re.compile(r"^ex:([cm])(?::([0-9a-z-]{2,17}))?(?::([xc]):([ut]))?$")
+
+PERIOD_LABELS: dict[str, str] = {
+    "w0": N_("This week"),
+    "w1": N_("Last week"),
+    "m0": N_("This month"),
+    "m1": N_("Last month"),
+    "y0": N_("This year"),
+    "y1": N_("Last year"),
+}
+_WHAT = {"c": ExportKind.CASES, "m": ExportKind.MEMBERS}
+_FORMAT = {"x": ExportFormat.XLSX, "c": ExportFormat.CSV}
+_AUDIENCE = {"u": Audience.UNION, "t": Audience.THIRD_PARTY}
+_WHAT_WORDS = {"cases": "c", "members": "m", "roster": "m"}
+
+
+def _scope(officer: Officer) -> int | None:
+    """Whose cases the figures count: the officer's own, or everyone's for an admin."""
+    return None if officer.role == OfficerRole.ADMIN else officer.telegram_id
+
+
+def _today(context: BotContext) -> date:
+    return context.clock.now().astimezone(context.config.union.zone).date()
+
+
+async def _reply(
+    update: Update, context: BotContext, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    assert update.effective_chat
+    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+
+
+def _period_buttons(context: BotContext, prefix: str) -> InlineKeyboardMarkup:
+    """This/last week, month, year: two to a row."""
+    buttons = [
+        InlineKeyboardButton(context.t(PERIOD_LABELS[name]), callback_data=f"{prefix}{name}")
+        for name in NAMED_PERIODS
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def _typed_period(context: BotContext, args: list[str], *, max_days: int | None) -> Period | str:
+    """Two typed dates as a period, or the message that says what is wrong with them."""
+    if len(args) != 2:
+        return context.t("Please type two dates, for example 2026-01-01 2026-03-31.")
+    first, last = parse_date(args[0]), parse_date(args[1])
+    if first is None or last is None:
+        return context.t("Please type two dates, for example 2026-01-01 2026-03-31.")
+    if first > last:
+        return context.t("The first date must not be after the second.")
+    period = Period(first=first, last=last)
+    if max_days is not None and period.days > max_days:
+        return context.t(
+            "A report covers at most {days} days. For a longer time, export the cases with /export.",
+            days=max_days,
+        )
+    return period
+
+
+# -- text ---------------------------------------------------------------------------------------------
+
+
+def format_duration(delta: timedelta, language: str) -> str:
+    """Minutes under an hour, hours under two days, else days; one decimal at most."""
+    seconds = delta.total_seconds()
+    if seconds < 3600:
+        return translate(language, "{count} min", count=round(seconds / 60))
+    if seconds < 48 * 3600:
+        return translate(language, "{count} h", count=_one_decimal(seconds / 3600))
+    return translate(language, "{count} d", count=_one_decimal(seconds / 86400))
+
+
+def _one_decimal(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def report_text(figures: PeriodFigures, period: Period, language: str, *, everyone: bool) -> str:
+    """The period's figures as an HTML message, in the reader's language."""
+
+    def t(msgid: str, /, **params: object) -> str:
+        return translate(language, msgid, **params)
+
+    share = figures.on_time_share
+    first_response, resolution = figures.first_response_median, figures.resolution_median
+    lines = [
+        "<b>"
+        + t("📊 Report, {start} to {end}", start=period.first.isoformat(), end=period.last.isoformat())
+        + "</b>",
+        t("All cases") if everyone else t("Your cases (where you are primary or backup)"),
+        "",
+        t("New cases: {count}", count=figures.new_total),
+        *(f"  · {t(KIND_LABELS[kind])}: {figures.new_by_kind.get(kind, 0)}" for kind in CaseKind),
+        t("Collective cases: {count}", count=figures.collective),
+    ]
+    if figures.by_status:
+        lines.append(t("Where the new cases stand now:"))
+        lines += [
+            f"  · {translate(language, STATUS_NAMES[status])}: {count}"
+            for status, count in figures.by_status.items()
+        ]
+    lines += [
+        "",
+        t("Resolved: {count}", count=figures.resolved),
+        t("Referred to inspection, arbitration, court or legal aid: {count}", count=figures.referred),
+        t("Overdue now: {count}", count=figures.overdue_now),
+        t(
+            "First response, median: {time}",
+            time=format_duration(first_response, language) if first_response is not None else "—",
+        ),
+        t(
+            "Time to resolve, median: {time}",
+            time=format_duration(resolution, language) if resolution is not None else "—",
+        ),
+        t(
+            "Handled on time: {share} ({on_time} of {count})",
+            share=f"{share:.0%}" if share is not None else "—",
+            on_time=figures.on_time,
+            count=figures.on_time_counted,
+        ),
+        t(
+            "Wages recovered: {amount} yuan for {count} worker(s)",
+            amount=notify.format_amount(figures.wages_recovered),
+            count=figures.workers_helped,
+        ),
+        "",
+        t("New members: {count}", count=figures.new_members),
+    ]
+    if figures.new_members_by_trade:
+        lines.append(t("By trade:"))
+        lines += [
+            f"  · {_trade_label(trade, language)}: {count}"
+            for trade, count in figures.new_members_by_trade.items()
+        ]
+    if len(figures.new_members_by_month) > 1:
+        lines.append(t("By month:"))
+        lines += [f"  · {month}: {count}" for month, count in figures.new_members_by_month.items()]
+    if everyone:
+        lines += [
+            "",
+            t("Broadcast reach: not recorded yet")
+            if figures.broadcast_reach is None
+            else t("Broadcast reach: {count} worker(s)", count=figures.broadcast_reach),
+        ]
+    return "\n".join(lines)
+
+
+def _trade_label(trade: str, language: str) -> str:
+    try:
+        return translate(language, TRADE_LABELS[Trade(trade)])
+    except ValueError:
+        return trade or "—"
+
+
+def broadcast_reach_for(context: BotContext) -> BroadcastReach:
+    """How /report counts broadcast reach. Nothing records it yet (the broadcasts' storage is being
+    written separately): this is where it plugs in, and until then the report says "not recorded yet"."""
+    return no_broadcast_reach
+
+
+async def _figures(context: BotContext, officer: Officer, period: Period) -> PeriodFigures:
+    zone = context.config.union.zone
+    return await period_figures(
+        context.storage,
+        context.config.sla,
+        period.start(zone),
+        period.end(zone),
+        now=context.clock.now(),
+        officer_id=_scope(officer),
+        zone=zone,
+        broadcast_reach=broadcast_reach_for(context),
+    )
+
+
+# -- /stats -------------------------------------------------------------------------------------------
+
+
+async def stats(update: Update, context: BotContext) -> None:
+    """/stats: open and overdue cases now, and this week's figures (the officer's, or everyone's)."""
+    officer = await require_officer(update, context, action="stats")
+    if officer is None:
+        return
+    now, scope, t = context.clock.now(), _scope(officer), context.t
+    open_cases = await context.storage.find_cases(
+        CaseQuery(officer_id=scope, statuses=OPEN_STATUSES, limit=QUERY_LIMIT)
+    )
+    overdue = await context.storage.find_cases(
+        CaseQuery(officer_id=scope, statuses=OPEN_STATUSES, overdue_at=now, limit=QUERY_LIMIT)
+    )
+    week = named_period("w0", _today(context))
+    figures = await _figures(context, officer, week)
+    lines = [
+        "<b>" + (t("All cases:") if scope is None else t("Your cases:")) + "</b>",
+        t("Open: {count}", count=len(open_cases)),
+        *(
+            f"  · {t(KIND_LABELS[kind])}: {sum(1 for case in open_cases if case.kind == kind)}"
+            for kind in CaseKind
+        ),
+        t("Collective: {count}", count=sum(1 for case in open_cases if case.priority == Priority.HIGH)),
+        t("Overdue: {count}", count=len(overdue)),
+        "",
+        "<b>"
+        + t("This week, {start} to {end}:", start=week.first.isoformat(), end=week.last.isoformat())
+        + "</b>",
+        t("New cases: {count}", count=figures.new_total),
+        t("Resolved: {count}", count=figures.resolved),
+        t(
+            "Wages recovered: {amount} yuan for {count} worker(s)",
+            amount=notify.format_amount(figures.wages_recovered),
+            count=figures.workers_helped,
+        ),
+        t("New members: {count}", count=figures.new_members),
+        "",
+        t("Other periods and charts: /report. Spreadsheets: /export."),
+    ]
+    await _reply(update, context, Html("\n".join(lines)))
+
+
+# -- /report ------------------------------------------------------------------------------------------
+
+
+async def report(update: Update, context: BotContext) -> None:
+    """/report: period buttons; /report DATE DATE: that period's report at once."""
+    officer = await require_officer(update, context, action="report")
+    if officer is None:
+        return
+    args = list(context.args or [])
+    if not args:
+        await _reply(
+            update,
+            context,
+            context.t("Which period? Or type two dates, for example /report 2026-01-01 2026-03-31."),
+            _period_buttons(context, f"{REPORT}p:"),
+        )
+        return
+    period = _typed_period(context, args, max_days=MAX_REPORT_DAYS)
+    if isinstance(period, str):
+        await _reply(update, context, period)
+        return
+    text, markup = await _report_message(context, officer, period)
+    await _reply(update, context, text, markup)
+
+
+async def _report_message(
+    context: BotContext, officer: Officer, period: Period
+) -> tuple[Html, InlineKeyboardMarkup]:
+    figures = await _figures(context, officer, period)
+    text = report_text(figures, period, context.language, everyone=_scope(officer) is None)
+    charts = InlineKeyboardButton(context.t("📈 Charts"), callback_data=f"{REPORT}c:{period.token}")
+    return Html(text), InlineKeyboardMarkup([[charts]])
+
+
+async def on_report_button(update: Update, context: BotContext) -> None:
+    """rp:p:<period> shows that report in place of the period buttons; rp:c:<period> sends its charts."""
+    query = update.callback_query
+    assert query and query.data
+    officer = await require_officer(update, context, action="report")
+    if officer is None:
+        return
+    match = _REPORT_DATA.match(query.data)
+    period = period_from_token(match.group(2), _today(context)) if match else None
+    if match is None or period is None or period.days > MAX_REPORT_DAYS:
+        logger.warning("Refused a report button with unknown data")
+        await refuse(update, context, context.t("This button is no longer active."))
+        return
+    await query.answer()
+    if match.group(1) == "p":
+        text, markup = await _report_message(context, officer, period)
+        await query.edit_message_text(text, reply_markup=markup)
+        return
+    await query.edit_message_reply_markup(reply_markup=None)  # the charts come once per press
+    assert update.effective_chat
+    chat_id = update.effective_chat.id
+    _in_background(context, chat_id, _send_charts(context, officer, period, chat_id), name="report:charts")
+
+
+def _in_background(context: BotContext, chat_id: int, work: Coroutine[Any, Any, None], *, name: str) -> None:
+    """Draw or write a file while the bot goes on with other updates; a failure gets an apology."""
+
+    async def run() -> None:
+        try:
+            await work
+        except Exception:
+            logger.exception("Could not make or send %s", name)
+            try:
+                await context.bot.send_message(
+                    chat_id, context.t("Sorry, that did not work on our side. Please try again in a minute.")
+                )
+            except TelegramError:
+                logger.warning("Could not tell the officer", exc_info=True)
+
+    context.application.create_task(run(), name=name)
+
+
+async def _send_charts(context: BotContext, officer: Officer, period: Period, chat_id: int) -> None:
+    """Draw the three charts in a worker thread (other updates go on meanwhile) and send them."""
+    from bot import charts  # matplotlib loads only when someone asks for a chart
+
+    await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
+    zone = context.config.union.zone
+    series = await period_series(
+        context.storage,
+        context.config.sla,
+        period,
+        now=context.clock.now(),
+        zone=zone,
+        officer_id=_scope(officer),
+    )
+    pictures = await asyncio.to_thread(charts.all_charts, series, context.language)
+    caption = context.t(
+        "📊 Report, {start} to {end}", start=period.first.isoformat(), end=period.last.isoformat()
+    )
+    for picture in pictures:
+        await context.bot.send_photo(chat_id, photo=picture, caption=caption)
+
+
+# -- /export ------------------------------------------------------------------------------------------
+
+
+async def export(update: Update, context: BotContext) -> None:
+    """/export [cases|members] [DATE DATE]: what is missing is asked with buttons."""
+    officer = await require_officer(update, context, action="export")
+    if officer is None:
+        return
+    args = list(context.args or [])
+    if not args:
+        await _reply(update, context, *_choose_what(context))
+        return
+    what = _WHAT_WORDS.get(args[0].lower())
+    if what is None:
+        await _reply(
+            update,
+            context,
+            context.t("Use /export, /export cases or /export members, with two dates if you like."),
+        )
+        return
+    if len(args) == 1:
+        await _reply(update, context, *_choose_period(context, what))
+        return
+    period = _typed_period(context, args[1:], max_days=None)
+    if isinstance(period, str):
+        await _reply(update, context, period)
+        return
+    await _reply(update, context, *_choose_format(context, what, period))
+
+
+def _choose_what(context: BotContext) -> tuple[str, InlineKeyboardMarkup]:
+    return context.t("What should I export?"), InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(context.t("📋 Cases"), callback_data=f"{EXPORT}c"),
+                InlineKeyboardButton(context.t("👥 Member roster"), callback_data=f"{EXPORT}m"),
+            ]
+        ]
+    )
+
+
+def _choose_period(context: BotContext, what: str) -> tuple[str, InlineKeyboardMarkup]:
+    text = (
+        context.t("Cases received in which period? Or type /export cases 2026-01-01 2026-03-31.")
+        if what == "c"
+        else context.t("Members who joined in which period? Or type /export members 2026-01-01 2026-03-31.")
+    )
+    return text, _period_buttons(context, f"{EXPORT}{what}:")
+
+
+def _choose_format(context: BotContext, what: str, period: Period) -> tuple[str, InlineKeyboardMarkup]:
+    t = context.t
+    prefix = f"{EXPORT}{what}:{period.token}:"
+    dates = {"start": period.first.isoformat(), "end": period.last.isoformat()}
+    if what == "m":
+        text = t("Members who joined {start} to {end}. Which format?", **dates)
+        rows = [
+            [
+                InlineKeyboardButton(t("Excel (.xlsx)"), callback_data=f"{prefix}x:u"),
+                InlineKeyboardButton(t("CSV"), callback_data=f"{prefix}c:u"),
+            ]
+        ]
+    else:
+        text = "\n\n".join(
+            [
+                t("Cases received {start} to {end}. Which format, and who is it for?", **dates),
+                t(
+                    "For the union: everything, with workers' names and phones. "
+                    "For a third party (an employer, labour inspection, a court): workers who asked "
+                    "that the employer must not learn who reported are not named, and no officer is; "
+                    "membership applications are left out."
+                ),
+            ]
+        )
+        rows = [
+            [
+                InlineKeyboardButton(t("Excel, for the union"), callback_data=f"{prefix}x:u"),
+                InlineKeyboardButton(t("Excel, for a third party"), callback_data=f"{prefix}x:t"),
+            ],
+            [
+                InlineKeyboardButton(t("CSV, for the union"), callback_data=f"{prefix}c:u"),
+                InlineKeyboardButton(t("CSV, for a third party"), callback_data=f"{prefix}c:t"),
+            ],
+        ]
+    return text, InlineKeyboardMarkup(rows)
+
+
+async def on_export_button(update: Update, context: BotContext) -> None:
+    """ex:<what>[:<period>[:<format>:<audience>]]: the next question, or the file."""
+    query = update.callback_query
+    assert query and query.data
+    officer = await require_officer(update, context, action="export")
+    if officer is None:
+        return
+    match = _EXPORT_DATA.match(query.data)
+    period = period_from_token(match.group(2), _today(context)) if match and match.group(2) else None
+    if match is None or (match.group(2) and period is None):
+        logger.warning("Refused an export button with unknown data")
+        await refuse(update, context, context.t("This button is no longer active."))
+        return
+    what, fmt, audience = match.group(1), match.group(3), match.group(4)
+    if period is None:
+        text, markup = _choose_period(context, what)
+        await query.answer()
+        await query.edit_message_text(text, reply_markup=markup)
+        return
+    if fmt is None:
+        text, markup = _choose_format(context, what, period)
+        await query.answer()
+        await query.edit_message_text(text, reply_markup=markup)
+        return
+    if what == "m" and audience != "u":
+        logger.warning("Refused a third-party export of the member roster")
+        await refuse(update, context, context.t("This button is no longer active."))
+        return
+    await query.answer(context.t("Preparing the file…"))
+    await query.edit_message_reply_markup(reply_markup=None)
+    assert update.effective_chat
+    chat_id = update.effective_chat.id
+    _in_background(
+        context,
+        chat_id,
+        _send_export(context, officer, chat_id, _WHAT[what], period, _FORMAT[fmt], _AUDIENCE[audience]),
+        name="export:file",
+    )
+
+
+async def _send_export(
+    context: BotContext,
+    officer: Officer,
+    chat_id: int,
+    what: ExportKind,
+    period: Period,
+    fmt: ExportFormat,
+    audience: Audience,
+) -> None:
+    await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+    exported = await build_export(
+        context.storage,
+        what=what,
+        period=period,
+        format=fmt,
+        language=context.language,
+        zone=context.config.union.zone,
+        audience=audience,
+        officer_id=_scope(officer),
+    )
+    logger.info("An officer exported %s (%s, %s): %d rows", what, fmt, audience, exported.rows)
+    await context.bot.send_document(
+        chat_id,
+        document=exported.content,
+        filename=exported.file_name,
+        caption=_export_caption(context, officer, what, period, audience, exported.rows),
+    )
+
+
+def _export_caption(
+    context: BotContext, officer: Officer, what: ExportKind, period: Period, audience: Audience, rows: int
+) -> str:
+    t = context.t
+    dates = {"start": period.first.isoformat(), "end": period.last.isoformat(), "count": rows}
+    if what == ExportKind.MEMBERS:
+        lines = [
+            t("👥 Members who joined {start} to {end}: {count}.", **dates),
+            t("For the union's own use: it holds members' names and phones."),
+        ]
+    else:
+        lines = [t("📋 Cases received {start} to {end}: {count}.", **dates)]
+        if audience == Audience.THIRD_PARTY:
+            lines.append(
+                t("For a third party: workers who asked not to be named cannot be identified in it.")
+            )
+        else:
+            lines.append(t("For the union's own use: it holds workers' names and phones."))
+    if _scope(officer) is not None:
+        lines.append(t("Only your cases (where you are primary or backup)."))
+    return "\n".join(lines)
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    return [
+        CommandHandler("stats", stats),
+        CommandHandler("report", report),
+        CommandHandler("export", export),
+        CallbackQueryHandler(on_report_button, pattern=f"^{REPORT}"),
+        CallbackQueryHandler(on_export_button, pattern=f"^{EXPORT}"),
+    ]
