@@ -13,7 +13,7 @@ from datetime import date
 from telegram import Update
 from telegram.error import InvalidToken
 
-from bot import __version__
+from bot import __version__, privacy
 from bot.app import build_application
 from bot.config import Config, ConfigError, load_config
 from bot.exports import Audience, ExportFormat, ExportKind, ThirdPartyRoster, build_export, save
@@ -203,6 +203,13 @@ async def _export(args: argparse.Namespace) -> int:
             language=args.language or config.union.default_language,
             zone=config.union.zone,
             audience=Audience(args.audience),
+        )
+        await privacy.record_exports(
+            storage,
+            exported.case_ids,
+            actor_id=None,
+            actor_role="command line",
+            third_party=args.audience == Audience.THIRD_PARTY,
         )
     except ThirdPartyRoster as error:
         print(f"union-bot: {error}", file=sys.stderr)

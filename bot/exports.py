@@ -25,7 +25,7 @@ import os
 import tempfile
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from enum import StrEnum
@@ -133,6 +133,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 class Table:
     columns: list[Column]
     rows: list[list[Value]]
+    case_ids: list[int] = field(default_factory=list)  # the cases behind the rows, for the audit trail
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ class ExportFile:
     content: bytes
     media_type: str
     rows: int
+    case_ids: tuple[int, ...] = ()  # every export is recorded on each case it holds (bot/privacy.py)
 
 
 async def build_export(
@@ -175,7 +177,13 @@ async def build_export(
         content = await asyncio.to_thread(write_xlsx, table, language=language, title=title)
     else:
         content = await asyncio.to_thread(write_csv, table, language=language)
-    return ExportFile(file_name=name, content=content, media_type=MEDIA_TYPES[format], rows=len(table.rows))
+    return ExportFile(
+        file_name=name,
+        content=content,
+        media_type=MEDIA_TYPES[format],
+        rows=len(table.rows),
+        case_ids=tuple(table.case_ids),
+    )
 
 
 def save(exported: ExportFile, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
@@ -236,7 +244,11 @@ async def case_table(
         _case_row(case, workers.get(case.worker_id), language, zone, internal=internal, officers=officers)
         for case in cases
     ]
-    return Table(columns=CASE_COLUMNS + ([OFFICER_COLUMN] if internal else []), rows=rows)
+    return Table(
+        columns=CASE_COLUMNS + ([OFFICER_COLUMN] if internal else []),
+        rows=rows,
+        case_ids=[case.id for case in cases],
+    )
 
 
 async def member_table(
@@ -271,7 +283,7 @@ async def member_table(
                 case.resolved_at.astimezone(zone).date() if case.resolved_at else None,
             ]
         )
-    return Table(columns=MEMBER_COLUMNS, rows=rows)
+    return Table(columns=MEMBER_COLUMNS, rows=rows, case_ids=[case.id for case in members])
 
 
 async def _workers(storage: Storage, cases: list[Case]) -> dict[int, Worker]:

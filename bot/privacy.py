@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ VIEW_COMMAND = "case_command"  # the case card, from /case
 VIEW_FILES = "files"  # the worker's files, sent to the officer
 EXPORT_MYDATA = "mydata"  # the worker's own copy (/mydata)
 EXPORT_THIRD_PARTY = "third_party"  # the third-party view, for the employer or authorities
+EXPORT_UNION = "union"  # a spreadsheet for the union's own use (/export, union-bot export)
 AUDIT_ONLY = frozenset({VIEWED, EXPORTED})  # not case work: shown by /audit, not on the case card
 
 # What names or reaches the worker, in a case's answers or on their profile.
@@ -64,6 +66,19 @@ async def record_export(
     await storage.add_case_event(
         NewCaseEvent(case_id=case.id, actor_id=actor_id, actor_role=actor_role, action=EXPORTED, note=what)
     )
+
+
+async def record_exports(
+    storage: Storage, case_ids: Sequence[int], *, actor_id: int | None, actor_role: str, third_party: bool
+) -> None:
+    """A spreadsheet of these cases left the bot: one audit event on each, before the file is sent."""
+    what = EXPORT_THIRD_PARTY if third_party else EXPORT_UNION
+    for case_id in case_ids:
+        await storage.add_case_event(
+            NewCaseEvent(
+                case_id=case_id, actor_id=actor_id, actor_role=actor_role, action=EXPORTED, note=what
+            )
+        )
 
 
 # -- forgetting and retention --------------------------------------------------------------------------

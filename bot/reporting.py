@@ -28,7 +28,7 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot import notify
+from bot import notify, privacy
 from bot.access import refuse, require_officer
 from bot.casework import STATUS_NAMES
 from bot.context import BotContext
@@ -211,10 +211,12 @@ def _trade_label(trade: str, language: str) -> str:
         return trade or "—"
 
 
-def broadcast_reach_for(context: BotContext) -> BroadcastReach:
-    """How /report counts broadcast reach. Nothing records it yet (the broadcasts' storage is being
-    written separately): this is where it plugs in, and until then the report says "not recorded yet"."""
-    return no_broadcast_reach
+def broadcast_reach_for(context: BotContext, officer: Officer) -> BroadcastReach:
+    """How /report counts broadcast reach: workers a broadcast reached in the period. Broadcasts go to
+    everyone, not to one officer's cases, so only admins' reports count them."""
+    if officer.role != OfficerRole.ADMIN:
+        return no_broadcast_reach
+    return context.storage.broadcast_reach
 
 
 async def _figures(context: BotContext, officer: Officer, period: Period) -> PeriodFigures:
@@ -227,7 +229,7 @@ async def _figures(context: BotContext, officer: Officer, period: Period) -> Per
         now=context.clock.now(),
         officer_id=_scope(officer),
         zone=zone,
-        broadcast_reach=broadcast_reach_for(context),
+        broadcast_reach=broadcast_reach_for(context, officer),
     )
 
 
@@ -519,6 +521,13 @@ async def _send_export(
         zone=context.config.union.zone,
         audience=audience,
         officer_id=_scope(officer),
+    )
+    await privacy.record_exports(
+        context.storage,
+        exported.case_ids,
+        actor_id=officer.telegram_id,
+        actor_role=officer.role.value,
+        third_party=audience == Audience.THIRD_PARTY,
     )
     logger.info("An officer exported %s (%s, %s): %d rows", what, fmt, audience, exported.rows)
     await context.bot.send_document(

@@ -392,6 +392,10 @@ class Storage(ABC):
         """Counts of the occurrence's rows by status, and how many said they will attend."""
 
     @abstractmethod
+    async def broadcast_reach(self, start: datetime, end: datetime) -> int:
+        """How many different workers a broadcast reached (delivered) in [start, end)."""
+
+    @abstractmethod
     async def latest_broadcast_report(self, broadcast_id: int) -> BroadcastReport | None:
         """The report of the broadcast's latest occurrence, if it has started one."""
 

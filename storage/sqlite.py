@@ -1147,6 +1147,16 @@ class SQLiteStorage(Storage):
         async with self._read() as conn:
             return await _broadcast_report(conn, occurrence_id)
 
+    async def broadcast_reach(self, start: datetime, end: datetime) -> int:
+        async with self._read() as conn:
+            row = await _select_one(
+                conn,
+                "SELECT COUNT(DISTINCT worker_id) AS reached FROM broadcast_deliveries"
+                " WHERE status = 'sent' AND sent_at >= ? AND sent_at < ?",
+                (utc_text(start), utc_text(end)),
+            )
+        return int(row["reached"]) if row is not None else 0
+
     async def latest_broadcast_report(self, broadcast_id: int) -> BroadcastReport | None:
         async with self._read() as conn:
             row = await _select_one(

@@ -16,6 +16,7 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from bot import privacy
 from bot.app import UnionApplication
 from bot.cli import main
 from bot.clock import FakeClock
@@ -257,6 +258,18 @@ async def test_exports_of_a_known_data_set_cell_by_cell(
     assert await asyncio.to_thread(main, [*command, *english]) == 0
     rows = list(csv.reader(io.StringIO(cases.read_text(encoding="utf-8-sig"))))
     assert [row[15] for row in rows] == ["Name", "", "王五", "", ""]
+
+    # Every export is in the audit trail of each case it held: who (an officer, or the command line),
+    # and for whom.
+    w1 = await bot.storage.get_case_by_reference("W-000001")
+    assert w1 is not None
+    exports = [
+        (event.actor_id, event.actor_role, event.note)
+        for event in await bot.storage.list_case_events(w1.id)
+        if event.action == privacy.EXPORTED
+    ]
+    assert (OFFICER_ID, "officer", privacy.EXPORT_UNION) in exports
+    assert (None, "command line", privacy.EXPORT_THIRD_PARTY) in exports
 
 
 # -- files ---------------------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ ADMIN_REPORT = [
     "  · 2026-01: 1",
     "  · 2026-02: 1",
     "",
-    "群发覆盖人数：暂无记录",
+    "群发覆盖：0 名工人",  # no broadcast in this data set; tests/test_storage_broadcasts.py counts some
 ]
 
 

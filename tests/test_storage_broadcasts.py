@@ -197,6 +197,13 @@ async def test_results_and_the_report(storage: SQLiteStorage, clock: FakeClock) 
     assert await storage.unfinished_broadcast_occurrences() == []
     latest = await storage.latest_broadcast_report(broadcast.id)
     assert latest is not None and latest.finished_at == clock.now()
+    # Reach, for /report: the workers it was delivered to, in the period.
+    assert (
+        await storage.broadcast_reach(clock.now() - timedelta(hours=1), clock.now() + timedelta(hours=1)) == 1
+    )
+    assert (
+        await storage.broadcast_reach(clock.now() + timedelta(hours=1), clock.now() + timedelta(hours=2)) == 0
+    )
 
 
 async def test_a_recurring_broadcast_goes_back_to_scheduled(storage: SQLiteStorage, clock: FakeClock) -> None:
