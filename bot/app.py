@@ -236,8 +236,7 @@ async def on_start(application: Application) -> None:  # type: ignore[type-arg]
         application.broadcasts.wake()
 
     _every(application, "broadcast-sweep", BROADCAST_SWEEP_SECONDS, wake_broadcasts)
-    # What a restart interrupted carries on now: messages waiting in the outbox, a broadcast cut off.
-    application.send_outbox_soon()
+    # A broadcast cut off by a restart carries on now (the outbox's waiting messages go within seconds).
     application.broadcasts.wake()
 
 
