@@ -555,6 +555,19 @@ async def _checked_pending_case(
     return officer, case
 
 
+def _officer_event(
+    officer: Officer, case: Case, action: str, text: str | None, *, visible_to_worker: bool
+) -> NewCaseEvent:
+    return NewCaseEvent(
+        case_id=case.id,
+        actor_id=officer.telegram_id,
+        actor_role=officer.role.value,
+        action=action,
+        note=text,
+        visible_to_worker=visible_to_worker,
+    )
+
+
 async def _deliver_reply(
     context: BotContext, officer: Officer, case: Case, text: str | None, attachment: AttachmentIn | None
 ) -> None:
@@ -571,14 +584,7 @@ async def _deliver_reply(
         )
     language = await _worker_language(context, case)
     await storage.add_case_event(
-        NewCaseEvent(
-            case_id=case.id,
-            actor_id=officer.telegram_id,
-            actor_role=officer.role.value,
-            action="message",
-            note=text,
-            visible_to_worker=True,
-        ),
+        _officer_event(officer, case, "message", text, visible_to_worker=True),
         attachments=[attachment] if attachment else [],
         outbox=notify.officer_words(
             case, language, text=text, attachment=attachment, asking=False, key=_key(case, "reply", context)
@@ -596,14 +602,7 @@ async def _deliver_question(
     )
     if case.status == CaseStatus.WAITING_FOR_WORKER:  # a second question while still waiting
         await context.storage.add_case_event(
-            NewCaseEvent(
-                case_id=case.id,
-                actor_id=officer.telegram_id,
-                actor_role=officer.role.value,
-                action="message",
-                note=text,
-                visible_to_worker=True,
-            ),
+            _officer_event(officer, case, "message", text, visible_to_worker=True),
             outbox=news,
         )
     else:
@@ -623,16 +622,7 @@ async def _deliver_question(
 async def _save_note(
     context: BotContext, officer: Officer, case: Case, text: str | None, attachment: AttachmentIn | None
 ) -> None:
-    await context.storage.add_case_event(
-        NewCaseEvent(
-            case_id=case.id,
-            actor_id=officer.telegram_id,
-            actor_role=officer.role.value,
-            action="note",
-            note=text,
-            visible_to_worker=False,
-        )
-    )
+    await context.storage.add_case_event(_officer_event(officer, case, "note", text, visible_to_worker=False))
 
 
 async def hint_writing(update: Update, context: BotContext) -> None:

@@ -125,18 +125,25 @@ async def list_cases(update: Update, context: BotContext) -> None:
     await _send_list(update, context, title, await context.storage.find_cases(query))
 
 
+async def _named_case(update: Update, context: BotContext, officer: Officer, usage: str) -> Case | None:
+    """The case the command's first word names, if the officer may see it; else None after saying why."""
+    args = _args(context)
+    reference = normalise_reference(args[0]) if args else None
+    if reference is None:
+        await _reply(update, context, usage)
+        return None
+    return await require_case(
+        update, context, officer, await context.storage.get_case_by_reference(reference)
+    )
+
+
 async def show_case(update: Update, context: BotContext) -> None:
     """/case W-000123: the case card, if the officer may see it."""
     officer = await require_officer(update, context, action="case")
     if officer is None:
         return
-    args = _args(context)
-    reference = normalise_reference(args[0]) if args else None
-    if reference is None:
-        await _reply(update, context, context.t("Send the case number, for example /case W-000123."))
-        return
-    case = await require_case(
-        update, context, officer, await context.storage.get_case_by_reference(reference)
+    case = await _named_case(
+        update, context, officer, context.t("Send the case number, for example /case W-000123.")
     )
     if case is not None:
         await casework.send_case_card(update, context, officer, case, via=privacy.VIEW_COMMAND)
@@ -180,13 +187,8 @@ async def reassign(update: Update, context: BotContext) -> None:
     officer = await require_officer(update, context, action="reassign")
     if officer is None:
         return
-    args = _args(context)
-    reference = normalise_reference(args[0]) if args else None
-    if reference is None:
-        await _reply(update, context, context.t("Send the case number, for example /reassign W-000123."))
-        return
-    case = await require_case(
-        update, context, officer, await context.storage.get_case_by_reference(reference)
+    case = await _named_case(
+        update, context, officer, context.t("Send the case number, for example /reassign W-000123.")
     )
     if case is None:
         return

@@ -587,11 +587,7 @@ class SQLiteStorage(Storage):
                 ),
                 now,
             )
-            for message in outbox:
-                await _enqueue(conn, message, now, case_id=case_id)
-            case = await _get_case(conn, case_id)
-        assert case is not None  # updated inside this transaction
-        return case
+            return await _announced(conn, case_id, outbox, now)
 
     async def resolve_case(
         self,
@@ -633,11 +629,7 @@ class SQLiteStorage(Storage):
                 ),
             ):
                 await _insert_event(conn, event, now)
-            for message in outbox:
-                await _enqueue(conn, message, now, case_id=case_id)
-            case = await _get_case(conn, case_id)
-        assert case is not None  # updated inside this transaction
-        return case
+            return await _announced(conn, case_id, outbox, now)
 
     async def reassign_case(
         self,
@@ -670,11 +662,7 @@ class SQLiteStorage(Storage):
                 ),
                 now,
             )
-            for message in outbox:
-                await _enqueue(conn, message, now, case_id=case_id)
-            case = await _get_case(conn, case_id)
-        assert case is not None  # updated inside this transaction
-        return case
+            return await _announced(conn, case_id, outbox, now)
 
     async def link_cases(
         self, case_ids: Sequence[int], *, group_id: int | None, actor_id: int | None, actor_role: str
@@ -1425,6 +1413,17 @@ async def _broadcast_report(conn: aiosqlite.Connection, occurrence_id: int) -> B
 async def _get_case(conn: aiosqlite.Connection, case_id: int) -> Case | None:
     row = await _select_one(conn, "SELECT * FROM cases WHERE id = ?", (case_id,))
     return _model(Case, row) if row is not None else None
+
+
+async def _announced(
+    conn: aiosqlite.Connection, case_id: int, outbox: Sequence[OutboxMessage], now: str
+) -> Case:
+    """Queue a case change's news in its transaction; the case as changed."""
+    for message in outbox:
+        await _enqueue(conn, message, now, case_id=case_id)
+    case = await _get_case(conn, case_id)
+    assert case is not None  # changed inside this transaction
+    return case
 
 
 def _check_transition(current: CaseStatus, new: CaseStatus) -> None:
