@@ -57,6 +57,9 @@ class OutboxDispatcher:
         except Forbidden:
             # The person blocked the bot: trying again cannot succeed, and must not hammer Telegram.
             await self._storage.mark_outbox_failed(item.id, error="forbidden", retry_at=None)
+            if await self._storage.get_worker(item.chat_id) is not None:
+                # Broadcasts skip them too, until they unblock the bot (flows/subscription.py).
+                await self._storage.set_worker_flags(item.chat_id, blocked=True)
             logger.warning("Outbox message %s undeliverable: the recipient blocked the bot", item.id)
             return True
         except BadRequest as error:

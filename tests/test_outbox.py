@@ -61,11 +61,14 @@ async def test_retry_after_is_honoured(
 async def test_a_blocked_recipient_is_given_up_on(
     bot: UnionApplication, worker: Person, clock: FakeClock
 ) -> None:
+    await bot.storage.ensure_worker(worker.user_id)
     worker.block()
     await bot.storage.enqueue_outbox(_message(worker, "你好"))
     await bot.outbox.send_due()
     clock.advance(timedelta(days=1))
     assert await bot.storage.due_outbox(clock.now()) == []
+    stored = await bot.storage.get_worker(worker.user_id)
+    assert stored is not None and stored.blocked  # so broadcasts skip them too
 
 
 async def test_the_same_alert_queued_twice_is_sent_once(bot: UnionApplication, worker: Person) -> None:
