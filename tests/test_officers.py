@@ -144,7 +144,7 @@ async def test_pending_lists_open_membership_applications(bot: UnionApplication,
     assert listed.button_labels == [application.reference]
 
 
-async def test_stats_counts_open_overdue_and_the_last_weeks_results(
+async def test_stats_counts_open_overdue_and_this_weeks_results(
     bot: UnionApplication, wang: Person, clock: FakeClock
 ) -> None:
     from decimal import Decimal
