@@ -11,7 +11,15 @@ from bot.app import UnionApplication
 from bot.clock import FakeClock
 from bot.config import Config
 from bot.sandbox.server import BotApiSandbox, Person
-from bot.sandbox.session import WORKER_ID, default_sandbox_config, running_bot, sandbox_config
+from bot.sandbox.session import (
+    ADMIN_ID,
+    BACKUP_ID,
+    OFFICER_ID,
+    WORKER_ID,
+    default_sandbox_config,
+    running_bot,
+    sandbox_config,
+)
 
 # The published Bot API spec, where the checkout has it beside it (CI does): the sandbox then also
 # refuses any parameter the real API does not know, for every call the bot makes in every test.
@@ -47,3 +55,21 @@ def worker(sandbox: BotApiSandbox) -> Iterator[Person]:
     yield person
     for query_id in person.presses:
         person.wait_for_answer(query_id, timeout=10)
+
+
+# The officers of the sandbox config, with chats the bot can write to (Telegram refuses unknown chats).
+@pytest.fixture
+def wang(sandbox: BotApiSandbox) -> Person:
+    """The first wages officer: with the fewest open cases and the lowest id, the first case is his."""
+    return sandbox.person(OFFICER_ID, first_name="王干事")
+
+
+@pytest.fixture
+def chen(sandbox: BotApiSandbox) -> Person:
+    """The second wages officer, backup of the first case."""
+    return sandbox.person(BACKUP_ID, first_name="陈干事")
+
+
+@pytest.fixture
+def admin(sandbox: BotApiSandbox) -> Person:
+    return sandbox.person(ADMIN_ID, first_name="李主席")

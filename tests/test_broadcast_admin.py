@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bot.app import UnionApplication
 from bot.broadcast_admin import DRAFT
 from bot.clock import FakeClock
 from bot.sandbox.server import BotApiSandbox, Person
-from bot.sandbox.session import ADMIN_ID, OFFICER_ID
+from bot.sandbox.session import ADMIN_ID
 from storage.models import AudienceKind, BroadcastStatus, OfficerIn, OfficerRole, ScheduleKind
 from tests.test_broadcasts import FOOTER_EN, FOOTER_ZH, HEADER, _worker
 
 HOSTILE = "<b>x</b> & *_["
-
-
-@pytest.fixture
-def admin(sandbox: BotApiSandbox) -> Person:
-    return sandbox.person(ADMIN_ID, first_name="李主席")
-
-
-@pytest.fixture
-def wang(sandbox: BotApiSandbox) -> Person:
-    return sandbox.person(OFFICER_ID, first_name="王干事")
 
 
 async def _say(person: Person, text: str) -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from bot.app import UnionApplication
 from bot.casework import suggested_member_number
 from bot.sandbox.server import BotApiSandbox, Person
@@ -13,22 +11,6 @@ from bot.sandbox.session import ADMIN_ID, BACKUP_ID, OFFICER_ID
 from storage.models import CaseStatus, Outcome
 from tests.flow_helpers import answer, onboard
 from tests.test_alerts import HOSTILE, _fill_wages
-
-
-@pytest.fixture
-def wang(sandbox: BotApiSandbox) -> Person:
-    """The sandbox's first wages officer: the first case of a fresh database is theirs."""
-    return sandbox.person(OFFICER_ID, first_name="王干事")
-
-
-@pytest.fixture
-def chen(sandbox: BotApiSandbox) -> Person:
-    return sandbox.person(BACKUP_ID, first_name="陈干事")
-
-
-@pytest.fixture
-def admin(sandbox: BotApiSandbox) -> Person:
-    return sandbox.person(ADMIN_ID, first_name="李主席")
 
 
 async def _report_wages(worker: Person, wang: Person, *, workers: str | None = None) -> None:

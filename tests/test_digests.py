@@ -10,7 +10,7 @@ import pytest
 from bot.app import UnionApplication
 from bot.clock import FakeClock
 from bot.reports import period_figures
-from bot.sandbox.server import BotApiSandbox, Person
+from bot.sandbox.server import Person
 from bot.sandbox.session import ADMIN_ID, BACKUP_ID, OFFICER_ID, WORKER_ID
 from storage.models import CaseKind, CaseStatus, NewCase, Outcome, Priority, Resolution
 
@@ -20,11 +20,11 @@ LAST_MONDAY = MONDAY_8 - timedelta(days=7)
 
 
 @pytest.fixture
-def people(sandbox: BotApiSandbox) -> dict[int, Person]:
+def people(wang: Person, chen: Person, admin: Person) -> dict[int, Person]:
     return {
-        OFFICER_ID: sandbox.person(OFFICER_ID, first_name="王干事"),
-        BACKUP_ID: sandbox.person(BACKUP_ID, first_name="陈干事"),
-        ADMIN_ID: sandbox.person(ADMIN_ID, first_name="李主席"),
+        OFFICER_ID: wang,
+        BACKUP_ID: chen,
+        ADMIN_ID: admin,
     }
 
 

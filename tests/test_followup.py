@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from bot.app import UnionApplication
 from bot.clock import FakeClock
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.session import OFFICER_ID, WORKER_ID
 from storage.models import Case, CaseKind, CaseStatus, NewCase, Outcome, Resolution
 from tests.flow_helpers import onboard
-
-
-@pytest.fixture
-def wang(sandbox: BotApiSandbox) -> Person:
-    return sandbox.person(OFFICER_ID, first_name="王干事")
 
 
 async def _resolved_case(bot: UnionApplication) -> Case:

@@ -15,16 +15,6 @@ from storage import Storage
 from storage.models import Case, CaseKind, CaseStatus, NewCase, Priority
 
 
-@pytest.fixture
-def wang(sandbox: BotApiSandbox) -> Person:
-    return sandbox.person(OFFICER_ID, first_name="王干事")
-
-
-@pytest.fixture
-def admin(sandbox: BotApiSandbox) -> Person:
-    return sandbox.person(ADMIN_ID, first_name="李主席")
-
-
 async def _case(
     storage: Storage,
     kind: CaseKind = CaseKind.WAGES,

@@ -17,7 +17,7 @@ from bot.app import UnionApplication
 from bot.clock import FakeClock
 from bot.logs import quiet_libraries
 from bot.sandbox.server import BotApiSandbox, Person, SentMessage
-from bot.sandbox.session import ADMIN_ID, BACKUP_ID, OFFICER_ID, SANDBOX_TOKEN, WORKER_ID
+from bot.sandbox.session import ADMIN_ID, OFFICER_ID, SANDBOX_TOKEN, WORKER_ID
 from storage.models import (
     ANONYMOUS_WORKER_ID,
     Case,
@@ -57,22 +57,6 @@ def sandbox(telegram_time: ShiftedTime) -> Iterator[BotApiSandbox]:
         clock=telegram_time, spec_path=BOT_API_SPEC if BOT_API_SPEC.exists() else None
     ) as server:
         yield server
-
-
-@pytest.fixture
-def wang(sandbox: BotApiSandbox) -> Person:
-    """The first wages officer: the first case of a fresh database is theirs."""
-    return sandbox.person(OFFICER_ID, first_name="王干事")
-
-
-@pytest.fixture
-def chen(sandbox: BotApiSandbox) -> Person:
-    return sandbox.person(BACKUP_ID, first_name="陈干事")
-
-
-@pytest.fixture
-def admin(sandbox: BotApiSandbox) -> Person:
-    return sandbox.person(ADMIN_ID, first_name="李主席")
 
 
 async def _recorded(bot: UnionApplication, message_id: int) -> None:

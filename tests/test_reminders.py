@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import UnionApplication
 from bot.clock import FakeClock
-from bot.sandbox.server import BotApiSandbox, Person
+from bot.sandbox.server import Person
 from bot.sandbox.session import ADMIN_ID, BACKUP_ID, OFFICER_ID, WORKER_ID
 from storage.models import Case, CaseKind, CaseStatus, NewCase, Priority
 
@@ -20,12 +20,12 @@ MONDAY_9 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def people(sandbox: BotApiSandbox) -> dict[int, Person]:
+def people(wang: Person, chen: Person, admin: Person) -> dict[int, Person]:
     """The primary, backup and admin of every case here (created directly: the flows are tested elsewhere)."""
     return {
-        OFFICER_ID: sandbox.person(OFFICER_ID, first_name="王干事"),
-        BACKUP_ID: sandbox.person(BACKUP_ID, first_name="陈干事"),
-        ADMIN_ID: sandbox.person(ADMIN_ID, first_name="李主席"),
+        OFFICER_ID: wang,
+        BACKUP_ID: chen,
+        ADMIN_ID: admin,
     }
 
 

@@ -9,16 +9,10 @@ import pytest
 
 from bot.app import UnionApplication
 from bot.reporting import format_duration
-from bot.sandbox.server import BotApiSandbox, Person
-from bot.sandbox.session import OFFICER_ID
+from bot.sandbox.server import Person
 
 ONLY_OFFICERS = "这个功能只供工会干事使用。"
 STALE = "这个按钮已经失效了。"
-
-
-@pytest.fixture
-def wang(sandbox: BotApiSandbox) -> Person:
-    return sandbox.person(OFFICER_ID, first_name="王干事")
 
 
 async def test_a_worker_gets_no_figures_and_no_files(bot: UnionApplication, worker: Person) -> None:
