@@ -49,6 +49,12 @@ def may_handle(officer: Officer, case: Case) -> bool:
     return officer.role == OfficerRole.ADMIN or officer.telegram_id in case.officers
 
 
+def case_scope(officer: Officer) -> int | None:
+    """Whose cases an officer's lists, figures and exports cover: their own (as primary or backup),
+    or everyone's (None) for an admin; the officer_id of a CaseQuery."""
+    return None if officer.role == OfficerRole.ADMIN else officer.telegram_id
+
+
 async def require_case(
     update: Update, context: BotContext, officer: Officer, case: Case | None
 ) -> Case | None:

@@ -32,6 +32,7 @@ from bot.access import require_officer
 from bot.broadcast_schedule import ScheduleError, describe, local_time, parse_when
 from bot.context import BotContext
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html
+from flows import forms
 from flows.forms import buttons
 from flows.join import TRADE_LABELS, Trade
 from storage.base import StorageError
@@ -73,11 +74,6 @@ def _discard(context: BotContext) -> None:
     context.user_data.pop(DRAFT, None)
 
 
-async def _say(update: Update, context: BotContext, text: str, markup: Any = None) -> None:
-    assert update.effective_chat
-    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
-
-
 async def _admin(update: Update, context: BotContext) -> Officer | None:
     """The acting admin, checked again at every step; after a refusal the draft is dropped."""
     admin = await require_officer(update, context, action="broadcast", admin=True)
@@ -117,7 +113,7 @@ async def start(update: Update, context: BotContext) -> int:
     _discard(context)
     _draft(context)
     default = context.config.union.default_language
-    await _say(
+    await forms.say(
         update,
         context,
         context.t(
@@ -143,7 +139,7 @@ async def got_text(update: Update, context: BotContext) -> int | None:
     assert message and message.text
     text, length = _typed_html(message)
     if length > broadcasts.TEXT_LIMIT:
-        await _say(
+        await forms.say(
             update,
             context,
             context.t(
@@ -165,7 +161,7 @@ async def _ask_next_language(update: Update, context: BotContext) -> int:
         draft.pop("asking", None)
         return await _ask_media(update, context)
     draft["asking"] = missing[0]
-    await _say(
+    await forms.say(
         update,
         context,
         context.t(
@@ -190,7 +186,7 @@ async def skip_language(update: Update, context: BotContext) -> int:
 
 
 async def _ask_media(update: Update, context: BotContext) -> int:
-    await _say(
+    await forms.say(
         update,
         context,
         context.t("Add a photo or a document, like a poster or a leaflet? Send it now, or tap Skip."),
@@ -214,7 +210,7 @@ async def got_media(update: Update, context: BotContext) -> int | None:
     draft = _draft(context)
     longest = max(len(broadcasts.plain_text(text)) for text in draft["texts"].values())
     if longest > broadcasts.CAPTION_LIMIT:
-        await _say(
+        await forms.say(
             update,
             context,
             context.t(
@@ -243,7 +239,7 @@ async def skip_media(update: Update, context: BotContext) -> int:
 async def media_hint(update: Update, context: BotContext) -> int | None:
     if await _admin(update, context) is None:
         return ConversationHandler.END
-    await _say(update, context, context.t("Please send a photo or a document, or tap Skip."))
+    await forms.say(update, context, context.t("Please send a photo or a document, or tap Skip."))
     return None
 
 
@@ -252,7 +248,7 @@ async def _ask_audience(update: Update, context: BotContext) -> int:
         [(context.t(label), f"{AUDIENCE_PREFIX}{kind.value}")]
         for kind, label in broadcasts.AUDIENCE_LABELS.items()
     ]
-    await _say(update, context, context.t("Who should get it?"), buttons(rows))
+    await forms.say(update, context, context.t("Who should get it?"), buttons(rows))
     return AUDIENCE
 
 
@@ -269,14 +265,14 @@ async def got_audience(update: Update, context: BotContext) -> int | None:
     draft["audience_kind"] = kind.value
     if kind == AudienceKind.LANGUAGE:
         rows = [[(name, f"{LANGUAGE_PREFIX}{code}")] for code, name in LANGUAGE_NAMES.items()]
-        await _say(update, context, context.t("Workers who read which language?"), buttons(rows))
+        await forms.say(update, context, context.t("Workers who read which language?"), buttons(rows))
         return AUDIENCE_VALUE
     if kind == AudienceKind.TRADE:
         rows = [[(context.t(label), f"{TRADE_PREFIX}{trade.value}")] for trade, label in TRADE_LABELS.items()]
-        await _say(update, context, context.t("Workers in which trade?"), buttons(rows))
+        await forms.say(update, context, context.t("Workers in which trade?"), buttons(rows))
         return AUDIENCE_VALUE
     if kind == AudienceKind.REGION:
-        await _say(
+        await forms.say(
             update,
             context,
             context.t(
@@ -305,10 +301,10 @@ async def got_audience_value(update: Update, context: BotContext) -> int | None:
         message = update.effective_message
         typed = " ".join(((message.text if message else "") or "").split())
         if kind != AudienceKind.REGION:
-            await _say(update, context, context.t("Please tap one of the buttons above."))
+            await forms.say(update, context, context.t("Please tap one of the buttons above."))
             return None
         if not 1 <= len(typed) <= REGION_LIMIT:
-            await _say(
+            await forms.say(
                 update,
                 context,
                 context.t("Please type a place name of at most {limit} characters.", limit=REGION_LIMIT),
@@ -324,7 +320,7 @@ async def _audience_chosen(update: Update, context: BotContext, audience: Audien
     count = await context.storage.count_audience(
         audience, default_language=context.config.union.default_language
     )
-    await _say(
+    await forms.say(
         update,
         context,
         context.t(
@@ -333,7 +329,7 @@ async def _audience_chosen(update: Update, context: BotContext, audience: Audien
             count=count,
         ),
     )
-    await _say(
+    await forms.say(
         update,
         context,
         context.t(
@@ -360,10 +356,10 @@ async def got_when(update: Update, context: BotContext) -> int | None:
         try:
             schedule = parse_when(typed, context.config.union.zone, context.clock.now())
         except ScheduleError as error:
-            await _say(update, context, error.text(context.language))
+            await forms.say(update, context, error.text(context.language))
             return None
         draft["when"] = schedule.model_dump(mode="json")
-    await _say(
+    await forms.say(
         update,
         context,
         context.t("Add an “I will attend” button, for a training or a meeting?"),
@@ -412,7 +408,7 @@ async def _preview(update: Update, context: BotContext) -> int:
             )
         except BadRequest as error:
             logger.warning("A broadcast preview was refused: %s", error.message)
-            await _say(
+            await forms.say(
                 update,
                 context,
                 context.t(
@@ -447,7 +443,7 @@ async def _preview(update: Update, context: BotContext) -> int:
         "",
         context.t("Send it?"),
     ]
-    await _say(
+    await forms.say(
         update,
         context,
         "\n".join(lines),
@@ -465,7 +461,7 @@ async def confirm(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     if data == DROP:
         _discard(context)
-        await _say(update, context, context.t("Discarded. Nothing was sent."))
+        await forms.say(update, context, context.t("Discarded. Nothing was sent."))
         return ConversationHandler.END
     try:
         broadcast = await broadcasts.create(
@@ -483,7 +479,7 @@ async def confirm(update: Update, context: BotContext) -> int:
     except (ValueError, KeyError):
         logger.warning("A broadcast draft could not be stored", exc_info=True)
         _discard(context)
-        await _say(
+        await forms.say(
             update, context, context.t("Something in this broadcast is missing. Please /broadcast again.")
         )
         return ConversationHandler.END
@@ -504,7 +500,7 @@ async def confirm(update: Update, context: BotContext) -> int:
                 "It repeats {rule}.",
                 rule=describe(broadcast.schedule, context.config.union.zone, context.language),
             )
-    await _say(
+    await forms.say(
         update,
         context,
         text
@@ -517,7 +513,7 @@ async def confirm(update: Update, context: BotContext) -> int:
 async def text_hint(update: Update, context: BotContext) -> int | None:
     if await _admin(update, context) is None:
         return ConversationHandler.END
-    await _say(
+    await forms.say(
         update, context, context.t("Please write the news as text. You can add a photo or a document next.")
     )
     return None
@@ -526,7 +522,7 @@ async def text_hint(update: Update, context: BotContext) -> int | None:
 async def tap_a_button(update: Update, context: BotContext) -> int | None:
     if await _admin(update, context) is None:
         return ConversationHandler.END
-    await _say(update, context, context.t("Please tap one of the buttons above."))
+    await forms.say(update, context, context.t("Please tap one of the buttons above."))
     return None
 
 
@@ -538,7 +534,7 @@ async def stale(update: Update, context: BotContext) -> None:
 
 async def cancel(update: Update, context: BotContext) -> int:
     _discard(context)
-    await _say(update, context, context.t("Stopped. Nothing was saved or sent."))
+    await forms.say(update, context, context.t("Stopped. Nothing was saved or sent."))
     return ConversationHandler.END
 
 
@@ -552,7 +548,7 @@ async def list_broadcasts(update: Update, context: BotContext) -> None:
     storage = context.storage
     shown = await storage.list_broadcasts(limit=LIST_LIMIT)
     if not shown:
-        await _say(update, context, context.t("No broadcasts yet. /broadcast writes one."))
+        await forms.say(update, context, context.t("No broadcasts yet. /broadcast writes one."))
         return
     lines = [context.t("Broadcasts, newest first:"), ""]
     rows = []
@@ -561,7 +557,7 @@ async def list_broadcasts(update: Update, context: BotContext) -> None:
         lines.append(broadcasts.summary_line(broadcast, report, context.config, context.language))
         if broadcasts.cancellable(broadcast):
             rows.append([(context.t("🛑 Cancel #{number}", number=broadcast.id), f"{CANCEL}{broadcast.id}")])
-    await _say(update, context, Html("\n".join(lines)), buttons(rows) if rows else None)
+    await forms.say(update, context, Html("\n".join(lines)), buttons(rows) if rows else None)
 
 
 async def on_cancel(update: Update, context: BotContext) -> None:
@@ -584,7 +580,7 @@ async def on_cancel(update: Update, context: BotContext) -> None:
     text = context.t("Broadcast #{number} is cancelled: nothing more of it goes out.", number=broadcast.id)
     if report is not None:
         text += "\n" + broadcasts.report_counts(report, context.language, attend=broadcast.attend_button)
-    await _say(update, context, text)
+    await forms.say(update, context, text)
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]

@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -32,6 +32,7 @@ from bot.access import refuse, require_case, require_officer
 from bot.assignment import choose_officers
 from bot.context import BotContext
 from bot.i18n import N_, Html, translate
+from flows import forms
 from flows.evidence import attachment_of
 from flows.mycases import KIND_LABELS
 from flows.wages import AMOUNT_PROBLEMS, MAX_AMOUNT, MAX_WORKERS, AmountError, parse_amount, parse_workers
@@ -126,11 +127,6 @@ def _set_pending(context: BotContext, **values: Any) -> None:
 def _clear_pending(context: BotContext) -> None:
     assert context.user_data is not None
     context.user_data.pop(PENDING, None)
-
-
-async def _say(update: Update, context: BotContext, text: str, markup: Any = None) -> None:
-    assert update.effective_chat
-    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
 
 
 def _wake_outbox(context: BotContext) -> None:
@@ -339,7 +335,7 @@ async def send_case_card(
     (``via``: privacy.VIEW_CARD or privacy.VIEW_COMMAND)."""
     text, markup = await case_card(context, case)
     await privacy.record_view(context.storage, officer, case, via)
-    await _say(update, context, Html(text), markup)
+    await forms.say(update, context, Html(text), markup)
 
 
 # -- buttons -----------------------------------------------------------------------------------------
@@ -441,7 +437,7 @@ async def _take(update: Update, context: BotContext, officer: Officer, case: Cas
         return None
     _wake_outbox(context)
     await update.callback_query.answer()
-    await _say(
+    await forms.say(
         update,
         context,
         context.t("✋ You have taken {reference}. The worker has been told.", reference=case.reference),
@@ -485,7 +481,7 @@ async def _start_writing(update: Update, context: BotContext, officer: Officer, 
         return None
     await update.callback_query.answer()
     _set_pending(context, action=action, case_id=case.id, status=case.status.value)
-    await _say(update, context, context.t(_PROMPTS[action], reference=case.reference))
+    await forms.say(update, context, context.t(_PROMPTS[action], reference=case.reference))
     return WRITING
 
 
@@ -504,15 +500,15 @@ async def got_text(update: Update, context: BotContext) -> int | None:
     item = attachment_of(message)
     action = pending["action"]
     if item is not None and action != "reply":
-        await _say(update, context, context.t("Please type it as text."))
+        await forms.say(update, context, context.t("Please type it as text."))
         return None
     text = (message.caption if item is not None else message.text) or ""
     text = text.strip()
     if item is None and not text:
-        await _say(update, context, context.t("Please type it as text."))
+        await forms.say(update, context, context.t("Please type it as text."))
         return None
     if len(text) > TEXT_LIMIT:
-        await _say(
+        await forms.say(
             update,
             context,
             context.t("That is too long: please keep it under {limit} characters.", limit=TEXT_LIMIT),
@@ -534,7 +530,7 @@ async def got_text(update: Update, context: BotContext) -> int | None:
         "ask": N_("Your question is sent. {reference} now waits for the worker."),
         "note": N_("Note saved on {reference}. The worker does not see it."),
     }[action]
-    await _say(update, context, context.t(done, reference=case.reference))
+    await forms.say(update, context, context.t(done, reference=case.reference))
     return ConversationHandler.END
 
 
@@ -542,17 +538,10 @@ async def _checked_pending_case(
     update: Update, context: BotContext, pending: dict[str, Any]
 ) -> tuple[Officer, Case] | None:
     """Access is checked again when the typed answer arrives: rights may have changed meanwhile."""
-    officer = await require_officer(update, context, action="casework")
-    if officer is None:
+    found = await _pressed_case(update, context, int(pending["case_id"]), "casework")
+    if found is None:
         _clear_pending(context)
-        return None
-    case = await require_case(
-        update, context, officer, await context.storage.get_case(int(pending["case_id"]))
-    )
-    if case is None:
-        _clear_pending(context)
-        return None
-    return officer, case
+    return found
 
 
 def _officer_event(
@@ -627,13 +616,13 @@ async def _save_note(
 
 async def hint_writing(update: Update, context: BotContext) -> None:
     """A sticker, location or contact where words are expected."""
-    await _say(update, context, context.t("Please type it as text."))
+    await forms.say(update, context, context.t("Please type it as text."))
 
 
 async def command_while_writing(update: Update, context: BotContext) -> None:
     pending = _pending(context) or {}
     case = await context.storage.get_case(int(pending["case_id"])) if pending.get("case_id") else None
-    await _say(
+    await forms.say(
         update,
         context,
         context.t(
@@ -645,7 +634,7 @@ async def command_while_writing(update: Update, context: BotContext) -> None:
 
 async def cancel(update: Update, context: BotContext) -> int:
     _clear_pending(context)
-    await _say(update, context, context.t("Cancelled. Nothing was sent or changed."))
+    await forms.say(update, context, context.t("Cancelled. Nothing was sent or changed."))
     return ConversationHandler.END
 
 
@@ -659,19 +648,13 @@ async def _choose_outcome(update: Update, context: BotContext, officer: Officer,
         [(context.t(OUTCOME_LABELS[outcome]), f"{OUTCOME}{case.id}:{outcome}")]
         for outcome in OUTCOMES[case.kind]
     ]
-    await _say(
+    await forms.say(
         update,
         context,
         context.t("How did {reference} end?", reference=case.reference),
-        _inline(rows),
+        forms.buttons(rows),
     )
     return ConversationHandler.END
-
-
-def _inline(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-    )
 
 
 async def on_outcome(update: Update, context: BotContext) -> int | None:
@@ -703,15 +686,17 @@ async def on_outcome(update: Update, context: BotContext) -> int | None:
     )
     _set_pending(context, action="resolve", case_id=case.id, status=case.status.value, outcome=outcome.value)
     if outcome in RECOVERED:
-        await _say(update, context, context.t("How much was recovered, in yuan? For example 8500 or 8.5k."))
+        await forms.say(
+            update, context, context.t("How much was recovered, in yuan? For example 8500 or 8.5k.")
+        )
         return AMOUNT
     if outcome == Outcome.MEMBERSHIP_APPROVED:
         suggested = suggested_member_number(case)
-        await _say(
+        await forms.say(
             update,
             context,
             context.t("Type the new member's number, or use the suggested one."),
-            _inline([[(context.t("Use {number}", number=suggested), f"{MEMBER_AUTO}{case.id}")]]),
+            forms.buttons([[(context.t("Use {number}", number=suggested), f"{MEMBER_AUTO}{case.id}")]]),
         )
         return MEMBER_NUMBER
     return await _resolve(update, context, officer, case, Resolution(outcome=outcome))
@@ -731,7 +716,7 @@ async def got_amount(update: Update, context: BotContext) -> int | None:
     try:
         amount = parse_amount(message.text or "")
     except AmountError as error:
-        await _say(
+        await forms.say(
             update,
             context,
             context.t(AMOUNT_PROBLEMS[error.problem], limit=notify.format_amount(MAX_AMOUNT))
@@ -746,11 +731,11 @@ async def got_amount(update: Update, context: BotContext) -> int | None:
     pending["amount"] = str(amount)
     _set_pending(context, **pending)
     affected = int(case.fields.get("workers_affected") or 1)
-    await _say(
+    await forms.say(
         update,
         context,
         context.t("How many workers got money back? Type a number, or tap the button."),
-        _inline(
+        forms.buttons(
             [
                 [
                     (
@@ -782,7 +767,7 @@ async def got_workers(update: Update, context: BotContext) -> int | None:
     else:
         count = parse_workers((update.effective_message.text if update.effective_message else "") or "")
     if count is None or not 1 <= count <= MAX_WORKERS:
-        await _say(update, context, context.t("Please type a number of workers, like 3."))
+        await forms.say(update, context, context.t("Please type a number of workers, like 3."))
         return None
     found = await _checked_pending_case(update, context, pending)
     if found is None:
@@ -816,7 +801,7 @@ async def got_member_number(update: Update, context: BotContext) -> int | None:
     else:
         number = ((update.effective_message.text if update.effective_message else "") or "").strip()
         if not (len(number) <= MEMBER_NUMBER_LIMIT and _MEMBER_NUMBER.match(number)):
-            await _say(
+            await forms.say(
                 update,
                 context,
                 context.t(
@@ -830,7 +815,7 @@ async def got_member_number(update: Update, context: BotContext) -> int | None:
 
 
 async def hint_number(update: Update, context: BotContext) -> None:
-    await _say(update, context, context.t("Please type the number."))
+    await forms.say(update, context, context.t("Please type the number."))
 
 
 async def _resolve(
@@ -870,7 +855,7 @@ async def _resolve(
         )
     _wake_outbox(context)
     logger.info("Case %s resolved: %s", case.reference, resolution.outcome)
-    await _say(
+    await forms.say(
         update,
         context,
         context.t(
@@ -902,7 +887,7 @@ async def _move(update: Update, context: BotContext, officer: Officer, case: Cas
         return ConversationHandler.END
     _wake_outbox(context)
     await update.callback_query.answer()
-    await _say(
+    await forms.say(
         update,
         context,
         context.t(
@@ -929,7 +914,7 @@ async def _reassign(update: Update, context: BotContext, officer: Officer, case:
     await update.callback_query.answer()
     if officer.role != OfficerRole.ADMIN:
         await ask_admins_to_reassign(context, officer, case)
-        await _say(
+        await forms.say(
             update,
             context,
             context.t(
@@ -949,7 +934,7 @@ async def offer_reassignment(update: Update, context: BotContext, case: Case) ->
         if candidate.telegram_id != case.assignee_id
     ]
     if not candidates:
-        await _say(
+        await forms.say(
             update,
             context,
             context.t("There is no other active officer to give {reference} to.", reference=case.reference),
@@ -960,11 +945,11 @@ async def offer_reassignment(update: Update, context: BotContext, case: Case) ->
     rows = [
         [(candidate.name, f"{REASSIGN_TO}{case.id}:{candidate.telegram_id}")] for candidate in candidates[:20]
     ]
-    await _say(
+    await forms.say(
         update,
         context,
         context.t("Who should handle {reference} now?", reference=case.reference),
-        _inline(rows),
+        forms.buttons(rows),
     )
 
 
@@ -1012,7 +997,7 @@ async def on_reassign_to(update: Update, context: BotContext) -> int | None:
 async def reassign(update: Update, context: BotContext, admin: Officer, case: Case, chosen: Officer) -> None:
     """Give ``case`` to ``chosen``: the old primary becomes the backup (or the next best officer does)."""
     if chosen.telegram_id == case.assignee_id:
-        await _say(
+        await forms.say(
             update,
             context,
             context.t("{name} already handles {reference}.", name=chosen.name, reference=case.reference),
@@ -1063,7 +1048,7 @@ async def reassign(update: Update, context: BotContext, admin: Officer, case: Ca
     )
     _wake_outbox(context)
     logger.info("Case %s reassigned", case.reference)
-    await _say(
+    await forms.say(
         update,
         context,
         context.t(

@@ -247,23 +247,19 @@ def worker_news_for_officers(
     ]
 
 
+WITHDRAWN = N_("↩️ The worker withdrew {reference}. No more action is needed.")
+FORGOTTEN = N_(
+    "↩️ The worker withdrew {reference} and asked the union to delete their data. "
+    "Their name, phone, answers and files are deleted; no more action is needed. "
+    "Please also delete any copies you made of them."
+)
+
+
 def withdrawal_news(
     case: Case, officers: Sequence[Officer], default_language: str, *, key: str
 ) -> list[OutboxMessage]:
     """The worker withdrew: everyone on the case stops working on it."""
-    on_case = [officer for officer in officers if officer.telegram_id in case.officers and officer.active]
-    return [
-        officer_note(
-            officer.telegram_id,
-            translate(
-                officer_language(officer, default_language),
-                "↩️ The worker withdrew {reference}. No more action is needed.",
-                reference=case.reference,
-            ),
-            key=f"{key}:{officer.telegram_id}",
-        )
-        for officer in on_case or officers_to_tell(case, officers)
-    ]
+    return _to_case_officers(case, officers, default_language, WITHDRAWN, key=key)
 
 
 def forgotten_news(
@@ -271,17 +267,18 @@ def forgotten_news(
 ) -> list[OutboxMessage]:
     """The worker asked the union to delete their data: their open case is withdrawn, and what the
     officers had of them (name, phone, answers, files) is gone from the bot."""
+    return _to_case_officers(case, officers, default_language, FORGOTTEN, key=key)
+
+
+def _to_case_officers(
+    case: Case, officers: Sequence[Officer], default_language: str, template: str, *, key: str
+) -> list[OutboxMessage]:
+    """A note for each active officer on the case (else whoever hears the worker), in their language."""
     on_case = [officer for officer in officers if officer.telegram_id in case.officers and officer.active]
     return [
         officer_note(
             officer.telegram_id,
-            translate(
-                officer_language(officer, default_language),
-                "↩️ The worker withdrew {reference} and asked the union to delete their data. "
-                "Their name, phone, answers and files are deleted; no more action is needed. "
-                "Please also delete any copies you made of them.",
-                reference=case.reference,
-            ),
+            translate(officer_language(officer, default_language), template, reference=case.reference),
             key=f"{key}:{officer.telegram_id}",
         )
         for officer in on_case or officers_to_tell(case, officers)

@@ -15,9 +15,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot import casework, privacy
-from bot.access import require_case, require_officer
+from bot.access import case_scope, require_case, require_officer
 from bot.context import BotContext
 from bot.i18n import Html
+from flows import forms
 from flows.mycases import KIND_LABELS
 from storage.models import (
     OPEN_STATUSES,
@@ -50,13 +51,6 @@ def _args(context: BotContext) -> list[str]:
     return list(context.args or [])
 
 
-async def _reply(
-    update: Update, context: BotContext, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    assert update.effective_chat
-    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
-
-
 def _case_line(context: BotContext, case: Case) -> str:
     flag = "🔴 " if case.priority != Priority.NORMAL else ""
     return (
@@ -67,7 +61,7 @@ def _case_line(context: BotContext, case: Case) -> str:
 
 async def _send_list(update: Update, context: BotContext, title: str, cases: list[Case]) -> None:
     if not cases:
-        await _reply(update, context, title + "\n\n" + context.t("No cases."))
+        await forms.say(update, context, title + "\n\n" + context.t("No cases."))
         return
     shown = cases[:LIST_LIMIT]
     lines = [title, "", *(_case_line(context, case) for case in shown)]
@@ -83,12 +77,7 @@ async def _send_list(update: Update, context: BotContext, title: str, cases: lis
         for case in shown
     ]
     markup = InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
-    await _reply(update, context, Html("\n".join(lines)), markup)
-
-
-def _scope(officer: Officer) -> int | None:
-    """Whose cases an officer's lists show: their own, or everyone's for an admin."""
-    return None if officer.role == OfficerRole.ADMIN else officer.telegram_id
+    await forms.say(update, context, Html("\n".join(lines)), markup)
 
 
 # -- /cases, /case, /find, /pending ------------------------------------------------------------------
@@ -104,7 +93,7 @@ async def list_cases(update: Update, context: BotContext) -> None:
     args = _args(context)
     which = args[0].lower() if args else "open"
     if which not in _FILTERS:
-        await _reply(
+        await forms.say(
             update, context, context.t("Use /cases, /cases overdue, /cases collective or /cases all.")
         )
         return
@@ -118,7 +107,7 @@ async def list_cases(update: Update, context: BotContext) -> None:
         title = context.t("Your collective cases:")
     elif which == "all":
         if officer.role != OfficerRole.ADMIN:
-            await _reply(update, context, context.t("Only union admins can do this."))
+            await forms.say(update, context, context.t("Only union admins can do this."))
             return
         query = query.model_copy(update={"officer_id": None})
         title = context.t("All open cases:")
@@ -130,7 +119,7 @@ async def _named_case(update: Update, context: BotContext, officer: Officer, usa
     args = _args(context)
     reference = normalise_reference(args[0]) if args else None
     if reference is None:
-        await _reply(update, context, usage)
+        await forms.say(update, context, usage)
         return None
     return await require_case(
         update, context, officer, await context.storage.get_case_by_reference(reference)
@@ -156,12 +145,12 @@ async def find(update: Update, context: BotContext) -> None:
         return
     text = " ".join(_args(context)).strip()
     if len(text) < 2:
-        await _reply(
+        await forms.say(
             update, context, context.t("What should I look for? For example /find 宏达 or /find 138.")
         )
         return
     reference = normalise_reference(text)
-    query = CaseQuery(officer_id=_scope(officer), text=reference or text[:100], limit=QUERY_LIMIT)
+    query = CaseQuery(officer_id=case_scope(officer), text=reference or text[:100], limit=QUERY_LIMIT)
     cases = await context.storage.find_cases(query)
     await _send_list(update, context, context.t("Cases with “{text}”:", text=text[:100]), cases)
 
@@ -172,7 +161,7 @@ async def pending(update: Update, context: BotContext) -> None:
     if officer is None:
         return
     query = CaseQuery(
-        officer_id=_scope(officer), kind=CaseKind.MEMBERSHIP, statuses=OPEN_STATUSES, limit=QUERY_LIMIT
+        officer_id=case_scope(officer), kind=CaseKind.MEMBERSHIP, statuses=OPEN_STATUSES, limit=QUERY_LIMIT
     )
     await _send_list(
         update,
@@ -196,7 +185,7 @@ async def reassign(update: Update, context: BotContext) -> None:
         await casework.offer_reassignment(update, context, case)
     else:
         await casework.ask_admins_to_reassign(context, officer, case)
-        await _reply(
+        await forms.say(
             update,
             context,
             context.t(
@@ -220,7 +209,7 @@ async def audit(update: Update, context: BotContext) -> None:
     reference = normalise_reference(args[0]) if args else None
     page = int(args[1]) if len(args) > 1 and args[1].isdigit() else 1
     if reference is None:
-        await _reply(update, context, context.t("Send the case number, for example /audit W-000123."))
+        await forms.say(update, context, context.t("Send the case number, for example /audit W-000123."))
         return
     case = await require_case(update, context, admin, await context.storage.get_case_by_reference(reference))
     if case is None:
@@ -248,7 +237,7 @@ async def audit(update: Update, context: BotContext) -> None:
             "",
             context.t("Next: /audit {reference} {page}", reference=case.reference, page=page + 1),
         ]
-    await _reply(update, context, Html("\n".join(lines)))
+    await forms.say(update, context, Html("\n".join(lines)))
 
 
 def _pages(entries: list[str], budget: int) -> list[list[str]]:
@@ -284,7 +273,7 @@ async def officers(update: Update, context: BotContext) -> None:
     elif verb in ("deactivate", "activate"):
         await _set_active(update, context, admin, args[1:], active=verb == "activate")
     else:
-        await _reply(update, context, _officers_usage(context))
+        await forms.say(update, context, _officers_usage(context))
 
 
 def _officers_usage(context: BotContext) -> str:
@@ -307,17 +296,17 @@ async def _list_officers(update: Update, context: BotContext) -> None:
             f"• {html.escape(officer.name, quote=False)} ({officer.telegram_id}){role}{state}\n  "
             + context.t("{kinds}; open cases: {count}", kinds=kinds, count=load.open_cases if load else 0)
         )
-    await _reply(update, context, Html("\n".join(lines)))
+    await forms.say(update, context, Html("\n".join(lines)))
 
 
 async def _add_officer(update: Update, context: BotContext, admin: Officer, args: list[str]) -> None:
     if len(args) < 2 or not args[0].isdigit():
-        await _reply(update, context, _officers_usage(context))
+        await forms.say(update, context, _officers_usage(context))
         return
     specialties = [word.lower() for word in args[1:] if word.lower() in _SPECIALTIES]
     name = " ".join(word for word in args[1:] if word.lower() not in _SPECIALTIES).strip()[:64]
     if not name:
-        await _reply(update, context, _officers_usage(context))
+        await forms.say(update, context, _officers_usage(context))
         return
     telegram_id = int(args[0])
     existing = await context.storage.get_officer(telegram_id)
@@ -333,7 +322,7 @@ async def _add_officer(update: Update, context: BotContext, admin: Officer, args
     )
     await context.storage.set_officer_active(telegram_id, True)
     logger.info("An admin added or updated an officer")
-    await _reply(
+    await forms.say(
         update,
         context,
         context.t(
@@ -347,14 +336,14 @@ async def _set_active(
     update: Update, context: BotContext, admin: Officer, args: list[str], *, active: bool
 ) -> None:
     if len(args) != 1 or not args[0].isdigit():
-        await _reply(update, context, _officers_usage(context))
+        await forms.say(update, context, _officers_usage(context))
         return
     telegram_id = int(args[0])
     if telegram_id == admin.telegram_id and not active:
-        await _reply(update, context, context.t("You cannot deactivate yourself."))
+        await forms.say(update, context, context.t("You cannot deactivate yourself."))
         return
     if await context.storage.get_officer(telegram_id) is None:
-        await _reply(update, context, context.t("There is no officer with that id."))
+        await forms.say(update, context, context.t("There is no officer with that id."))
         return
     officer = await context.storage.set_officer_active(telegram_id, active)
     logger.info("An admin %s an officer", "activated" if active else "deactivated")
@@ -367,7 +356,7 @@ async def _set_active(
             name=officer.name,
         )
     )
-    await _reply(update, context, text)
+    await forms.say(update, context, text)
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]

@@ -29,7 +29,7 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import notify, privacy
-from bot.access import refuse, require_officer
+from bot.access import case_scope, refuse, require_officer
 from bot.casework import STATUS_NAMES
 from bot.context import BotContext
 from bot.exports import Audience, ExportFormat, ExportKind, build_export
@@ -47,6 +47,7 @@ from bot.reports import (
     period_from_token,
     period_series,
 )
+from flows import forms
 from flows.join import TRADE_LABELS, Trade
 from flows.mycases import KIND_LABELS
 from storage.models import OPEN_STATUSES, CaseKind, CaseQuery, Officer, OfficerRole, Priority
@@ -74,20 +75,8 @@ _AUDIENCE = {"u": Audience.UNION, "t": Audience.THIRD_PARTY}
 _WHAT_WORDS = {"cases": "c", "members": "m", "roster": "m"}
 
 
-def _scope(officer: Officer) -> int | None:
-    """Whose cases the figures count: the officer's own, or everyone's for an admin."""
-    return None if officer.role == OfficerRole.ADMIN else officer.telegram_id
-
-
 def _today(context: BotContext) -> date:
     return context.clock.now().astimezone(context.config.union.zone).date()
-
-
-async def _reply(
-    update: Update, context: BotContext, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    assert update.effective_chat
-    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
 
 
 def _period_buttons(context: BotContext, prefix: str) -> InlineKeyboardMarkup:
@@ -227,7 +216,7 @@ async def _figures(context: BotContext, officer: Officer, period: Period) -> Per
         period.start(zone),
         period.end(zone),
         now=context.clock.now(),
-        officer_id=_scope(officer),
+        officer_id=case_scope(officer),
         zone=zone,
         broadcast_reach=broadcast_reach_for(context, officer),
     )
@@ -241,7 +230,7 @@ async def stats(update: Update, context: BotContext) -> None:
     officer = await require_officer(update, context, action="stats")
     if officer is None:
         return
-    now, scope, t = context.clock.now(), _scope(officer), context.t
+    now, scope, t = context.clock.now(), case_scope(officer), context.t
     open_cases = await context.storage.find_cases(
         CaseQuery(officer_id=scope, statuses=OPEN_STATUSES, limit=QUERY_LIMIT)
     )
@@ -274,7 +263,7 @@ async def stats(update: Update, context: BotContext) -> None:
         "",
         t("Other periods and charts: /report. Spreadsheets: /export."),
     ]
-    await _reply(update, context, Html("\n".join(lines)))
+    await forms.say(update, context, Html("\n".join(lines)))
 
 
 # -- /report ------------------------------------------------------------------------------------------
@@ -287,7 +276,7 @@ async def report(update: Update, context: BotContext) -> None:
         return
     args = list(context.args or [])
     if not args:
-        await _reply(
+        await forms.say(
             update,
             context,
             context.t("Which period? Or type two dates, for example /report 2026-01-01 2026-03-31."),
@@ -296,17 +285,17 @@ async def report(update: Update, context: BotContext) -> None:
         return
     period = _typed_period(context, args, max_days=MAX_REPORT_DAYS)
     if isinstance(period, str):
-        await _reply(update, context, period)
+        await forms.say(update, context, period)
         return
     text, markup = await _report_message(context, officer, period)
-    await _reply(update, context, text, markup)
+    await forms.say(update, context, text, markup)
 
 
 async def _report_message(
     context: BotContext, officer: Officer, period: Period
 ) -> tuple[Html, InlineKeyboardMarkup]:
     figures = await _figures(context, officer, period)
-    text = report_text(figures, period, context.language, everyone=_scope(officer) is None)
+    text = report_text(figures, period, context.language, everyone=case_scope(officer) is None)
     charts = InlineKeyboardButton(context.t("📈 Charts"), callback_data=f"{REPORT}c:{period.token}")
     return Html(text), InlineKeyboardMarkup([[charts]])
 
@@ -365,7 +354,7 @@ async def _send_charts(context: BotContext, officer: Officer, period: Period, ch
         period,
         now=context.clock.now(),
         zone=zone,
-        officer_id=_scope(officer),
+        officer_id=case_scope(officer),
     )
     pictures = await asyncio.to_thread(charts.all_charts, series, context.language)
     caption = context.t(
@@ -385,24 +374,24 @@ async def export(update: Update, context: BotContext) -> None:
         return
     args = list(context.args or [])
     if not args:
-        await _reply(update, context, *_choose_what(context))
+        await forms.say(update, context, *_choose_what(context))
         return
     what = _WHAT_WORDS.get(args[0].lower())
     if what is None:
-        await _reply(
+        await forms.say(
             update,
             context,
             context.t("Use /export, /export cases or /export members, with two dates if you like."),
         )
         return
     if len(args) == 1:
-        await _reply(update, context, *_choose_period(context, what))
+        await forms.say(update, context, *_choose_period(context, what))
         return
     period = _typed_period(context, args[1:], max_days=None)
     if isinstance(period, str):
-        await _reply(update, context, period)
+        await forms.say(update, context, period)
         return
-    await _reply(update, context, *_choose_format(context, what, period))
+    await forms.say(update, context, *_choose_format(context, what, period))
 
 
 def _choose_what(context: BotContext) -> tuple[str, InlineKeyboardMarkup]:
@@ -520,7 +509,7 @@ async def _send_export(
         language=context.language,
         zone=context.config.union.zone,
         audience=audience,
-        officer_id=_scope(officer),
+        officer_id=case_scope(officer),
     )
     await privacy.record_exports(
         context.storage,
@@ -556,7 +545,7 @@ def _export_caption(
             )
         else:
             lines.append(t("For the union's own use: it holds workers' names and phones."))
-    if _scope(officer) is not None:
+    if case_scope(officer) is not None:
         lines.append(t("Only your cases (where you are primary or backup)."))
     return "\n".join(lines)
 

@@ -22,7 +22,7 @@ from bot.commands import stale_button
 from bot.config import Config
 from bot.context import BotContext
 from bot.i18n import N_, translate
-from flows.mycases import KIND_LABELS
+from flows.mycases import KIND_LABELS, worker_case
 from storage import Storage
 from storage.base import StorageError
 from storage.models import ANONYMOUS_WORKER_ID, Case, CaseStatus, NewCaseEvent, Officer, OutboxMessage
@@ -84,15 +84,6 @@ class FollowupSweep:
         return asked
 
 
-async def _own_case(update: Update, context: BotContext, case_id: int) -> Case | None:
-    assert update.effective_user
-    case = await context.storage.get_case(case_id)
-    if case is None or case.worker_id != update.effective_user.id:
-        await stale_button(update, context)
-        return None
-    return case
-
-
 async def _answered(context: BotContext, case: Case, action: str) -> bool:
     return any(event.action == action for event in await context.storage.list_case_events(case.id))
 
@@ -102,7 +93,7 @@ async def got_solved(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query and query.data
     match = _SOLVED_DATA.match(query.data)
-    case = await _own_case(update, context, int(match.group(1))) if match else None
+    case = await worker_case(update, context, int(match.group(1))) if match else None
     if match is None or case is None:
         if match is None:
             await stale_button(update, context)
@@ -189,7 +180,7 @@ async def got_satisfaction(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query and query.data
     match = _SATISFACTION_DATA.match(query.data)
-    case = await _own_case(update, context, int(match.group(1))) if match else None
+    case = await worker_case(update, context, int(match.group(1))) if match else None
     if match is None or case is None:
         if match is None:
             await stale_button(update, context)

@@ -105,9 +105,18 @@ def _clear_marker(context: BotContext) -> None:
 async def _own_case(update: Update, context: BotContext, prefix: str) -> Case | None:
     """The case a pressed button names, if it exists and is this worker's; else the stale-button answer."""
     query = update.callback_query
-    assert query and query.data and update.effective_user
+    assert query and query.data
     raw = query.data.removeprefix(prefix)
-    case = await context.storage.get_case(int(raw)) if _CASE_ID.fullmatch(raw) else None
+    if not _CASE_ID.fullmatch(raw):
+        await stale_button(update, context)
+        return None
+    return await worker_case(update, context, int(raw))
+
+
+async def worker_case(update: Update, context: BotContext, case_id: int) -> Case | None:
+    """The case, if it is this worker's; else the stale-button answer (old, forged or someone else's)."""
+    assert update.effective_user
+    case = await context.storage.get_case(case_id)
     if case is None or case.worker_id != update.effective_user.id:
         await stale_button(update, context)
         return None
