@@ -70,6 +70,8 @@ async def test_a_reply_reaches_the_worker_intact_and_their_answer_reaches_the_of
 
     wang.press("↩️ 回复工人")
     await wang.next_message(lambda m: "请写下给工人的回复" in m.text)
+    wang.send_text("长" * 4000)  # over the 3,000 a relayed message may have
+    await wang.next_message(lambda m: "太长了" in m.text)
     wang.send_text("请把 <b>工资条</b> & 合同拍照发来 *急* [1]")
     await wang.next_message(lambda m: "已以 W-000001 的名义发给工人" in m.text)
     message = await worker.next_message(lambda m: "工会关于 W-000001" in m.text)
