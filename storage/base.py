@@ -103,10 +103,6 @@ class Storage(ABC):
         self, telegram_id: int, *, opted_out: bool | None = None, blocked: bool | None = None
     ) -> None: ...
 
-    @abstractmethod
-    async def mark_worker_seen(self, telegram_id: int) -> None:
-        """They sent the bot something now (nothing happens for someone who is not a worker)."""
-
     # -- privacy ---------------------------------------------------------------------------------
     @abstractmethod
     async def forget_worker(
@@ -130,10 +126,6 @@ class Storage(ABC):
     async def erase_inactive_workers(self, seen_before: datetime) -> list[int]:
         """Erase the profile and drafts of workers who sent nothing since ``seen_before`` and have no open
         case; returns their ids (the caller drops what the running bot holds in memory)."""
-
-    @abstractmethod
-    async def record_chat_messages(self, chat_id: int, message_ids: Sequence[int], *, from_bot: bool) -> None:
-        """Remember messages of a private chat, so they can be deleted on the worker's request."""
 
     @abstractmethod
     async def list_chat_messages(self, chat_id: int) -> list[ChatMessage]:

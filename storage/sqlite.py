@@ -304,12 +304,6 @@ class SQLiteStorage(Storage):
             )
             _require_changed(changed, f"worker {telegram_id}")
 
-    async def mark_worker_seen(self, telegram_id: int) -> None:
-        async with self._write() as conn:
-            await _execute(
-                conn, "UPDATE workers SET last_seen_at = ? WHERE telegram_id = ?", (self._now(), telegram_id)
-            )
-
     # -- privacy ---------------------------------------------------------------------------------
 
     async def forget_worker(
@@ -399,19 +393,6 @@ class SQLiteStorage(Storage):
                 )
                 await _forget_persistence(conn, telegram_id)
         return erased
-
-    async def record_chat_messages(self, chat_id: int, message_ids: Sequence[int], *, from_bot: bool) -> None:
-        if not message_ids:
-            return
-        async with self._write() as conn:
-            now = self._now()
-            for message_id in message_ids:
-                await _execute(
-                    conn,
-                    "INSERT INTO chat_messages (chat_id, message_id, from_bot, sent_at) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT (chat_id, message_id) DO NOTHING",
-                    (chat_id, message_id, from_bot, now),
-                )
 
     async def list_chat_messages(self, chat_id: int) -> list[ChatMessage]:
         async with self._read() as conn:

@@ -22,6 +22,7 @@ from storage.models import (
     CaseStatus,
     NewCase,
     NewCaseEvent,
+    NewChatMessage,
     OutboxMessage,
     Outcome,
     PersistenceChange,
@@ -30,6 +31,17 @@ from storage.models import (
 from storage.sqlite import SQLiteStorage
 
 WORKER, OTHER, OFFICER = 1001, 1002, 2001
+
+
+async def _remember(storage: SQLiteStorage, chat_id: int, message_ids: list[int], *, from_bot: bool) -> None:
+    """Message ids as the bot notes them: written with the next commit of its bookkeeping."""
+    await storage.save_persistence(
+        [],
+        chat_messages=[
+            NewChatMessage(chat_id=chat_id, message_id=message_id, from_bot=from_bot)
+            for message_id in message_ids
+        ],
+    )
 
 
 @pytest.fixture
@@ -92,7 +104,7 @@ async def test_forgetting_a_worker_keeps_only_anonymous_facts(storage: SQLiteSto
     await storage.enqueue_outbox(
         OutboxMessage(chat_id=OFFICER, params={"text": "张三 13812345678"}, case_id=wages_id)
     )
-    await storage.record_chat_messages(WORKER, [5, 6], from_bot=True)
+    await _remember(storage, WORKER, [5, 6], from_bot=True)
     await storage.save_persistence(
         [
             PersistenceChange(
@@ -179,7 +191,7 @@ async def test_inactive_workers_lose_profile_and_drafts_unless_a_case_is_open(
         [PersistenceChange(kind="user_data", key=str(WORKER), value={"draft": {}})]
     )
     clock.advance(timedelta(days=100))
-    await storage.mark_worker_seen(WORKER)
+    await storage.save_persistence([], seen_workers=[WORKER])
 
     assert await storage.erase_inactive_workers(clock.now() - timedelta(days=50)) == []
     clock.advance(timedelta(days=100))
@@ -196,11 +208,11 @@ async def test_inactive_workers_lose_profile_and_drafts_unless_a_case_is_open(
 async def test_message_ids_are_kept_per_chat_and_pruned_by_age(
     storage: SQLiteStorage, clock: FakeClock
 ) -> None:
-    await storage.record_chat_messages(WORKER, [1, 2], from_bot=False)
-    await storage.record_chat_messages(WORKER, [2], from_bot=True)  # the same message twice: kept once
+    await _remember(storage, WORKER, [1, 2], from_bot=False)
+    await _remember(storage, WORKER, [2], from_bot=True)  # the same message twice: kept once
     clock.advance(timedelta(hours=30))
-    await storage.record_chat_messages(WORKER, [3], from_bot=True)
-    await storage.record_chat_messages(OTHER, [1], from_bot=True)
+    await _remember(storage, WORKER, [3], from_bot=True)
+    await _remember(storage, OTHER, [1], from_bot=True)
 
     assert [(m.message_id, m.from_bot) for m in await storage.list_chat_messages(WORKER)] == [
         (1, False),
