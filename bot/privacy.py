@@ -22,7 +22,16 @@ from pydantic import BaseModel, ConfigDict
 
 from bot import chatlog, notify
 from storage import Storage
-from storage.models import Case, CaseKind, CaseStatus, Forgotten, NewCaseEvent, Officer, Worker
+from storage.models import (
+    AUDIT_ONLY_ACTIONS,
+    Case,
+    CaseKind,
+    CaseStatus,
+    Forgotten,
+    NewCaseEvent,
+    Officer,
+    Worker,
+)
 
 if TYPE_CHECKING:
     from bot.app import UnionApplication
@@ -39,7 +48,7 @@ VIEW_FILES = "files"  # the worker's files, sent to the officer
 EXPORT_MYDATA = "mydata"  # the worker's own copy (/mydata)
 EXPORT_THIRD_PARTY = "third_party"  # the third-party view, for the employer or authorities
 EXPORT_UNION = "union"  # a spreadsheet for the union's own use (/export, union-bot export)
-AUDIT_ONLY = frozenset({VIEWED, EXPORTED})  # not case work: shown by /audit, not on the case card
+AUDIT_ONLY = AUDIT_ONLY_ACTIONS  # not case work: shown by /audit, not on the case card
 
 # What names or reaches the worker, in a case's answers or on their profile.
 IDENTITY_FIELDS = frozenset({"name", "phone", "hometown", "telegram_name", "member_number"})
@@ -73,12 +82,14 @@ async def record_exports(
 ) -> None:
     """A spreadsheet of these cases left the bot: one audit event on each, before the file is sent."""
     what = EXPORT_THIRD_PARTY if third_party else EXPORT_UNION
-    for case_id in case_ids:
-        await storage.add_case_event(
+    await storage.add_case_events(
+        [
             NewCaseEvent(
                 case_id=case_id, actor_id=actor_id, actor_role=actor_role, action=EXPORTED, note=what
             )
-        )
+            for case_id in case_ids
+        ]
+    )
 
 
 # -- forgetting and retention --------------------------------------------------------------------------

@@ -245,6 +245,10 @@ class Storage(ABC):
         """Record the event with its files and the messages it sends, in one transaction."""
 
     @abstractmethod
+    async def add_case_events(self, events: Sequence[NewCaseEvent]) -> None:
+        """Record many events (an export's audit trail) in one transaction."""
+
+    @abstractmethod
     async def list_case_events(self, case_id: int, *, worker_visible_only: bool = False) -> list[CaseEvent]:
         """Oldest first."""
 

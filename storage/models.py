@@ -291,6 +291,11 @@ class Case(_Row):
         return tuple(officer for officer in (self.assignee_id, self.backup_id) if officer is not None)
 
 
+# Events that only record who looked at or took out a case (the audit trail): they are not work on
+# the case, so they neither restart its SLA clock nor show in its history (bot/privacy.py).
+AUDIT_ONLY_ACTIONS = frozenset({"viewed", "exported"})
+
+
 class NewCaseEvent(_In):
     case_id: int
     actor_id: int | None  # Telegram id of the officer or worker; None for the system

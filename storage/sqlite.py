@@ -30,6 +30,7 @@ from storage.migrations import applied_versions, migrate, transaction, utc_text
 from storage.models import (
     ANONYMOUS_FIELDS,
     ANONYMOUS_WORKER_ID,
+    AUDIT_ONLY_ACTIONS,
     OPEN_STATUSES,
     REFERENCE_PREFIX,
     STRUCTURED_EVENTS,
@@ -730,8 +731,9 @@ class SQLiteStorage(Storage):
         async with self._write() as conn:
             now = self._now()
             event_id = await _insert_event(conn, event, now)
-            # Any activity may change what the SLA sweep should do: it looks again at its next run.
-            await _execute(conn, "UPDATE cases SET remind_at = ? WHERE id = ?", (now, event.case_id))
+            if event.action not in AUDIT_ONLY_ACTIONS:
+                # Work on the case may change what the SLA sweep should do: it looks again at its next run.
+                await _execute(conn, "UPDATE cases SET remind_at = ? WHERE id = ?", (now, event.case_id))
             for attachment in attachments:
                 await _insert_attachment(conn, event.case_id, attachment, now)
             for message in outbox:
@@ -739,6 +741,16 @@ class SQLiteStorage(Storage):
             row = await _select_one(conn, "SELECT * FROM case_events WHERE id = ?", (event_id,))
         assert row is not None  # inserted inside this transaction
         return _model(CaseEvent, row)
+
+    async def add_case_events(self, events: Sequence[NewCaseEvent]) -> None:
+        if any(event.action not in AUDIT_ONLY_ACTIONS for event in events):
+            raise StorageError(
+                "only audit events are recorded in bulk; case work goes through add_case_event"
+            )
+        async with self._write() as conn:
+            now = self._now()
+            for event in events:
+                await _insert_event(conn, event, now)
 
     async def list_case_events(self, case_id: int, *, worker_visible_only: bool = False) -> list[CaseEvent]:
         async with self._read() as conn:
@@ -766,15 +778,20 @@ class SQLiteStorage(Storage):
     # -- schedules -------------------------------------------------------------------------------
 
     async def due_for_review(self, now: datetime, *, limit: int = 200) -> list[CaseActivity]:
+        params: dict[str, Any] = {"now": utc_text(now), "limit": limit}
+        # Looking at a case is not acting on it: audit events do not restart its clock.
+        audit = _bind_list(params, "audit", sorted(AUDIT_ONLY_ACTIONS))
         async with self._read() as conn:
             rows = await _select(
                 conn,
                 # The partial index on remind_at keeps this proportional to the due cases.
                 "SELECT cases.*, (SELECT MAX(created_at) FROM case_events"
                 "  WHERE case_events.case_id = cases.id"
-                "  AND (action = 'status_changed' OR actor_role IN ('officer', 'admin'))) AS last_activity_at"
-                " FROM cases WHERE remind_at IS NOT NULL AND remind_at <= ? ORDER BY remind_at LIMIT ?",
-                (utc_text(now), limit),
+                "  AND (action = 'status_changed' OR actor_role IN ('officer', 'admin'))"
+                f"  AND action NOT IN ({audit})) AS last_activity_at"
+                " FROM cases WHERE remind_at IS NOT NULL AND remind_at <= :now"
+                " ORDER BY remind_at LIMIT :limit",
+                params,
             )
         return [
             CaseActivity(case=_model(Case, row), last_activity_at=row["last_activity_at"]) for row in rows

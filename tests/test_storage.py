@@ -1002,3 +1002,22 @@ async def test_the_latest_processed_update_id_is_within_the_last_week(
     assert await storage.latest_processed_update_id() == 41
     clock.advance(timedelta(days=8))
     assert await storage.latest_processed_update_id() is None
+
+
+@pytest.mark.asyncio
+async def test_looking_at_a_case_is_not_acting_on_it(storage: SQLiteStorage, clock: FakeClock) -> None:
+    case_id = await _case_in(storage, CaseStatus.IN_PROGRESS)
+    [due] = await storage.due_for_review(clock.now())
+    acted = due.last_activity_at
+    clock.advance(timedelta(hours=1))
+    viewed = NewCaseEvent(
+        case_id=case_id, actor_id=OFFICER, actor_role="officer", action="viewed", note="card"
+    )
+    await storage.add_case_event(viewed)
+    await storage.add_case_events([viewed.model_copy(update={"action": "exported", "note": "union"})])
+
+    [due] = await storage.due_for_review(clock.now())
+    assert due.last_activity_at == acted  # the SLA clock still counts from the last real action
+    assert [event.action for event in await storage.list_case_events(case_id)][-2:] == ["viewed", "exported"]
+    with pytest.raises(StorageError, match="only audit events"):
+        await storage.add_case_events([viewed.model_copy(update={"action": "note"})])
