@@ -96,6 +96,11 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _json_fields(data: dict[str, Any], *names: str) -> dict[str, Any]:
+    """``data`` with these fields as JSON text, ready to bind (see _JSON_COLUMNS for the way back)."""
+    return {**data, **{name: _json(data[name]) for name in names}}
+
+
 def _model(model: type[_M], row: sqlite3.Row) -> _M:
     data = {key: json.loads(row[key]) if key in _JSON_COLUMNS else row[key] for key in row.keys()}
     return model.model_validate(data)
@@ -936,10 +941,7 @@ class SQLiteStorage(Storage):
                 " VALUES (:created_by, :texts, :media_kind, :media_file_id, :audience, :schedule,"
                 " :status, :next_run_at, :attend_button, :now, :now)",
                 {
-                    **data,
-                    "texts": _json(data["texts"]),
-                    "audience": _json(data["audience"]),
-                    "schedule": _json(data["schedule"]),
+                    **_json_fields(data, "texts", "audience", "schedule"),
                     "status": BroadcastStatus.SCHEDULED,
                     "next_run_at": utc_text(broadcast.next_run_at),
                     "now": now,
@@ -1483,10 +1485,7 @@ async def _upsert_officer(conn: aiosqlite.Connection, officer: OfficerIn, now: s
         " specialties = excluded.specialties, regions = excluded.regions, languages = excluded.languages,"
         " active = excluded.active, updated_at = excluded.updated_at",
         {
-            **data,
-            "specialties": _json(data["specialties"]),
-            "regions": _json(data["regions"]),
-            "languages": _json(data["languages"]),
+            **_json_fields(data, "specialties", "regions", "languages"),
             "now": now,
         },
     )
