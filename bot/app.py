@@ -11,11 +11,11 @@ from typing import Any
 from telegram import Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 import flows
 from bot import broadcast_admin, casework, collective, commands, officers, privacy, reporting
+from bot.botapi import BoundedRequest
 from bot.broadcasts import BroadcastDispatcher
 from bot.chatlog import RecordingBot
 from bot.clock import Clock, SystemClock
@@ -255,7 +255,7 @@ def build_application(
     clock = clock or SystemClock()
     storage = storage or SQLiteStorage(config.storage.database, clock=clock)
     # Built here rather than by the builder so that it is our RecordingBot (bot/chatlog.py); the requests
-    # are what the builder would make: a pool for sending, one connection for long polling.
+    # are a few connections for sending (bot/botapi.py says why few) and one for long polling.
     bot = RecordingBot(
         token=token,
         base_url=config.telegram.api_base_url,
@@ -265,8 +265,8 @@ def build_application(
         rate_limiter=AIORateLimiter(overall_max_rate=OVERALL_MAX_RATE, max_retries=3)
         if rate_limited
         else None,
-        request=HTTPXRequest(connection_pool_size=256),
-        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        request=BoundedRequest(),
+        get_updates_request=BoundedRequest(max_in_flight=1),
     )
     application = (
         ApplicationBuilder()
