@@ -121,6 +121,48 @@ async def test_get_worker_returns_none_for_unknown_worker(storage: SQLiteStorage
 
 
 @pytest.mark.asyncio
+async def test_point_reads_see_what_another_process_committed_since(
+    file_storage: SQLiteStorage, db_path: Path
+) -> None:
+    await file_storage.ensure_worker(WORKER, language="zh-Hans")
+    assert (await file_storage.get_worker(WORKER)).language == "zh-Hans"  # type: ignore[union-attr]
+    with closing(sqlite3.connect(db_path)) as other:  # an admin script, say
+        other.execute("UPDATE workers SET language = 'en' WHERE telegram_id = ?", (WORKER,))
+        other.execute(
+            "INSERT INTO officers (telegram_id, name, role, created_at, updated_at)"
+            " VALUES (?, 'Wang', 'officer', ?, ?)",
+            (OFFICER, "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00"),
+        )
+        other.commit()
+    assert (await file_storage.get_worker(WORKER)).language == "en"  # type: ignore[union-attr]
+    assert (await file_storage.get_officer(OFFICER)).name == "Wang"  # type: ignore[union-attr]
+
+
+class _BusyConnection:
+    """A point reader that finds the database busy, as during another process's recovery."""
+
+    def execute(self, sql: str, params: object) -> None:
+        error = sqlite3.OperationalError("database is locked")
+        error.sqlite_errorcode = sqlite3.SQLITE_BUSY
+        raise error
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.asyncio
+async def test_a_busy_point_read_is_answered_by_the_reader(
+    file_storage: SQLiteStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await file_storage.ensure_worker(WORKER, language="zh-Hans")
+    await file_storage.save_persistence([], processed_update_ids=[77])
+    monkeypatch.setattr(file_storage, "_point_reader", _BusyConnection())
+    assert (await file_storage.get_worker(WORKER)).language == "zh-Hans"  # type: ignore[union-attr]
+    assert await file_storage.get_officer(OFFICER) is None
+    assert await file_storage.is_update_processed(77)
+
+
+@pytest.mark.asyncio
 async def test_set_worker_language_changes_language(storage: SQLiteStorage) -> None:
     await storage.ensure_worker(WORKER, language="zh")
 
