@@ -6,6 +6,7 @@ flow handles still gets a kind answer instead of silence.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,7 +99,9 @@ def add_safety_nets(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(MessageHandler(filters.ALL & ~filters.COMMAND, not_understood))
 
 
+@functools.cache
 def language_keyboard() -> InlineKeyboardMarkup:
+    """The same for everyone, and Telegram objects are immutable: built once."""
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=f"{LANGUAGE_PREFIX}{code}")]
