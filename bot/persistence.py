@@ -73,7 +73,8 @@ class SQLitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
 
     # -- writes: staged until commit -------------------------------------------------------------
     async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
-        if self._committed_user_data.get(user_id) == data:
+        # PTB hands over every user who wrote, changed or not; no row and an empty dict are the same.
+        if self._committed_user_data.get(user_id, {}) == data:
             return
         json.dumps(data)  # fail here, in the handler's update, if a flow stored something unserialisable
         self._committed_user_data[user_id] = deepcopy(data)

@@ -63,6 +63,18 @@ async def test_unchanged_user_data_is_not_rewritten(storage: SQLiteStorage) -> N
     assert persistence._staged == {}
 
 
+async def test_a_new_user_with_no_data_writes_nothing_until_data_is_emptied(storage: SQLiteStorage) -> None:
+    persistence = SQLitePersistence(storage)
+    await persistence.get_user_data()
+    await persistence.update_user_data(6, {})  # PTB hands over everyone who wrote, with or without data
+    assert persistence._staged == {}
+    await persistence.update_user_data(6, {"draft": "x"})
+    await persistence.flush()
+    await persistence.update_user_data(6, {})
+    await persistence.flush()
+    assert await storage.load_persistence("user_data") == {}
+
+
 async def test_unserialisable_data_fails_in_the_update_that_stored_it(storage: SQLiteStorage) -> None:
     persistence = SQLitePersistence(storage)
     with pytest.raises(TypeError):
