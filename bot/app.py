@@ -265,7 +265,7 @@ def build_application(
         rate_limiter=AIORateLimiter(overall_max_rate=OVERALL_MAX_RATE, max_retries=3)
         if rate_limited
         else None,
-        request=BoundedRequest(),
+        request=BoundedRequest(config.telegram.requests_in_flight),
         get_updates_request=BoundedRequest(max_in_flight=1),
     )
     application = (

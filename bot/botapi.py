@@ -16,21 +16,22 @@ from typing import Any
 
 from telegram.request import HTTPXRequest
 
-# Ample for Telegram's limits even at 100 ms a round trip, and enough that a slow upload (an export,
-# a chart) does not hold up the replies behind it.
-MAX_REQUESTS_IN_FLIGHT = 8
-
 
 class BoundedRequest(HTTPXRequest):
     """PTB's httpx request, with at most ``max_in_flight`` requests on the wire and as many connections.
+
+    ``[telegram] requests_in_flight`` sets the number for sending (4: Telegram's 30 messages a second
+    while it answers within about 130 ms; broadcasts and the outbox send one at a time, so replies keep
+    turns of their own). Long polling has a request object of its own, with one turn.
 
     Waiting for a turn has no time limit of its own: a turn comes within one round trip, and a reply
     that failed because the bot was busy would be a message lost. Each request's own timeouts (connect,
     write, read) still apply once it is sent.
     """
 
-    def __init__(self, max_in_flight: int = MAX_REQUESTS_IN_FLIGHT, **kwargs: Any) -> None:
+    def __init__(self, max_in_flight: int, **kwargs: Any) -> None:
         super().__init__(connection_pool_size=max_in_flight, **kwargs)
+        self.max_in_flight = max_in_flight
         self._turns = asyncio.Semaphore(max_in_flight)
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:

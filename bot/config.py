@@ -25,6 +25,10 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message names the key and fits on one line."""
 
 
+# TOML has real integers: refuse true, 2.0 and "2" rather than quietly reading them as numbers.
+_StrictInt = Annotated[int, Field(strict=True)]
+
+
 class _Section(BaseModel):
     # A misspelt key is an error, not a silently ignored line.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -34,6 +38,9 @@ class TelegramConfig(_Section):
     token: SecretStr | None = None
     api_base_url: str = "https://api.telegram.org/bot"
     api_file_url: str = "https://api.telegram.org/file/bot"
+    # Bot API requests on the wire at once (bot/botapi.py): enough for about 30 messages a second while
+    # Telegram answers within 130 ms. A bot far from Telegram, or behind a slow proxy, may need more.
+    requests_in_flight: Annotated[_StrictInt, Field(ge=1, le=64)] = 4
 
     @field_validator("token")
     @classmethod
@@ -86,8 +93,6 @@ def _duration(value: object) -> timedelta:
 
 
 Duration = Annotated[timedelta, PlainValidator(_duration)]
-# TOML has real integers: refuse true, 2.0 and "2" rather than quietly reading them as numbers.
-_StrictInt = Annotated[int, Field(strict=True)]
 _CLOCK_SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 

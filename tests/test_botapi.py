@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 from telegram.request import HTTPXRequest
 
+from bot.app import build_application
 from bot.botapi import BoundedRequest
+from bot.config import TelegramConfig
+from bot.sandbox.session import SANDBOX_TOKEN, default_sandbox_config
 
 
 @pytest.mark.asyncio
@@ -55,3 +58,11 @@ async def test_a_failed_request_gives_its_turn_to_the_next(monkeypatch: pytest.M
     with pytest.raises(OSError):
         await request.do_request("https://api.example/first", "POST")
     assert await asyncio.wait_for(request.do_request("https://api.example/second", "POST"), 1) == (200, b"{}")
+
+
+def test_the_bot_sends_with_as_many_turns_as_configured() -> None:
+    config = default_sandbox_config()
+    config = config.model_copy(update={"telegram": TelegramConfig(requests_in_flight=2)})
+    application = build_application(config, token=SANDBOX_TOKEN)
+    assert isinstance(application.bot.request, BoundedRequest)
+    assert application.bot.request.max_in_flight == 2

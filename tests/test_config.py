@@ -39,6 +39,7 @@ def test_example_config_is_valid() -> None:
 def test_defaults_and_relative_database_path(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD), environ={})
     assert config.telegram.api_base_url == "https://api.telegram.org/bot"
+    assert config.telegram.requests_in_flight == 4
     assert config.union.timezone == "Asia/Shanghai"
     assert config.storage.database == str(tmp_path / "data" / "union.db")
 
@@ -127,6 +128,8 @@ def test_missing_token_says_how_to_provide_one(tmp_path: Path) -> None:
         (("[union]", '[sla]\nquiet_hours = "07:00-07:00"\n[union]'), r"^sla\.quiet_hours: .*same time"),
         (("[union]", '[sla]\nfirst_respons = "4h"\n[union]'), r"^sla\.first_respons: unknown key"),
         (("[union]", '[privacy]\nretain_closed = "1y"\n[union]'), r"^privacy\.retain_closed: "),
+        (("[telegram]", "[telegram]\nrequests_in_flight = 0"), r"^telegram\.requests_in_flight: "),
+        (("[telegram]", '[telegram]\nrequests_in_flight = "8"'), r"^telegram\.requests_in_flight: "),
         (("[union]", "[broadcast]\nmessages_per_second = 31\n[union]"), r"^broadcast\.messages_per_second: "),
         (("[union]", "[broadcast]\nmessages_per_second = 0\n[union]"), r"^broadcast\.messages_per_second: "),
         (("[union]", "[reports]\ncollective_threshold = 1\n[union]"), r"^reports\.collective_threshold: "),

@@ -40,7 +40,11 @@ def sandbox_config(base: Config, sandbox: BotApiSandbox, database: str) -> Confi
     """The given config, pointed at the sandbox and at the given database."""
     return base.model_copy(
         update={
-            "telegram": TelegramConfig(api_base_url=sandbox.base_url, api_file_url=sandbox.file_url),
+            "telegram": TelegramConfig(
+                api_base_url=sandbox.base_url,
+                api_file_url=sandbox.file_url,
+                requests_in_flight=base.telegram.requests_in_flight,
+            ),
             "storage": StorageConfig(database=database),
         }
     )
