@@ -9,14 +9,19 @@ the step durably to SQLite); the bare bot echoes the text back. This process pla
 project's sandbox, its flood limit lifted so Telegram's 30 messages a second does not hide the bots'
 own speed. Each bot runs in a process of its own, as it would in production (the project's own rate
 limiter is lifted there too), so neither is charged for the sandbox's work. Printed: updates per second
-for each, their ratio (goal: the project ≥ 0.8 of the bare bot), and each bot process's peak resident
-memory (VmHWM).
+for each, their ratio (goal: the project ≥ 0.8 of the bare bot), each bot process's CPU time per update
+(all threads) and its peak resident memory (VmHWM).
+
+Reading the CPU column: the echo bot handles one update at a time, so it also waits for each answer
+from the sandbox (its rate is below 1 / its CPU per update); the union bot overlaps different workers'
+updates, so with no latency its rate is its CPU per update.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import statistics
@@ -55,17 +60,26 @@ def serve_bare(base_url: str, file_url: str) -> None:
 def serve_project(base_url: str, file_url: str, database: str) -> None:
     """The union bot as ``union-bot run`` starts it, but without its own rate limiter."""
     from bot.app import build_application
+    from bot.logs import configure_logging
 
     class _Urls:  # the sandbox's addresses, in the shape sandbox_config expects
         def __init__(self) -> None:
             self.base_url, self.file_url = base_url, file_url
 
     config = sandbox_config(default_sandbox_config(), _Urls(), database)  # type: ignore[arg-type]
+    # As `union-bot run` does, but only warnings: its start-up lines would bury the results.
+    configure_logging(level=logging.WARNING, secrets=[SANDBOX_TOKEN])
     application = build_application(config, token=SANDBOX_TOKEN, rate_limited=False)
     application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
 
 
 # -- the measurement ---------------------------------------------------------------------------------
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time the process has used so far, all its threads (Linux: /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def _peak_memory(pid: int) -> int:
@@ -88,8 +102,8 @@ async def _burst(people: list[Person]) -> float:
     return time.perf_counter() - started
 
 
-async def _measure(kind: str, workers: int, first_id: int, latency: float) -> tuple[float, int]:
-    """(updates per second, peak bytes) of one bot process on a fresh sandbox."""
+async def _measure(kind: str, workers: int, first_id: int, latency: float) -> tuple[float, float, int]:
+    """(updates per second, CPU seconds per update, peak bytes) of one bot process on a fresh sandbox."""
     with (
         BotApiSandbox(flood_limit=None, latency=latency) as sandbox,
         tempfile.TemporaryDirectory() as scratch,
@@ -102,33 +116,41 @@ async def _measure(kind: str, workers: int, first_id: int, latency: float) -> tu
             # Ready once it long-polls; its start-up calls (command menus) are not part of the burst.
             await asyncio.to_thread(sandbox.wait_for_call, "getUpdates", timeout=60)
             await asyncio.sleep(1)
+            cpu_before = _cpu_seconds(bot.pid)
             seconds = await _burst(people)
+            cpu = _cpu_seconds(bot.pid) - cpu_before
             peak = _peak_memory(bot.pid)
         finally:
             bot.send_signal(signal.SIGINT)
             bot.wait(timeout=60)
-    return workers / seconds, peak
+    return workers / seconds, cpu / workers, peak
 
 
 async def main(workers: int, rounds: int, latency: float) -> None:
     rates: dict[str, list[float]] = {"bare": [], "project": []}
+    cpus: dict[str, list[float]] = {"bare": [], "project": []}
     peaks: dict[str, int] = {"bare": 0, "project": 0}
     first = FIRST_WORKER
     for number in range(rounds):
         for kind in ("bare", "project"):
-            rate, peak = await _measure(kind, workers, first, latency)
+            rate, cpu, peak = await _measure(kind, workers, first, latency)
             rates[kind].append(rate)
+            cpus[kind].append(cpu)
             peaks[kind] = max(peaks[kind], peak)
             first += workers
         latest = {kind: f"{values[-1]:7.1f}/s" for kind, values in rates.items()}
         print(f"round {number + 1}: bare echo {latest['bare']}   union bot {latest['project']}")
     bare, project = statistics.median(rates["bare"]), statistics.median(rates["project"])
+    cpu = {kind: statistics.median(values) * 1000 for kind, values in cpus.items()}
     print(
         f"\n{workers} workers sending /start at once, {latency * 1000:.0f} ms to the Bot API and back, "
         f"median of {rounds} rounds:"
     )
-    print(f"  bare PTB echo bot : {bare:7.1f} updates/s, peak memory {peaks['bare'] / 2**20:6.1f} MiB")
-    print(f"  union bot         : {project:7.1f} updates/s, peak memory {peaks['project'] / 2**20:6.1f} MiB")
+    for name, kind, rate in (("bare PTB echo bot", "bare", bare), ("union bot", "project", project)):
+        print(
+            f"  {name:<18}: {rate:7.1f} updates/s, {cpu[kind]:.2f} ms of CPU an update, "
+            f"peak memory {peaks[kind] / 2**20:6.1f} MiB"
+        )
     print(f"  ratio             : {project / bare:.2f} (goal ≥ {GOAL})")
 
 
