@@ -113,6 +113,10 @@ def _model(model: type[_M], row: sqlite3.Row) -> _M:
     return model.model_validate(data)
 
 
+def _model_or_none(model: type[_M], row: sqlite3.Row | None) -> _M | None:
+    return _model(model, row) if row is not None else None
+
+
 # -- query helpers: return rows, change nothing ---------------------------------------------------
 
 
@@ -280,7 +284,7 @@ class SQLiteStorage(Storage):
 
     async def get_worker(self, telegram_id: int) -> Worker | None:
         row = await self._point_read(_WORKER_SELECT, (telegram_id,))
-        return _model(Worker, row) if row is not None else None
+        return _model_or_none(Worker, row)
 
     async def ensure_worker(self, telegram_id: int, *, language: str | None = None) -> Worker:
         async with self._write() as conn:
@@ -469,7 +473,7 @@ class SQLiteStorage(Storage):
 
     async def get_officer(self, telegram_id: int) -> Officer | None:
         row = await self._point_read(_OFFICER_BY_ID, (telegram_id,))
-        return _model(Officer, row) if row is not None else None
+        return _model_or_none(Officer, row)
 
     async def list_officers(self, *, active_only: bool = False) -> list[Officer]:
         async with self._read() as conn:
@@ -566,7 +570,7 @@ class SQLiteStorage(Storage):
     async def get_case_by_reference(self, reference: str) -> Case | None:
         async with self._read() as conn:
             row = await _select_one(conn, "SELECT * FROM cases WHERE reference = ?", (reference,))
-        return _model(Case, row) if row is not None else None
+        return _model_or_none(Case, row)
 
     async def list_cases_for_worker(self, worker_id: int) -> list[Case]:
         async with self._read() as conn:
@@ -1375,12 +1379,12 @@ def _copy_database(source: Path, target: Path) -> int:
 
 async def _get_worker(conn: aiosqlite.Connection, telegram_id: int) -> Worker | None:
     row = await _select_one(conn, _WORKER_SELECT, (telegram_id,))
-    return _model(Worker, row) if row is not None else None
+    return _model_or_none(Worker, row)
 
 
 async def _get_officer(conn: aiosqlite.Connection, telegram_id: int) -> Officer | None:
     row = await _select_one(conn, _OFFICER_BY_ID, (telegram_id,))
-    return _model(Officer, row) if row is not None else None
+    return _model_or_none(Officer, row)
 
 
 def _connect_point_reader(database: str) -> sqlite3.Connection:
@@ -1394,7 +1398,7 @@ def _connect_point_reader(database: str) -> sqlite3.Connection:
 
 async def _get_broadcast(conn: aiosqlite.Connection, broadcast_id: int) -> Broadcast | None:
     row = await _select_one(conn, "SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
-    return _model(Broadcast, row) if row is not None else None
+    return _model_or_none(Broadcast, row)
 
 
 def _audience_where(audience: Audience, default_language: str, params: dict[str, Any]) -> str:
@@ -1449,7 +1453,7 @@ async def _broadcast_report(conn: aiosqlite.Connection, occurrence_id: int) -> B
 
 async def _get_case(conn: aiosqlite.Connection, case_id: int) -> Case | None:
     row = await _select_one(conn, "SELECT * FROM cases WHERE id = ?", (case_id,))
-    return _model(Case, row) if row is not None else None
+    return _model_or_none(Case, row)
 
 
 async def _announced(
