@@ -11,6 +11,7 @@ from typing import Any
 from telegram import Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 import flows
@@ -266,7 +267,7 @@ def build_application(
         if rate_limited
         else None,
         request=BoundedRequest(config.telegram.requests_in_flight),
-        get_updates_request=BoundedRequest(max_in_flight=1),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
     )
     application = (
         ApplicationBuilder()

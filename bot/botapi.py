@@ -22,7 +22,7 @@ class BoundedRequest(HTTPXRequest):
 
     ``[telegram] requests_in_flight`` sets the number for sending (4: Telegram's 30 messages a second
     while it answers within about 130 ms; broadcasts and the outbox send one at a time, so replies keep
-    turns of their own). Long polling has a request object of its own, with one turn.
+    turns of their own). Long polling has a plain request of its own: one call at a time by nature.
 
     Waiting for a turn has no time limit of its own: a turn comes within one round trip, and a reply
     that failed because the bot was busy would be a message lost. Each request's own timeouts (connect,
