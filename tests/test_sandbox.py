@@ -28,6 +28,8 @@ from telegram.error import (
     InvalidToken,
     NetworkError,
     RetryAfter,
+    TelegramError,
+    TimedOut,
 )
 from telegram.ext import (
     Application,
@@ -37,8 +39,10 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.sandbox import BotApiSandbox, Person, SentMessage
+from bot.sandbox.server import Fault
 
 TOKEN = "123456:sandbox-token"
 SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "telegram-bot-api" / "api-10.0.json"
@@ -317,6 +321,32 @@ async def test_press_produces_a_callback_query_that_can_be_answered_once(bot: Bo
 
 
 @pytest.mark.asyncio
+async def test_an_answer_after_the_callback_window_is_too_old(
+    sandbox: BotApiSandbox, bot: Bot, li: Person, clock: FakeClock
+) -> None:
+    await bot.send_message(LI, "Join?", reply_markup=keyboard(("Yes", "yes")))
+    in_time = li.press("Yes")
+    clock.advance(15)
+    assert await bot.answer_callback_query(in_time)
+    too_late = li.press("Yes")
+    clock.advance(15.5)
+    with pytest.raises(BadRequest, match="Query is too old"):
+        await bot.answer_callback_query(too_late)
+    assert too_late not in li.callback_answers
+
+
+@pytest.mark.asyncio
+async def test_the_callback_window_is_a_constructor_argument(clock: FakeClock) -> None:
+    with BotApiSandbox(clock=clock, callback_answer_window=60) as patient:
+        li = patient.person(LI)
+        async with Bot(TOKEN, base_url=patient.base_url) as client:
+            await client.send_message(LI, "Join?", reply_markup=keyboard(("Yes", "yes")))
+            query_id = li.press("Yes")
+            clock.advance(59)
+            assert await client.answer_callback_query(query_id)
+
+
+@pytest.mark.asyncio
 async def test_press_data_forges_callbacks_and_missing_buttons_raise(bot: Bot, li: Person) -> None:
     await bot.send_message(LI, "menu", reply_markup=keyboard(("A", "a")))
     forged = li.press_data("admin:delete_everything")
@@ -510,6 +540,20 @@ async def test_get_updates_redelivers_until_confirmed_by_offset(
 
 
 @pytest.mark.asyncio
+async def test_raw_updates_reach_the_bot_unchecked(sandbox: BotApiSandbox, bot: Bot, li: Person) -> None:
+    li.send_text("before")
+    broken = {
+        "message": {"message_id": 9, "date": 0, "chat": {"id": LI, "type": "private"}, "from": {"id": LI}}
+    }
+    update_id = sandbox.inject_raw_update({"update_id": 1, **broken})
+    raw = await bot.do_api_request("getUpdates")
+    assert isinstance(raw, list)
+    assert [u["update_id"] for u in raw] == [update_id - 1, update_id]
+    assert raw[1] == {"update_id": update_id, **broken}  # "from" lacks "first_name": PTB cannot parse it
+    assert [m.text for m in li.sent_messages] == ["before"]  # stored in no chat
+
+
+@pytest.mark.asyncio
 async def test_long_poll_wakes_up_on_a_new_update(sandbox: BotApiSandbox, bot: Bot, li: Person) -> None:
     poll = asyncio.create_task(bot.get_updates(timeout=30))
     await asyncio.to_thread(sandbox.wait_for_call, "getUpdates")
@@ -568,19 +612,283 @@ async def test_flood_limit_follows_the_clock(
     assert len(li.messages) == 14
 
 
+@pytest.mark.parametrize(
+    ("status", "error", "message"),
+    [
+        (400, BadRequest, "Injected fault"),  # PTB drops Telegram's "Bad Request: " prefix
+        (403, Forbidden, "Forbidden: bot was blocked by the user"),
+        (500, NetworkError, "Internal Server Error"),
+        (502, NetworkError, "Bad Gateway"),
+        (503, NetworkError, "Service Unavailable"),
+    ],
+)
 @pytest.mark.asyncio
-async def test_outages_are_injected_and_restored(sandbox: BotApiSandbox, bot: Bot, li: Person) -> None:
-    sandbox.fail_requests(502, methods=["sendMessage"])
-    await bot.get_me()
-    with pytest.raises(NetworkError, match="Bad Gateway"):
+async def test_each_fault_status_raises_what_telegram_would(
+    sandbox: BotApiSandbox, bot: Bot, li: Person, status: int, error: type[TelegramError], message: str
+) -> None:
+    sandbox.fail("sendMessage", status)
+    with pytest.raises(error) as failed:
         await bot.send_message(LI, "lost")
-    sandbox.restore()
-    await bot.send_message(LI, "back")
-    sandbox.fail_next(1, status=429)
-    with pytest.raises(RetryAfter):
+    assert failed.type is error and failed.value.message == message
+    assert li.messages == []
+    assert sandbox.calls[-1][0] == "sendMessage"  # an injected failure is still an attempt
+
+
+@pytest.mark.asyncio
+async def test_a_429_fault_carries_retry_after(sandbox: BotApiSandbox, bot: Bot) -> None:
+    sandbox.fail("getme", 429, retry_after=7)  # method names in any letter case, as Telegram takes them
+    with pytest.raises(RetryAfter) as limited:
         await bot.get_me()
-    await bot.get_me()
+    assert seconds(limited.value.retry_after) == 7
+
+
+@pytest.mark.asyncio
+async def test_a_description_overrides_the_default(sandbox: BotApiSandbox, bot: Bot, li: Person) -> None:
+    sandbox.fail("sendMessage", 400, description="Bad Request: chat not found")
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.send_message(LI, "x")
+
+
+@pytest.fixture
+async def impatient_bot(sandbox: BotApiSandbox) -> AsyncIterator[Bot]:
+    """A bot that waits only 0.3 s for an answer, as tests run the real bot with a short timeout."""
+    request = HTTPXRequest(read_timeout=0.3)
+    async with Bot(TOKEN, base_url=sandbox.base_url, request=request) as client:
+        yield client
+
+
+@pytest.mark.asyncio
+async def test_a_timeout_fault_never_answers_while_others_are_served(
+    sandbox: BotApiSandbox, bot: Bot, impatient_bot: Bot, li: Person
+) -> None:
+    sandbox.fail("sendMessage", "timeout")
+    mark = len(sandbox.calls)
+    sending = asyncio.create_task(impatient_bot.send_message(LI, "never answered"))
+    await asyncio.to_thread(sandbox.wait_for_call, "sendMessage", since=mark)
+    assert (await bot.get_me()).id == 123456  # the held request blocks nobody
+    with pytest.raises(TimedOut):
+        await sending
+    assert li.messages == []
+
+
+@pytest.mark.asyncio
+async def test_an_answer_lost_stays_lost_when_the_fault_ends(sandbox: BotApiSandbox, li: Person) -> None:
+    fault = sandbox.fail("getMe", "timeout")
+    async with httpx.AsyncClient(timeout=0.5) as raw:
+        asking = asyncio.create_task(raw.post(f"{sandbox.base_url}{TOKEN}/getMe"))
+        await asyncio.to_thread(sandbox.wait_for_call, "getMe")
+        fault.clear()  # new calls are answered again; the one left waiting still is not
+        with pytest.raises(httpx.ReadTimeout):
+            await asking
+        assert (await raw.post(f"{sandbox.base_url}{TOKEN}/getMe")).json()["ok"] is True
+    assert (fault.hits, fault.cleared) == (1, True)
+
+
+@pytest.mark.asyncio
+async def test_delivered_faults_lose_only_the_answer(
+    sandbox: BotApiSandbox, bot: Bot, impatient_bot: Bot, li: Person
+) -> None:
+    sandbox.fail("sendMessage", 502, times=1, delivered=True)
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.send_message(LI, "arrived, answer lost")
+    sandbox.fail("sendMessage", "timeout", times=1, delivered=True)
+    with pytest.raises(TimedOut):
+        await impatient_bot.send_message(LI, "arrived, no answer")
+    assert [m.text for m in li.messages] == ["arrived, answer lost", "arrived, no answer"]
+
+
+@pytest.mark.asyncio
+async def test_a_fault_for_some_seconds_ends_by_the_sandbox_clock(
+    sandbox: BotApiSandbox, bot: Bot, clock: FakeClock, li: Person
+) -> None:
+    fault = sandbox.fail("sendMessage", 502, seconds=30)
+    await bot.get_me()  # other methods are unaffected
+    clock.advance(29)
+    with pytest.raises(NetworkError):
+        await bot.send_message(LI, "still down")
+    clock.advance(1)
+    await bot.send_message(LI, "back")
     assert [m.text for m in li.messages] == ["back"]
+    assert fault.hits == 1
+
+
+@pytest.mark.asyncio
+async def test_a_fault_for_some_calls_ends_after_them(sandbox: BotApiSandbox, bot: Bot, li: Person) -> None:
+    fault = sandbox.fail("sendMessage", 500, times=2)
+    for attempt in range(2):
+        with pytest.raises(NetworkError):
+            await bot.send_message(LI, f"attempt {attempt}")
+    await bot.send_message(LI, "third time lucky")
+    assert fault.hits == 2
+    assert repr(fault) == (
+        "Fault(method='sendMessage', status=500, description='Internal Server Error', times=2, hits=2)"
+    )
+
+
+@pytest.mark.asyncio
+async def test_faults_apply_in_the_order_they_were_made(sandbox: BotApiSandbox, bot: Bot, li: Person) -> None:
+    first = sandbox.fail(status=403, times=1)  # every method
+    second = sandbox.fail("sendMessage", 502, times=1)
+    with pytest.raises(Forbidden):
+        await bot.send_message(LI, "one")
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.send_message(LI, "two")
+    await bot.send_message(LI, "three")
+    assert (first.hits, second.hits) == (1, 1)
+
+
+@pytest.mark.asyncio
+async def test_a_fault_for_one_chat_spares_the_others(sandbox: BotApiSandbox, bot: Bot, li: Person) -> None:
+    wang = sandbox.person(2002, first_name="Wang", username="wang_officer")
+    for person in (li, wang):
+        await bot.send_message(person.chat_id, "menu", reply_markup=keyboard(("OK", "ok")))
+    sandbox.fail("sendMessage", 403, chat_id=LI)
+    sandbox.fail("answerCallbackQuery", 400, chat_id=LI)  # matched by the chat of the pressed button
+    with pytest.raises(Forbidden):
+        await bot.send_message(LI, "to Li")
+    with pytest.raises(Forbidden):
+        await bot.send_message(str(LI), "to Li, the id as a string")
+    await bot.send_message(wang.chat_id, "to Wang")
+    await bot.send_message("@wang_officer", "to Wang by username")
+    assert [m.text for m in li.messages] == ["menu"]
+    assert [m.text for m in wang.messages] == ["menu", "to Wang", "to Wang by username"]
+    li_press, wang_press = li.press("OK"), wang.press("OK")
+    assert await bot.answer_callback_query(wang_press)
+    with pytest.raises(BadRequest, match="Injected fault"):
+        await bot.answer_callback_query(li_press)
+
+
+@pytest.mark.asyncio
+async def test_unknown_method_or_status_is_a_mistake(sandbox: BotApiSandbox) -> None:
+    with pytest.raises(ValueError, match="no method 'sendMesage'"):
+        sandbox.fail("sendMesage")
+    for status in (200, 302, 600, "slow"):
+        with pytest.raises(ValueError, match="HTTP error status"):
+            sandbox.fail("sendMessage", status)
+
+
+@pytest.mark.asyncio
+async def test_going_down_fails_every_method_until_back(
+    sandbox: BotApiSandbox, bot: Bot, li: Person, clock: FakeClock
+) -> None:
+    li.send_document("合同.pdf", b"%PDF")
+    document = (await parsed_updates(bot))[0].message.document
+    file = await bot.get_file(document.file_id)
+    polling = asyncio.create_task(bot.get_updates(offset=2, timeout=30))
+    await asyncio.to_thread(sandbox.wait_for_call, "getUpdates", since=len(sandbox.calls))
+    sandbox.go_down()
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await asyncio.wait_for(polling, timeout=10)  # a long poll in progress ends too
+    li.send_text("while down")
+    for call in (
+        bot.get_updates(offset=2),
+        bot.get_me(),
+        bot.send_message(LI, "x"),
+        bot.do_api_request("sendSmokeSignal"),
+        file.download_as_bytearray(),
+    ):
+        with pytest.raises(NetworkError, match="Bad Gateway"):
+            await call
+    assert [name for name, _ in sandbox.calls[-5:]] == [
+        "getUpdates",
+        "getUpdates",
+        "getMe",
+        "sendMessage",
+        "sendSmokeSignal",
+    ]
+    sandbox.come_back()
+    assert [u.message.text for u in await parsed_updates(bot, offset=2)] == ["while down"]
+    sandbox.go_down(seconds=10)
+    with pytest.raises(NetworkError):
+        await bot.get_me()
+    clock.advance(10)
+    await bot.get_me()
+
+
+@pytest.mark.asyncio
+async def test_clear_faults_ends_every_fault_and_the_outage(
+    sandbox: BotApiSandbox, bot: Bot, li: Person
+) -> None:
+    faults = [sandbox.fail("sendMessage", 502), sandbox.fail(status=429)]
+    sandbox.go_down()
+    sandbox.clear_faults()
+    await bot.get_me()
+    await bot.send_message(LI, "all clear")
+    assert all(isinstance(f, Fault) and f.cleared and f.hits == 0 for f in faults)
+
+
+@pytest.mark.asyncio
+async def test_refusals_list_what_the_rules_refused_not_injected_faults(
+    sandbox: BotApiSandbox, bot: Bot, li: Person
+) -> None:
+    sent = await bot.send_message(LI, "menu", reply_markup=keyboard(("A", "a")))
+    query_id = li.press("A")
+    await bot.answer_callback_query(query_id)
+    refused = [
+        bot.answer_callback_query(query_id),
+        bot.send_message(LI, "x" * 4097),
+        bot.edit_message_text("menu", LI, sent.message_id, reply_markup=keyboard(("A", "a"))),
+    ]
+    for call in refused:
+        with pytest.raises(BadRequest):
+            await call
+    sandbox.fail("sendMessage", 502, times=1)
+    with pytest.raises(NetworkError):
+        await bot.send_message(LI, "injected")
+    li.block()
+    with pytest.raises(Forbidden):
+        await bot.send_message(LI, "blocked")
+    li.unblock()
+    sandbox.set_flood_limit(1)
+    await bot.send_message(LI, "one")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(LI, "two")
+    assert sandbox.refusals == [
+        (
+            "answerCallbackQuery",
+            "Bad Request: query is too old and response timeout expired or query ID is invalid",
+        ),
+        ("sendMessage", "Bad Request: message is too long"),
+        (
+            "editMessageText",
+            "Bad Request: message is not modified: specified new message content and reply markup are "
+            "exactly the same as a current content and reply markup of the message",
+        ),
+        ("sendMessage", "Forbidden: bot was blocked by the user"),
+        ("sendMessage", "Too Many Requests: retry after 1"),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_fault_listeners_hear_every_injected_failure(
+    sandbox: BotApiSandbox, bot: Bot, impatient_bot: Bot, li: Person
+) -> None:
+    heard: list[tuple[str, int | str, str]] = []
+
+    def listener(method: str, status: int | str, description: str) -> None:
+        heard.append((method, status, description))
+
+    sandbox.add_fault_listener(listener)
+    sandbox.fail("sendMessage", 429, times=1, retry_after=3)
+    sandbox.fail("sendMessage", "timeout", times=1)
+    for expected in (RetryAfter, TimedOut):
+        with pytest.raises(expected):
+            await impatient_bot.send_message(LI, "x")
+    with pytest.raises(BadRequest):  # a rule's refusal is no injected failure
+        await bot.send_message(LI, "")
+    sandbox.go_down()
+    with pytest.raises(NetworkError):
+        await bot.get_me()
+    sandbox.come_back()
+    sandbox.remove_fault_listener(listener)
+    sandbox.fail("getMe", 500, times=1)
+    with pytest.raises(NetworkError):
+        await bot.get_me()
+    assert heard == [
+        ("sendMessage", 429, "Too Many Requests: retry after 3"),
+        ("sendMessage", "timeout", "no answer (the request times out)"),
+        ("getMe", 502, "Bad Gateway"),
+    ]
 
 
 # -- people ----------------------------------------------------------------------------------

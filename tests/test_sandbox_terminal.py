@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 
 from bot.sandbox import BotApiSandbox, CallbackAnswer, SentMessage, chat_in_terminal
-from bot.sandbox.terminal import render_answer, render_message
+from bot.sandbox.terminal import render_answer, render_fault, render_message
 
 TOKEN = "123456:terminal-token"
 WORKER, OFFICER = 1001, 2002
@@ -252,6 +252,64 @@ async def test_an_answer_for_another_identity_waits_with_its_messages(sandbox: B
 
 
 @pytest.mark.asyncio
+async def test_failures_are_set_shown_as_they_happen_and_cleared(
+    sandbox: BotApiSandbox, running_bot: Application
+) -> None:
+    identities = {"worker": sandbox.person(WORKER, "Li")}
+    screen = Screen()
+    script = Script(
+        screen,
+        [
+            (None, ":fail sendMessage 502 30"),
+            ("(Telegram (sandbox) now refuses sendMessage with 502 Bad Gateway for 30 s", "hello"),
+            ("⚠️  Telegram (sandbox) refused sendMessage: 502 Bad Gateway", ":fail off"),
+            ("(no more failures", "hello again"),
+            ("echo: hello again", ":fail answercallbackquery 400"),
+            ("refuses answerCallbackQuery with 400 Bad Request: injected fault until :fail off", "/start"),
+            ("[2] 帮助", "#1"),
+            (
+                "⚠️  Telegram (sandbox) refused answerCallbackQuery: 400 Bad Request: injected fault",
+                ":fail off",
+            ),
+            (None, ":fail sendMessage timeout"),
+            ("now leaves sendMessage unanswered (timeout) until :fail off", "ping"),
+            ("⚠️  Telegram (sandbox) left sendMessage unanswered: timeout", ":fail off"),
+            (None, ":fail sendMesage 502"),
+            ("⚠ the sandbox has no method 'sendMesage'", ":fail sendMessage often"),
+            ("STATUS is a number such as 502, or timeout", ":fail sendMessage"),
+            (None, ":quit"),
+        ],
+    )
+    await chat_in_terminal(sandbox, identities, input_fn=script, print_fn=screen, reply_wait=0)
+
+    assert screen.lines[-1].startswith("⚠ usage: :fail METHOD STATUS [SECONDS]")
+    assert "pressed join" not in screen.text  # the handler stopped where Telegram refused it
+    assert "echo: hello" not in screen.text.replace("echo: hello again", "")
+    assert script.steps == []
+
+
+@pytest.mark.asyncio
+async def test_telegram_goes_down_and_comes_back(sandbox: BotApiSandbox, running_bot: Application) -> None:
+    identities = {"worker": sandbox.person(WORKER, "Li")}
+    screen = Screen()
+    script = Script(
+        screen,
+        [
+            (None, ":down"),
+            ("(Telegram (sandbox) is down: every call gets 502 Bad Gateway until :up)", "hi"),
+            ("⚠️  Telegram (sandbox) refused getUpdates: 502 Bad Gateway", ":up"),
+            ("(Telegram (sandbox) is back up)", ":down 30"),
+            ("every call gets 502 Bad Gateway for 30 s; :up ends it sooner", ":down soon"),
+            ("usage: :down [SECONDS]", ":up"),
+            (None, ":quit"),
+        ],
+    )
+    await chat_in_terminal(sandbox, identities, input_fn=script, print_fn=screen, reply_wait=0)
+    assert script.steps == []
+    assert "⚠ usage: :down [SECONDS], e.g. :down 30" in screen.text
+
+
+@pytest.mark.asyncio
 async def test_end_of_input_and_help(sandbox: BotApiSandbox) -> None:
     identities = {"worker": sandbox.person(WORKER)}
     screen = Screen()
@@ -260,6 +318,7 @@ async def test_end_of_input_and_help(sandbox: BotApiSandbox) -> None:
     )
     await chat_in_terminal(sandbox, identities, input_fn=script, print_fn=screen, reply_wait=0)
     assert ":as NAME           switch identity (worker)" in screen.text
+    assert ":fail METHOD STATUS [SECONDS]" in screen.text and ":down [SECONDS]" in screen.text
     assert "⚠ unknown command :bogus" in screen.text
     assert "unknown identity 'nobody'" in screen.text
     assert "usage: #N" in screen.text
@@ -286,3 +345,15 @@ def test_render_answers() -> None:
     assert render_answer(CallbackAnswer("q", 5, "已过期", show_alert=True)) == "💬 (popup) 已过期"
     assert render_answer(CallbackAnswer("q", 5, None)) is None  # it only stops the button's spinner
     assert render_answer(CallbackAnswer("q", 5, "", url="https://t.me/x")) == "💬 (opens https://t.me/x)"
+
+
+def test_render_faults() -> None:
+    assert render_fault("sendMessage", 502, "Bad Gateway") == (
+        "⚠️  Telegram (sandbox) refused sendMessage: 502 Bad Gateway"
+    )
+    assert render_fault("sendMessage", 429, "Too Many Requests: retry after 5") == (
+        "⚠️  Telegram (sandbox) refused sendMessage: 429 Too Many Requests: retry after 5"
+    )
+    assert render_fault("sendDocument", "timeout", "no answer") == (
+        "⚠️  Telegram (sandbox) left sendDocument unanswered: timeout"
+    )

@@ -1,7 +1,8 @@
 """The HTTP side of the sandbox: request decoding (query, form, JSON, multipart) and the server.
 
 ``Params`` holds one API call's decoded parameters with Telegram-style coercion; ``Server``
-is the threading HTTP server that hands every request to ``BotApiSandbox.handle_http``.
+is the threading HTTP server that hands every request to ``BotApiSandbox.handle_http``, which
+answers it or, for an injected timeout, says to leave it ``Unanswered``.
 """
 
 from __future__ import annotations
@@ -9,8 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+import select
 import socket
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -22,6 +26,14 @@ if TYPE_CHECKING:
     from bot.sandbox.server import BotApiSandbox
 
 logger = logging.getLogger(__name__)
+
+# An unanswered request is let go after this long even if nobody ends its fault, so a forgotten
+# fault cannot keep a test's connection (and its thread) forever.
+MAX_HOLD_SECONDS = 60.0
+# How often a held request looks whether the client gave up or the fault ended.
+_HOLD_POLL_SECONDS = 0.03
+
+Response = tuple[int, str, bytes]  # status, content type, body
 
 _TOKEN_IN_PATH = re.compile(r"/(?:file/)?bot[^/\s]+/")
 
@@ -208,6 +220,16 @@ class Params:
         return {**self.values, **described}
 
 
+@dataclass(frozen=True)
+class Unanswered:
+    """Hold the request open without an answer while ``holding()`` is true, then hang up.
+
+    This is how a lost answer looks to a client: it waits until its own read timeout.
+    """
+
+    holding: Callable[[], bool]
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -259,9 +281,14 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             url = urlsplit(self.path)
-            status, content_type, payload = self.server.sandbox.handle_http(
+            answer = self.server.sandbox.handle_http(
                 url.path, url.query, self.headers.get("Content-Type", ""), body
             )
+            if isinstance(answer, Unanswered):
+                self._hold(answer)
+                self.close_connection = True
+                return
+            status, content_type, payload = answer
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
@@ -270,6 +297,28 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (a killed bot, a cancelled long poll); nothing to answer.
             self.close_connection = True
+
+    def _hold(self, unanswered: Unanswered) -> None:
+        """Keep the connection open, answering nothing, until it is time to hang up.
+
+        Runs outside the sandbox lock: other requests are served meanwhile.
+        """
+        give_up_at = time.monotonic() + MAX_HOLD_SECONDS
+        while unanswered.holding() and time.monotonic() < give_up_at and not self._client_left():
+            pass
+
+    def _client_left(self) -> bool:
+        """Wait a moment for the client to close its side (EOF); whether it did."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], _HOLD_POLL_SECONDS)
+            if not readable:
+                return False
+            if self.connection.recv(1, socket.MSG_PEEK) == b"":
+                return True
+        except OSError:
+            return True
+        time.sleep(_HOLD_POLL_SECONDS)  # bytes of a next request: not a goodbye, and no reason to spin
+        return False
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -289,5 +338,5 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline()
 
 
-def json_response(status: int, body: dict[str, Any]) -> tuple[int, str, bytes]:
+def json_response(status: int, body: dict[str, Any]) -> Response:
     return status, "application/json", json.dumps(body, ensure_ascii=False).encode("utf-8")

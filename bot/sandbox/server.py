@@ -7,6 +7,26 @@ PTB ``Application`` built with ``.base_url(sandbox.base_url).base_file_url(sandb
 runs end to end.  Simulated people (``Person``) send messages, press buttons and read what the
 bot showed them.  Only the standard library is used so the sandbox adds no dependencies.
 
+What it refuses, with Telegram's error answers (each refusal is listed in ``refusals``):
+
+- a text over 4096 or a caption over 1024 UTF-16 units after entity parsing; an empty text;
+- malformed HTML, MarkdownV2 or Markdown (``formatting``), an unknown parse_mode;
+- callback_data outside 1-64 bytes, text buttons in an inline keyboard, unparsable markup (``markup``);
+- an edit that changes nothing ("message is not modified"); editing or deleting a message that does
+  not exist (or deleting one older than 48 hours); a reply to a missing message;
+- a send to an unknown chat ("chat not found") or to a person who blocked the bot (403);
+- a second answer to a callback query, or one later than ``callback_answer_window`` seconds;
+- a missing required parameter, when given the published spec (``spec_path``); unknown parameters
+  are ignored, as Telegram ignores them, and noted in ``unknown_parameters``;
+- more sending calls per second than the flood limit (429 with retry_after);
+- getUpdates while a webhook is set, or while another getUpdates is running (409).
+
+Deliberately stricter than Telegram in one place: in HTML, an ``&`` that starts no character
+reference is refused (Telegram shows it as is), since it nearly always is unescaped user input.
+
+Tests also inject failures that are not rules (``fail``, ``go_down``): any error status, a 429, or
+an answer that never comes, for one method, one chat, a while or a number of calls.
+
 This module holds the sandbox's state and its Bot API methods; the parse modes live in
 ``formatting``, reply markup in ``markup``, request decoding and the HTTP server in
 ``requests``, stored files in ``files`` and the simulated people in ``people``.
@@ -23,14 +43,21 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from bot.sandbox.errors import ApiError, bad
+from bot.sandbox.errors import (
+    TIMEOUT,
+    ApiError,
+    Fault,
+    FaultStatus,
+    bad,
+    check_fault_status,
+    default_description,
+)
 from bot.sandbox.files import (
     FILE_KINDS,
     StoredFile,
@@ -44,9 +71,9 @@ from bot.sandbox.files import (
 from bot.sandbox.formatting import format_text, utf16_len
 from bot.sandbox.markup import parse_reply_markup
 from bot.sandbox.people import CallbackAnswer, Person, SentMessage, command_entities
-from bot.sandbox.requests import Params, Server, json_response
+from bot.sandbox.requests import Params, Response, Server, Unanswered, json_response
 
-__all__ = ["BotApiSandbox", "CallbackAnswer", "Person", "SentMessage"]
+__all__ = ["BotApiSandbox", "CallbackAnswer", "Fault", "Person", "SentMessage"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +82,9 @@ MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_ANSWER_LENGTH = 200
 DELETE_WINDOW_SECONDS = 48 * 3600
+# Telegram documents no deadline for answerCallbackQuery; bot authors observe "query is too old"
+# after roughly 10-15 seconds, so the sandbox refuses answers later than this by default.
+CALLBACK_ANSWER_WINDOW_SECONDS = 15.0
 BOT_FIRST_NAME = "Union Bot"
 BOT_USERNAME = "union_sandbox_bot"
 
@@ -165,25 +195,25 @@ class ChatState:
 
 
 @dataclass
-class _Outage:
-    status: int
-    description: str
-    methods: frozenset[str] | None
-    remaining: int | None
-
-    def matches(self, method: str) -> bool:
-        return self.methods is None or method.lower() in self.methods
-
-
-@dataclass
 class _Query:
     chat_id: int
     message_id: int
+    pressed_at: float
     answered: bool = False
+
+
+class _Injected(Exception):
+    """An injected fault fails this call; unlike ``ApiError`` it is no refusal by a rule."""
+
+    def __init__(self, method: str, fault: Fault) -> None:
+        super().__init__(fault.description)
+        self.method = method
+        self.fault = fault
 
 
 Listener = Callable[[int, SentMessage, str], None]
 AnswerListener = Callable[[int, CallbackAnswer], None]
+FaultListener = Callable[[str, FaultStatus, str], None]
 
 
 def _load_spec(path: str | os.PathLike[str]) -> dict[str, dict[str, bool]]:
@@ -210,6 +240,16 @@ def _scope_key(scope: Any) -> str:
     return ":".join([scope["type"], *ids])
 
 
+def _tell(listeners: Sequence[Callable[..., None]], events: Iterable[tuple[Any, ...]], what: str) -> None:
+    """Call every listener with every event; one that fails is logged and the others still run."""
+    for event in events:
+        for listener in listeners:
+            try:
+                listener(*event)
+            except Exception:
+                logger.exception("sandbox %s listener failed", what)
+
+
 def _is_sending(method: str) -> bool:
     return method.startswith(("send", "edit")) or method in ("copyMessage", "forwardMessage")
 
@@ -231,12 +271,14 @@ class BotApiSandbox:
         clock: Callable[[], float] = time.time,
         spec_path: str | os.PathLike[str] | None = None,
         latency: float = 0.0,
+        callback_answer_window: float = CALLBACK_ANSWER_WINDOW_SECONDS,
     ) -> None:
         self._address = (host, port)
         # Seconds added to every answer, like the round trip to Telegram's servers (for benchmarks).
         self._latency = latency
         self._flood_limit = flood_limit
         self._clock = clock
+        self._callback_answer_window = callback_answer_window
         self._spec = _load_spec(spec_path) if spec_path is not None else None
         self.unknown_parameters: list[tuple[str, str]] = []
         self._cond = threading.Condition()
@@ -258,11 +300,15 @@ class BotApiSandbox:
         self._webhook_url = ""
         self._calls: list[tuple[str, dict[str, Any]]] = []
         self._flood_window: deque[float] = deque()
-        self._outages: list[_Outage] = []
+        self._faults: list[Fault] = []
+        self._downtime: Fault | None = None
+        self._refusals: list[tuple[str, str]] = []
         self._listeners: list[Listener] = []
         self._answer_listeners: list[AnswerListener] = []
+        self._fault_listeners: list[FaultListener] = []
         self._outbox: list[tuple[int, SentMessage, str]] = []
         self._answer_outbox: list[tuple[int, CallbackAnswer]] = []
+        self._fault_outbox: list[tuple[str, FaultStatus, str]] = []
         self._bot_id = 1
         self._methods = self._method_table()
 
@@ -323,30 +369,97 @@ class BotApiSandbox:
             self._flood_limit = limit
             self._flood_window.clear()
 
-    def fail_requests(
-        self, status: int = 502, description: str | None = None, methods: Iterable[str] | None = None
-    ) -> None:
-        """Answer every call (or only ``methods``) with ``status`` until ``restore()``."""
-        self._add_outage(status, description, methods, remaining=None)
+    def fail(
+        self,
+        method: str | None = None,
+        status: FaultStatus = 502,
+        *,
+        description: str | None = None,
+        seconds: float | None = None,
+        times: int | None = None,
+        chat_id: int | None = None,
+        retry_after: int = 1,
+        delivered: bool = False,
+    ) -> Fault:
+        """Make calls of ``method`` (any method if None; any letter case) fail with ``status``.
 
-    def fail_next(
-        self, n: int = 1, status: int = 502, description: str | None = None, method: str | None = None
-    ) -> None:
-        """Answer the next ``n`` calls (of ``method``, if given) with ``status``."""
-        self._add_outage(status, description, None if method is None else [method], remaining=n)
+        ``status`` is an HTTP error status (400-599), answered with Telegram's usual description
+        unless ``description`` is given (a 429 carries ``retry_after``), or ``"timeout"``: no answer
+        at all, the connection is held open until the client gives up (even if the fault ends
+        meanwhile: a lost answer stays lost).  The fault ends after
+        ``seconds`` of the sandbox clock, after failing ``times`` calls, or on ``clear()`` /
+        ``clear_faults()``.  ``chat_id`` limits it to calls for that chat (for answerCallbackQuery:
+        the chat of the pressed button).  With ``delivered`` the call is carried out first and only
+        its answer is lost, as when Telegram's response never reaches the bot.
 
-    def restore(self) -> None:
+        Faults apply to calls that arrive after this, before the method's own rules, the first
+        matching one (in the order they were made) winning; ``go_down`` wins over all of them.
+        """
+        check_fault_status(status)
+        if times is not None and times < 1:
+            raise ValueError(f"times must be at least 1, not {times}")
+        if seconds is not None and seconds <= 0:
+            raise ValueError(f"seconds must be positive, not {seconds}")
+        name = None if method is None else self._method_name(method)
         with self._cond:
-            self._outages.clear()
+            fault = Fault(
+                self._cond,
+                method=name,
+                status=status,
+                description=default_description(status, retry_after) if description is None else description,
+                started_at=self._clock(),
+                seconds=seconds,
+                times=times,
+                chat_id=chat_id,
+                retry_after=retry_after,
+                delivered=delivered,
+            )
+            self._faults.append(fault)
+        logger.info("sandbox will fail calls: %r", fault)
+        return fault
 
-    def _add_outage(
-        self, status: int, description: str | None, methods: Iterable[str] | None, remaining: int | None
-    ) -> None:
-        if description is None:
-            description = "Too Many Requests: retry after 1" if status == 429 else HTTPStatus(status).phrase
-        names = None if methods is None else frozenset(m.lower() for m in methods)
+    def clear_faults(self) -> None:
+        """End every fault made with ``fail()``, and ``go_down()`` too."""
         with self._cond:
-            self._outages.append(_Outage(status, description, names, remaining))
+            for fault in self._faults:
+                fault.clear()
+            self._faults.clear()
+            self.come_back()
+
+    def go_down(self, seconds: float | None = None) -> None:
+        """The whole API is down: every call (and file download) answers 502 Bad Gateway.
+
+        Until ``come_back()`` / ``clear_faults()``, or for ``seconds`` of the sandbox clock.  A long
+        poll in progress ends with the outage too, so no update slips through while down.
+        """
+        with self._cond:
+            self._downtime = Fault(
+                self._cond,
+                method=None,
+                status=502,
+                description=default_description(502, 1),
+                started_at=self._clock(),
+                seconds=seconds,
+            )
+            self._cond.notify_all()
+
+    def come_back(self) -> None:
+        """End ``go_down()``."""
+        with self._cond:
+            if self._downtime is not None:
+                self._downtime.clear()
+            self._downtime = None
+
+    def inject_raw_update(self, payload: dict[str, Any]) -> int:
+        """Queue ``payload`` unchecked as an update's content, e.g. ``{"message": {...}}``; its update_id.
+
+        For updates PTB cannot parse (a message whose "from" has no "first_name"...).  The sandbox
+        assigns the update_id (replacing one in the payload), stores nothing in any chat, and filters
+        the update by ``allowed_updates`` like any other, by the payload's first key.
+        """
+        content = {key: value for key, value in payload.items() if key != "update_id"}
+        with self._cond:
+            return self._queue(copy.deepcopy(content))
 
     # -- inspection --------------------------------------------------------------------------
 
@@ -380,9 +493,15 @@ class BotApiSandbox:
 
     @property
     def calls(self) -> list[tuple[str, dict[str, Any]]]:
-        """Every API call the bot made, as (method, decoded parameters)."""
+        """Every API call the bot made, as (method, decoded parameters), injected failures included."""
         with self._cond:
             return list(self._calls)
+
+    @property
+    def refusals(self) -> list[tuple[str, str]]:
+        """(method, description) of every call a rule refused, as Telegram would; not injected faults."""
+        with self._cond:
+            return list(self._refusals)
 
     def wait_for_call(self, method: str, *, since: int = 0, timeout: float = 10.0) -> dict[str, Any]:
         """Block until the bot calls ``method`` (at index >= ``since`` in ``calls``); its params.
@@ -437,10 +556,22 @@ class BotApiSandbox:
         with self._cond:
             self._answer_listeners.remove(listener)
 
+    def add_fault_listener(self, listener: FaultListener) -> None:
+        """Call ``listener(method, status, description)`` whenever an injected fault fails a call.
+
+        ``go_down`` counts as one.  Like ``add_listener``: on a server thread, outside the sandbox lock.
+        """
+        with self._cond:
+            self._fault_listeners.append(listener)
+
+    def remove_fault_listener(self, listener: FaultListener) -> None:
+        with self._cond:
+            self._fault_listeners.remove(listener)
+
     # -- HTTP entry point --------------------------------------------------------------------
 
-    def handle_http(self, path: str, query: str, content_type: str, body: bytes) -> tuple[int, str, bytes]:
-        """Answer one HTTP request: (status, content type, body)."""
+    def handle_http(self, path: str, query: str, content_type: str, body: bytes) -> Response | Unanswered:
+        """Answer one HTTP request: (status, content type, body), or leave it unanswered."""
         path = unquote(path)  # PTB percent-encodes the ':' of the token in file URLs
         if match := _API_PATH.match(path):
             return self._api_request(match.group(1), match.group(2), query, content_type, body)
@@ -450,57 +581,85 @@ class BotApiSandbox:
 
     def _api_request(
         self, token: str, method: str, query: str, content_type: str, body: bytes
-    ) -> tuple[int, str, bytes]:
+    ) -> Response | Unanswered:
         with self._cond:
-            try:
-                status, result = (
-                    200,
-                    {"ok": True, "result": self._call(token, method, query, content_type, body)},
-                )
-            except ApiError as err:
-                logger.info("sandbox refused %s: %s", method, err.description)
-                status, result = err.status, err.payload()
-            except Exception as exc:  # a sandbox bug must not look like a Telegram answer
-                logger.exception("sandbox failed on %s", method)
-                status, result = (
-                    500,
-                    {"ok": False, "error_code": 500, "description": f"Internal Server Error: {exc}"},
-                )
-            response = json_response(status, result)
+            answer = self._answer(token, method, query, content_type, body)
             events, self._outbox = self._outbox, []
             answers, self._answer_outbox = self._answer_outbox, []
+            faults, self._fault_outbox = self._fault_outbox, []
             listeners = list(self._listeners)
             answer_listeners = list(self._answer_listeners)
+            fault_listeners = list(self._fault_listeners)
         if self._latency:
             time.sleep(self._latency)  # outside the lock: each request waits in its own thread
-        for chat_id, message, event in events:
-            for listener in listeners:
-                try:
-                    listener(chat_id, message, event)
-                except Exception:
-                    logger.exception("sandbox listener failed")
-        for chat_id, answer in answers:
-            for answer_listener in answer_listeners:
-                try:
-                    answer_listener(chat_id, answer)
-                except Exception:
-                    logger.exception("sandbox answer listener failed")
-        return response
+        _tell(listeners, events, "message")
+        _tell(answer_listeners, answers, "answer")
+        _tell(fault_listeners, faults, "fault")
+        return answer
+
+    def _answer(
+        self, token: str, method: str, query: str, content_type: str, body: bytes
+    ) -> Response | Unanswered:
+        """What one API call gets back; under the lock."""
+        try:
+            result = self._call(token, method, query, content_type, body)
+        except _Injected as injected:
+            return self._injected_answer(injected.method, injected.fault)
+        except ApiError as err:
+            self._note_refusal(self._methods.get(method.lower(), (method, None))[0], err)
+            return json_response(err.status, err.payload())
+        except Exception as exc:  # a sandbox bug must not look like a Telegram answer
+            logger.exception("sandbox failed on %s", method)
+            return json_response(
+                500, {"ok": False, "error_code": 500, "description": f"Internal Server Error: {exc}"}
+            )
+        return json_response(200, {"ok": True, "result": result})
 
     def _call(self, token: str, method: str, query: str, content_type: str, body: bytes) -> Any:
+        name, handler = self._methods.get(method.lower(), (method, None))
+        if (downtime := self._live_downtime()) is not None:
+            self._record_call(name, self._params_if_readable(query, content_type, body))
+            raise self._failing(name, downtime)
         bot = self._authenticate(token)
-        name, handler = self._methods.get(method.lower(), (None, None))
-        if name is None or handler is None:
+        if handler is None:
             if self._spec and any(m.lower() == method.lower() for m in self._spec):
                 logger.warning("the sandbox does not implement %s", method)
             raise ApiError(404, "Not Found")
         params = Params.from_request(query, content_type, body)
+        self._record_call(name, params)
+        fault = self._matching_fault(name, params)
+        if fault is None:
+            return self._carry_out(name, handler, bot, params)
+        if fault.delivered:
+            try:
+                self._carry_out(name, handler, bot, params)
+            except ApiError as err:  # refused by a rule, and then the answer was lost as well
+                self._note_refusal(name, err)
+        raise self._failing(name, fault)
+
+    def _carry_out(
+        self, name: str, handler: Callable[[dict[str, Any], Params], Any], bot: dict[str, Any], p: Params
+    ) -> Any:
+        """The method's own rules, then the method."""
+        self._check_spec(name, p)
+        self._check_flood(name)
+        return handler(bot, p)
+
+    def _record_call(self, name: str, params: Params) -> None:
         self._calls.append((name, params.loggable()))
         self._cond.notify_all()
-        self._check_outage(name)
-        self._check_spec(name, params)
-        self._check_flood(name)
-        return handler(bot, params)
+
+    @staticmethod
+    def _params_if_readable(query: str, content_type: str, body: bytes) -> Params:
+        """While down nothing is parsed for real; a call is still recorded with what can be read."""
+        try:
+            return Params.from_request(query, content_type, body)
+        except ApiError:
+            return Params({})
+
+    def _note_refusal(self, method: str, err: ApiError) -> None:
+        logger.info("sandbox refused %s: %s", method, err.description)
+        self._refusals.append((method, err.description))
 
     def _authenticate(self, token: str) -> dict[str, Any]:
         match = TOKEN_PATTERN.match(token)
@@ -522,15 +681,63 @@ class BotApiSandbox:
             "has_main_web_app": False,
         }
 
-    def _check_outage(self, method: str) -> None:
-        for outage in self._outages:
-            if outage.matches(method):
-                if outage.remaining is not None:
-                    outage.remaining -= 1
-                    if outage.remaining <= 0:
-                        self._outages.remove(outage)
-                retry_after = 1 if outage.status == 429 else None
-                raise ApiError(outage.status, outage.description, retry_after)
+    # -- injected faults ---------------------------------------------------------------------
+
+    def _method_name(self, method: str) -> str:
+        """The sandbox's name of a method given in any letter case; ValueError for a typo."""
+        name, _ = self._methods.get(method.lower(), (None, None))
+        if name is None:
+            raise ValueError(f"the sandbox has no method {method!r}")
+        return name
+
+    def _live_downtime(self) -> Fault | None:
+        """The outage ``go_down()`` made, while it lasts."""
+        if self._downtime is not None and self._downtime.expired(self._clock()):
+            self._downtime = None
+        return self._downtime
+
+    def _matching_fault(self, method: str, params: Params) -> Fault | None:
+        now = self._clock()
+        self._faults = [f for f in self._faults if not f.expired(now)]
+        live = [f for f in self._faults if f.live(now)]
+        if not live:
+            return None
+        chat_id = self._chat_of_call(method, params)
+        return next((f for f in live if f.matches(method, chat_id)), None)
+
+    def _chat_of_call(self, method: str, params: Params) -> int | None:
+        """The chat a call is about, to scope faults to one person; None if it names none."""
+        if method == "answerCallbackQuery":
+            query = self._queries.get(params.text("callback_query_id") or "")
+            return None if query is None else query.chat_id
+        ref = params.value("chat_id")
+        if isinstance(ref, str) and ref.startswith("@"):
+            chat = self._chat_by_username(ref[1:])
+            return None if chat is None else chat.id
+        try:
+            return int(ref)
+        except (TypeError, ValueError):
+            return None
+
+    @staticmethod
+    def _failing(method: str, fault: Fault) -> _Injected:
+        """Count the call as one the fault failed; the exception that carries it to the answer."""
+        fault.hit()
+        return _Injected(method, fault)
+
+    def _injected_answer(self, method: str, fault: Fault) -> Response | Unanswered:
+        logger.info("sandbox fails %s on purpose: %s %s", method, fault.status, fault.description)
+        self._fault_outbox.append((method, fault.status, fault.description))
+        if fault.status == TIMEOUT:
+            # An answer Telegram never sent does not come later because the fault ended: the request
+            # stays unanswered until the client gives up (or the sandbox stops).
+            return Unanswered(self._still_running)
+        err = fault.error()
+        return json_response(err.status, err.payload())
+
+    def _still_running(self) -> bool:
+        with self._cond:
+            return not self._stopping
 
     def _check_spec(self, method: str, params: Params) -> None:
         fields = self._spec.get(method) if self._spec else None
@@ -556,8 +763,10 @@ class BotApiSandbox:
             raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
         window.append(now)
 
-    def _download(self, token: str, file_path: str) -> tuple[int, str, bytes]:
+    def _download(self, token: str, file_path: str) -> Response:
         with self._cond:
+            if self._live_downtime() is not None:  # files are served by the same servers as the methods
+                return json_response(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
             stored = next((f for f in self._files.values() if f.file_path == file_path), None)
         if not TOKEN_PATTERN.match(token) or stored is None:
             return json_response(404, {"ok": False, "error_code": 404, "description": "Not Found"})
@@ -613,9 +822,16 @@ class BotApiSandbox:
         self._poll_generation += 1
         generation = self._poll_generation
         self._cond.wait_for(
-            lambda: bool(self._updates) or self._stopping or generation != self._poll_generation,
+            lambda: (
+                bool(self._updates)
+                or self._stopping
+                or generation != self._poll_generation
+                or self._live_downtime() is not None
+            ),
             timeout=timeout,
         )
+        if (downtime := self._live_downtime()) is not None:
+            raise self._failing("getUpdates", downtime)
         if generation != self._poll_generation:
             raise ApiError(
                 409,
@@ -641,13 +857,17 @@ class BotApiSandbox:
         self._updates = [u for u in self._updates if self._allowed(u)]
 
     def _allowed(self, update: dict[str, Any]) -> bool:
-        kind = next(k for k in update if k != "update_id")
-        return not self._allowed_updates or kind in self._allowed_updates
+        kind = next((k for k in update if k != "update_id"), None)
+        return kind is None or not self._allowed_updates or kind in self._allowed_updates
 
     def _enqueue(self, kind: str, payload: dict[str, Any]) -> int:
+        return self._queue({kind: copy.deepcopy(payload)})
+
+    def _queue(self, content: dict[str, Any]) -> int:
+        """Queue an update with this content; its new update_id."""
         update_id = self._next_update_id
         self._next_update_id += 1
-        update = {"update_id": update_id, kind: copy.deepcopy(payload)}
+        update = {"update_id": update_id, **content}
         if self._allowed(update):
             self._updates.append(update)
         self._cond.notify_all()
@@ -713,7 +933,7 @@ class BotApiSandbox:
         if ref is None or ref == "":
             raise bad("chat_id is empty")
         if isinstance(ref, str) and ref.startswith("@"):
-            found = next((c for c in self._chats.values() if c.user.get("username") == ref[1:]), None)
+            found = self._chat_by_username(ref[1:])
             if found is None:
                 raise bad("chat not found")
             return found
@@ -724,6 +944,9 @@ class BotApiSandbox:
         if chat_id not in self._chats:
             raise bad("chat not found")
         return self._chats[chat_id]
+
+    def _chat_by_username(self, username: str) -> ChatState | None:
+        return next((c for c in self._chats.values() if c.user.get("username") == username), None)
 
     def _target_chat(self, p: Params, *, sending: bool = True) -> ChatState:
         chat = self._chat_by_ref(p.value("chat_id"))
@@ -1078,7 +1301,8 @@ class BotApiSandbox:
     def _answer_callback_query(self, bot: dict[str, Any], p: Params) -> bool:
         query_id = p.text("callback_query_id") or ""
         query = self._queries.get(query_id)
-        if query is None or query.answered:
+        late = query is not None and self._clock() - query.pressed_at > self._callback_answer_window
+        if query is None or query.answered or late:
             raise bad("query is too old and response timeout expired or query ID is invalid")
         text = p.text("text")
         if text is not None and len(text) > MAX_CALLBACK_ANSWER_LENGTH:
@@ -1128,7 +1352,7 @@ class BotApiSandbox:
             raise RuntimeError(f"user {user_id} has blocked the bot; call unblock() first")
         query_id = str(4_000_000_000_000_000 + self._next_query)
         self._next_query += 1
-        self._queries[query_id] = _Query(user_id, stored.data["message_id"])
+        self._queries[query_id] = _Query(user_id, stored.data["message_id"], pressed_at=self._clock())
         chat.presses.append(query_id)
         query = {
             "id": query_id,

@@ -6,6 +6,8 @@ A person trying the bot without Telegram types as one identity and switches to a
 (``🤖 [m12] …``) so ``#12.3`` presses a button on an older one.  The bot's answers to presses
 (toasts and popups) are printed as ``💬 …``.  Messages and answers for the other identities are
 kept and shown when switching to them, so an officer sees the case a worker just reported.
+``:fail`` and ``:down`` make Telegram (the sandbox) fail, and every failure is printed as ``⚠️ …``,
+so a person can watch how the bot copes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from bot.sandbox.errors import TIMEOUT, FaultStatus, default_description
 from bot.sandbox.server import BotApiSandbox, CallbackAnswer, Person, SentMessage
 
 logger = logging.getLogger(__name__)
@@ -39,6 +42,12 @@ Type a message to send it; /command sends a command.
   :contact [PHONE]   share your phone number
   :sticker           send a sticker
   :block / :unblock  block or unblock the bot
+  :fail METHOD STATUS [SECONDS]
+                     Telegram refuses METHOD with STATUS (400, 403, 429, 500, 502...) or
+                     leaves it unanswered (timeout), e.g. :fail sendMessage 502 30
+  :fail off          end all failures
+  :down [SECONDS]    Telegram is down: every call gets 502 Bad Gateway
+  :up                Telegram is back
   :help              show this help
   :quit              leave (Ctrl-D works too)"""
 
@@ -54,6 +63,9 @@ _KIND_LABELS = {
     "video_note": "[video note]",
 }
 _PRESS = re.compile(r"^(?:m?(\d+)\.)?(\d+)$")  # "#3", or "#12.3" / "#m12.3" for message 12
+_FAIL_USAGE = "usage: :fail METHOD STATUS [SECONDS], e.g. :fail sendMessage 502 30; or :fail off"
+# Commands that only change the sandbox: the bot has nothing to answer, so no waiting for it.
+_LOCAL_COMMANDS = frozenset({":as", ":help", ":quit", ":block", ":unblock", ":fail", ":down", ":up"})
 
 
 def render_message(message: SentMessage, event: str = "new") -> str:
@@ -117,6 +129,17 @@ def render_answer(answer: CallbackAnswer) -> str | None:
     return "💬 " + " ".join(parts) if parts else None
 
 
+def render_fault(method: str, status: FaultStatus, description: str) -> str:
+    """One failure Telegram (the sandbox) was told to make, as the person sees it happen."""
+    if status == TIMEOUT:
+        return f"⚠️  Telegram (sandbox) left {method} unanswered: timeout"
+    return f"⚠️  Telegram (sandbox) refused {method}: {status} {description}"
+
+
+def _for_how_long(seconds: float | None, until: str) -> str:
+    return f"for {seconds:g} s; {until} ends it sooner" if seconds is not None else f"until {until}"
+
+
 class _TerminalChat:
     """State of one terminal session; bot events arrive on the event loop via the listener."""
 
@@ -154,6 +177,15 @@ class _TerminalChat:
     def on_answer(self, chat_id: int, answer: CallbackAnswer) -> None:
         """Sandbox answer listener (server thread): hand the answer to the event loop to print."""
         self.loop.call_soon_threadsafe(self.show_answer, chat_id, answer)
+
+    def on_fault(self, method: str, status: FaultStatus, description: str) -> None:
+        """Sandbox fault listener (server thread): hand the failure to the event loop to print."""
+        self.loop.call_soon_threadsafe(self.show_fault, method, status, description)
+
+    def show_fault(self, method: str, status: FaultStatus, description: str) -> None:
+        """Printed whoever is current: an outage is everybody's."""
+        self.print(render_fault(method, status, description))
+        self.activity.set()
 
     def show(self, chat_id: int, message: SentMessage, event: str) -> None:
         self._deliver(chat_id, render_message(message, event), "new message for {name}")
@@ -283,6 +315,13 @@ class _TerminalChat:
         elif name in ("block", "unblock"):
             getattr(person, name)()
             self.print(f"   ({self.current} {name}ed the bot)")
+        elif name == "fail":
+            self.fail(argument)
+        elif name == "down":
+            self.go_down(argument)
+        elif name == "up":
+            self.sandbox.come_back()
+            self.print("   (Telegram (sandbox) is back up)")
         else:
             self.print(f"⚠ unknown command :{name}; :help lists commands")
         return True
@@ -297,6 +336,31 @@ class _TerminalChat:
             self.print(text)
         self.waiting[name].clear()
 
+    def fail(self, argument: str) -> None:
+        """``:fail METHOD STATUS [SECONDS]``, or ``:fail off``."""
+        if argument.lower() == "off":
+            self.sandbox.clear_faults()
+            self.print("   (no more failures: Telegram (sandbox) answers normally again)")
+            return
+        parts = argument.split()
+        if len(parts) not in (2, 3):
+            raise ValueError(_FAIL_USAGE)
+        method, status = parts[0], _fault_status(parts[1])
+        seconds = _seconds(parts[2], _FAIL_USAGE) if len(parts) == 3 else None
+        fault = self.sandbox.fail(method, status, seconds=seconds)
+        if status == TIMEOUT:
+            what = f"leaves {fault.method} unanswered (timeout)"
+        else:
+            what = f"refuses {fault.method} with {status} {fault.description}"
+        self.print(f"   (Telegram (sandbox) now {what} {_for_how_long(seconds, ':fail off')})")
+
+    def go_down(self, argument: str) -> None:
+        """``:down [SECONDS]``."""
+        seconds = _seconds(argument, "usage: :down [SECONDS], e.g. :down 30") if argument else None
+        self.sandbox.go_down(seconds)
+        every_call = f"every call gets 502 {default_description(502, 1)}"
+        self.print(f"   (Telegram (sandbox) is down: {every_call} {_for_how_long(seconds, ':up')})")
+
     def send_document(self, name: str) -> None:
         if not name:
             raise ValueError("usage: :doc NAME")
@@ -309,7 +373,26 @@ class _TerminalChat:
 def _reaches_the_bot(line: str) -> bool:
     """Whether an input line sends something the bot may answer (not :as, :help, blank)."""
     command = line.strip().partition(" ")[0]
-    return bool(command) and command not in {":as", ":help", ":quit", ":block", ":unblock"}
+    return bool(command) and command not in _LOCAL_COMMANDS
+
+
+def _fault_status(raw: str) -> FaultStatus:
+    if raw.lower() == TIMEOUT:
+        return TIMEOUT
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"STATUS is a number such as 502, or timeout; {_FAIL_USAGE}") from exc
+
+
+def _seconds(raw: str, usage: str) -> float:
+    try:
+        seconds = float(raw)
+    except ValueError as exc:
+        raise ValueError(usage) from exc
+    if not seconds > 0:
+        raise ValueError(usage)
+    return seconds
 
 
 def _coordinates(argument: str) -> tuple[float, float]:
@@ -345,6 +428,7 @@ async def chat_in_terminal(
     session = _TerminalChat(sandbox, identities, print_fn, start_as, asyncio.get_running_loop())
     sandbox.add_listener(session.on_event)
     sandbox.add_answer_listener(session.on_answer)
+    sandbox.add_fault_listener(session.on_fault)
     try:
         session.welcome()
         while True:
@@ -360,5 +444,6 @@ async def chat_in_terminal(
     finally:
         sandbox.remove_listener(session.on_event)
         sandbox.remove_answer_listener(session.on_answer)
+        sandbox.remove_fault_listener(session.on_fault)
         # Let events already handed to the loop be printed before returning.
         await asyncio.sleep(0)
