@@ -156,7 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_sandbox_session(config_path=args.config, database=args.database))
     except ConfigError as error:
-        print(f"union-bot: config error: {error}", file=sys.stderr)
+        for problem in error.problems:
+            print(f"union-bot: config error: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -230,6 +231,7 @@ def _host_of(url: str) -> str:
 
 
 def _check_config(config_path: str) -> int:
+    """OK and a summary; otherwise main prints every problem the file has, one line each."""
     config: Config = load_config(config_path)
     config.require_token(config_path)
     print(

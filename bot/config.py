@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from bot.durations import ACCEPTED, parse_duration
 from storage.models import CaseKind, OfficerIn, OfficerRole
@@ -22,7 +31,11 @@ _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{5,}$")
 
 
 class ConfigError(Exception):
-    """The configuration cannot be used; the message names the key and fits on one line."""
+    """The configuration cannot be used: ``problems`` holds one line per problem, each naming its key."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
 
 
 # TOML has real integers: refuse true, 2.0 and "2" rather than quietly reading them as numbers.
@@ -41,6 +54,9 @@ class TelegramConfig(_Section):
     # Bot API requests on the wire at once (bot/botapi.py): enough for about 30 messages a second while
     # Telegram answers within 130 ms. A bot far from Telegram, or behind a slow proxy, may need more.
     requests_in_flight: Annotated[_StrictInt, Field(ge=1, le=64)] = 4
+    # Seconds Telegram has to answer one request before it counts as failed (PTB's own default is 5);
+    # long polling adds its own wait on top. Strict: true or "5" is a mistake, not a number.
+    request_timeout: Annotated[float, Field(strict=True, gt=0, le=300, allow_inf_nan=False)] = 5.0
 
     @field_validator("token")
     @classmethod
@@ -194,6 +210,24 @@ class ReportsConfig(_Section):
     collective_window: Duration = timedelta(days=30)
 
 
+class DeliveryConfig(_Section):
+    """How long the outbox retries a message Telegram refuses for now, and when one counts as stuck."""
+
+    # Declared first: the check of stuck_after reads it.
+    give_up_after: Duration = timedelta(hours=24)
+    # Checked when left out too: give_up_after = "10m" alone is as wrong as both written.
+    stuck_after: Duration = Field(default=timedelta(minutes=15), validate_default=True)
+
+    @field_validator("stuck_after")
+    @classmethod
+    def _stuck_before_given_up(cls, stuck_after: timedelta, info: ValidationInfo) -> timedelta:
+        # A message given up on before it could count as stuck would never show in /stats.
+        give_up_after = info.data.get("give_up_after")  # absent when it was itself invalid
+        if give_up_after is not None and stuck_after >= give_up_after:
+            raise ValueError("must be shorter than delivery.give_up_after")
+        return stuck_after
+
+
 class OfficerConfig(_Section):
     telegram_id: Annotated[int, Field(gt=0)]
     name: str = Field(min_length=1)
@@ -217,6 +251,7 @@ class Config(_Section):
     privacy: PrivacyConfig = PrivacyConfig()
     broadcast: BroadcastConfig = BroadcastConfig()
     reports: ReportsConfig = ReportsConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
     officers: list[OfficerConfig] = Field(default_factory=list)
 
     @field_validator("officers")
@@ -265,7 +300,7 @@ def parse_config(raw: dict, *, base_dir: Path, environ: dict[str, str] | os._Env
     try:
         config = Config.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(_first_error(error)) from None
+        raise ConfigError(*_problems(error)) from None
     database = config.storage.database
     if database != ":memory:" and not Path(database).is_absolute():
         resolved = str((base_dir / database).resolve())
@@ -273,19 +308,20 @@ def parse_config(raw: dict, *, base_dir: Path, environ: dict[str, str] | os._Env
     return config
 
 
-def _first_error(error: ValidationError) -> str:
-    """One line: the dotted key and what is wrong with it (never the offending value)."""
-    first = error.errors()[0]
-    key = ""
-    for part in first["loc"]:
-        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "missing":
-        message = "missing (required)"
-    elif first["type"] == "extra_forbidden":
-        message = "unknown key (check the spelling against config.example.toml)"
-    more = len(error.errors()) - 1
-    return f"{key or 'config'}: {message}" + (f" (and {more} more problem(s))" if more else "")
+def _problems(error: ValidationError) -> list[str]:
+    """One line per problem: the dotted key and what is wrong with it (never the offending value)."""
+    problems = []
+    for problem in error.errors():
+        key = ""
+        for part in problem["loc"]:
+            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "missing":
+            message = "missing (required)"
+        elif problem["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling against config.example.toml)"
+        problems.append(f"{key or 'config'}: {message}")
+    return problems
 
 
 __all__ = [
@@ -293,11 +329,13 @@ __all__ = [
     "BroadcastConfig",
     "Config",
     "ConfigError",
+    "DeliveryConfig",
     "Duration",
     "PrivacyConfig",
     "QuietHours",
     "ReportsConfig",
     "SLAConfig",
+    "TelegramConfig",
     "load_config",
     "parse_config",
 ]

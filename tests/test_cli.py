@@ -44,6 +44,22 @@ def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, capsys: pytest.Ca
     assert err.startswith("union-bot: config error: union.timezone: unknown time zone 'Nowhere/Land'")
 
 
+def test_check_config_lists_every_problem_one_line_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(
+        tmp_path,
+        CONFIG.replace('name = "测试工会"', 'name = "测试工会"\ntimezone = "Nowhere/Land"')
+        + '[telegram]\nrequest_timeout = 0\n[delivery]\ngive_up_after = "1 day"\n',
+    )
+    assert main(["check-config", "--config", str(path)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith("union-bot: config error: ") for line in lines)
+    keys = [line.removeprefix("union-bot: config error: ").split(":")[0] for line in lines]
+    assert keys == ["telegram.request_timeout", "union.timezone", "delivery.give_up_after"]
+
+
 def test_missing_token_says_how_to_provide_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -44,6 +44,7 @@ def sandbox_config(base: Config, sandbox: BotApiSandbox, database: str) -> Confi
                 api_base_url=sandbox.base_url,
                 api_file_url=sandbox.file_url,
                 requests_in_flight=base.telegram.requests_in_flight,
+                request_timeout=base.telegram.request_timeout,
             ),
             "storage": StorageConfig(database=database),
         }
