@@ -59,7 +59,7 @@ def serve_bare(base_url: str, file_url: str) -> None:
 
 def serve_project(base_url: str, file_url: str, database: str) -> None:
     """The union bot as ``union-bot run`` starts it, but without its own rate limiter."""
-    from bot.app import build_application
+    from bot.app import build_application, serve
     from bot.logs import configure_logging
 
     class _Urls:  # the sandbox's addresses, in the shape sandbox_config expects
@@ -70,7 +70,7 @@ def serve_project(base_url: str, file_url: str, database: str) -> None:
     # As `union-bot run` does, but only warnings: its start-up lines would bury the results.
     configure_logging(level=logging.WARNING, secrets=[SANDBOX_TOKEN])
     application = build_application(config, token=SANDBOX_TOKEN, rate_limited=False)
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    asyncio.run(serve(application))
 
 
 # -- the measurement ---------------------------------------------------------------------------------

@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import warnings
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType, ParseMode
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 import flows
-from bot import broadcast_admin, casework, collective, commands, officers, privacy, reporting
-from bot.botapi import BoundedRequest
+from bot import broadcast_admin, casework, collective, commands, officers, privacy, reporting, status
+from bot.botapi import BoundedRequest, UnionBot
 from bot.broadcasts import BroadcastDispatcher
-from bot.chatlog import RecordingBot
 from bot.clock import Clock, SystemClock
 from bot.collective import CollectiveDetector
 from bot.config import Config
 from bot.context import BotContext
+from bot.delivery import backoff, failure_of
 from bot.digests import DigestSweep
 from bot.outbox import OutboxDispatcher
 from bot.persistence import SQLitePersistence
@@ -31,6 +36,7 @@ from bot.updates import PerUserUpdateProcessor
 from flows import subscription
 from flows.followup import FollowupSweep
 from storage import SQLiteStorage, Storage
+from storage.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +51,10 @@ PROCESSED_REMEMBERED = 10_000  # update ids of this run kept in memory; Telegram
 # Telegram allows about 30 messages a second overall. Every message the bot sends passes this limiter;
 # broadcasts are paced on top of it, never faster (bot/broadcasts.py says how the two share it).
 OVERALL_MAX_RATE = 25
+
+# Reaching Telegram at start: tried again after 1 s, 2 s, 4 s … at most this long apart, for ever.
+LONGEST_START_RETRY = timedelta(seconds=30)
+LONGEST_MENU_RETRY = timedelta(minutes=10)
 
 
 class UnionApplication(Application):  # type: ignore[type-arg]
@@ -63,7 +73,10 @@ class UnionApplication(Application):  # type: ignore[type-arg]
         self._first_new_update_id: int | None = None  # set at start from the processed ids on record
         self._processed_this_run: set[int] = set()
         self._processed_order: deque[int] = deque()
-        self.outbox = OutboxDispatcher(storage, self.bot, clock)
+        assert isinstance(self.bot, UnionBot)
+        self.outbox = OutboxDispatcher(
+            storage, self.bot, clock, config.delivery, default_language=config.union.default_language
+        )
         self.reminders = ReminderSweep(storage, config, clock)
         self.digests = DigestSweep(storage, config, clock)
         self.followups = FollowupSweep(storage, config, clock)
@@ -76,35 +89,73 @@ class UnionApplication(Application):  # type: ignore[type-arg]
             rate=min(config.broadcast.messages_per_second, OVERALL_MAX_RATE),
             on_report=self.send_outbox_soon,
         )
-        if isinstance(self.bot, RecordingBot):
-            self.bot.listen(self._record_sent)
+        self.bot.listen(self._record_sent)
+        self.bot.queue_replies_with(self._queue_reply)
+
+    @property
+    def union_bot(self) -> UnionBot:
+        assert isinstance(self.bot, UnionBot)
+        return self.bot
 
     async def run_schedules(self) -> None:
         """One pass of the scheduled work: reminders and escalations, digests, follow-ups; then send.
 
         Everything due is read from SQLite, so a pass after a restart catches up and repeats nothing.
         """
-        for sweep in (self.reminders.run, self.digests.run, self.followups.run):
+        for sweep in (self.reminders.run, self.digests.run, self.followups.run, self._note_status):
             try:
                 await sweep()
             except Exception:  # one failing part must not stop the others, nor the next pass
                 logger.exception("Scheduled work failed; it is tried again at the next pass")
         await self.outbox.send_due()
 
+    async def _note_status(self) -> None:
+        """Say that the bot runs, and since when Telegram has not answered (for `union-bot status`)."""
+        await status.note_running(self.storage, self.clock.now(), self.union_bot.reachability.down_since)
+
     def send_outbox_soon(self) -> None:
         """Deliver newly queued outbox messages now rather than at the next sweep."""
-        self.create_task(self._send_outbox(), name="outbox:send_due")
+        if self.running:  # else the first sweep sends them
+            self.create_task(self._send_outbox(), name="outbox:send_due")
+
+    async def _queue_reply(self, message: OutboxMessage) -> int:
+        """A reply Telegram did not take at once: into the outbox, to be tried again soon."""
+        item = await self.storage.enqueue_outbox(message)
+        self.send_outbox_soon()
+        return item
 
     async def _send_outbox(self) -> None:
         await self.outbox.send_due()
         await self.write_notes()
 
     async def initialize(self) -> None:
+        try:
+            await self._reach_telegram()
+        except BaseException:
+            # PTB shuts down only what initialized: the connection opened to ask must close here.
+            await self.bot.request.shutdown()
+            raise
         await self.storage.open()
         latest = await self.storage.latest_processed_update_id()
         self._first_new_update_id = 0 if latest is None else latest + 1
         await self.storage.sync_officers([officer.to_officer() for officer in self.config.officers])
         await super().initialize()
+
+    async def _reach_telegram(self) -> None:
+        """Ask Telegram who we are until it answers: a network blip at start must not stop the bot.
+
+        A refused token stops it at once: no retry can mend that.
+        """
+        attempt = 0
+        while True:
+            try:
+                await self.bot.initialize()
+                return
+            except TelegramError as error:
+                if isinstance(error, InvalidToken) or not failure_of(error).kind.retried:
+                    raise
+            attempt += 1  # the bot logged the failure once (bot/botapi.py: Reachability)
+            await asyncio.sleep(min(2 ** (attempt - 1), LONGEST_START_RETRY.total_seconds()))
 
     async def stop(self) -> None:
         # Before the job queue stops: the broadcast in progress ends after its message in flight.
@@ -170,6 +221,7 @@ class UnionApplication(Application):  # type: ignore[type-arg]
         self.drop_user_data(user_id)
         if language:
             self._languages.pop(user_id, None)
+            self.union_bot.forget(user_id)  # their waiting messages went with their data
         for states in self._conversation_handler_conversations.values():
             for key in [key for key in states if user_id in key]:
                 del states[key]
@@ -210,7 +262,7 @@ def _every(
 ) -> None:
     """Run ``job`` every ``seconds``; starting twice (tests restart the bot in one process) replaces it.
 
-    A job added before the job queue starts (as in post_init) first runs one interval later, even with
+    A job added before the job queue starts (as in on_start) first runs one interval later, even with
     first=0: anything that must run at once is started directly by on_start.
     """
     assert application.job_queue is not None
@@ -224,10 +276,9 @@ def _every(
     application.job_queue.run_repeating(callback, interval=seconds, first=seconds, name=name)
 
 
-async def on_start(application: Application) -> None:  # type: ignore[type-arg]
+async def on_start(application: UnionApplication) -> None:
     """Once the bot is connected: publish the command menus and start the sweeps."""
-    assert isinstance(application, UnionApplication)
-    await commands.publish_commands(application)
+    await _publish_commands(application)
     _every(application, "outbox-sweep", OUTBOX_SWEEP_SECONDS, application.outbox.send_due)
     _every(application, "schedule-sweep", SCHEDULE_SWEEP_SECONDS, application.run_schedules)
     _every(application, "privacy-sweep", PRIVACY_SWEEP_SECONDS, lambda: privacy.sweep(application))
@@ -239,6 +290,67 @@ async def on_start(application: Application) -> None:  # type: ignore[type-arg]
     _every(application, "broadcast-sweep", BROADCAST_SWEEP_SECONDS, wake_broadcasts)
     # A broadcast cut off by a restart carries on now (the outbox's waiting messages go within seconds).
     application.broadcasts.wake()
+
+
+MENU_JOB = "publish-commands"
+
+
+async def _publish_commands(application: UnionApplication, attempt: int = 1) -> None:
+    """Publish the command menus; when Telegram fails, try again later rather than not start."""
+    if await commands.publish_commands(application):
+        return
+    delay = backoff(attempt, longest=LONGEST_MENU_RETRY)
+    logger.warning("The command menu is not published yet; trying again in %d s", delay.total_seconds())
+    assert application.job_queue is not None
+
+    async def again(_context: object) -> None:
+        await _publish_commands(application, attempt + 1)
+
+    application.job_queue.run_once(again, when=delay, name=MENU_JOB)
+
+
+def _polling_failed(_error: TelegramError) -> None:
+    """PTB's polling hands its errors here instead of logging a traceback for each failed poll.
+
+    The bot already noted the failure once (bot/botapi.py, Reachability) and logs when Telegram answers
+    again; PTB keeps polling with growing pauses.
+    """
+
+
+@asynccontextmanager
+async def running(application: UnionApplication) -> AsyncIterator[UnionApplication]:
+    """The bot polling Telegram until the block ends: the one way it starts, for `union-bot run`, the
+    terminal sandbox and the tests alike.
+
+    Telegram out of reach at start is waited for (getMe, then deleteWebhook, retried for ever); pending
+    updates are never dropped: what workers sent while the bot was down must be answered.
+    """
+    async with application:
+        await on_start(application)
+        assert application.updater is not None
+        await application.updater.start_polling(
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+            bootstrap_retries=-1,
+            error_callback=_polling_failed,
+        )
+        await application.start()
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()
+
+
+async def serve(application: UnionApplication) -> None:
+    """Run until SIGINT or SIGTERM (`union-bot run`, or Ctrl-C)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(stop_signal, stop.set)
+    async with running(application):
+        await stop.wait()
+    logger.info("Stopped")
 
 
 def build_application(
@@ -255,9 +367,12 @@ def build_application(
     """
     clock = clock or SystemClock()
     storage = storage or SQLiteStorage(config.storage.database, clock=clock)
-    # Built here rather than by the builder so that it is our RecordingBot (bot/chatlog.py); the requests
-    # are a few connections for sending (bot/botapi.py says why few) and one for long polling.
-    bot = RecordingBot(
+    # Each request waits this long for Telegram's answer; long polling adds its own wait on top.
+    timeout = config.telegram.request_timeout
+    timeouts = {"connect_timeout": timeout, "read_timeout": timeout, "write_timeout": timeout}
+    # Built here rather than by the builder so that it is our UnionBot (bot/botapi.py); the requests are
+    # a few connections for sending (bot/botapi.py says why few) and one for long polling.
+    bot = UnionBot(
         token=token,
         base_url=config.telegram.api_base_url,
         base_file_url=config.telegram.api_file_url,
@@ -266,8 +381,9 @@ def build_application(
         rate_limiter=AIORateLimiter(overall_max_rate=OVERALL_MAX_RATE, max_retries=3)
         if rate_limited
         else None,
-        request=BoundedRequest(config.telegram.requests_in_flight),
-        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        request=BoundedRequest(config.telegram.requests_in_flight, **timeouts),
+        get_updates_request=HTTPXRequest(connection_pool_size=1, **timeouts),
+        clock=clock,
     )
     application = (
         ApplicationBuilder()
@@ -277,7 +393,6 @@ def build_application(
         .concurrent_updates(PerUserUpdateProcessor())
         .persistence(SQLitePersistence(storage))
         .context_types(ContextTypes(context=BotContext))
-        .post_init(on_start)
         .build()
     )
     assert isinstance(application, UnionApplication)

@@ -12,10 +12,18 @@ The sender has one request in flight at a time, so in the limiter's queue it is 
 others: an alert or a reply to an officer waits at most for the broadcast message ahead of it, and the
 broadcast slows down by what the others send. Everything together stays under the limiter's rate.
 
-Telegram's refusals. 429 "retry after": the limiter first waits and retries (pausing every request);
-if it still fails the whole broadcast pauses for the time Telegram asked and the row is tried again.
-403: the worker blocked the bot, so they are flagged and never tried again (until they come back, see
-flows/subscription.py). Other errors are tried a few times with growing pauses, then the row fails.
+Telegram's refusals follow the one delivery policy of bot/delivery.py, as the outbox does:
+
+- 429 "retry after": the limiter first waits and retries (pausing every request); if it still fails,
+  the whole broadcast pauses for the time Telegram asked, and that row is tried again after it;
+- 403: the worker blocked the bot, so they are flagged and never tried again (until they come back, see
+  flows/subscription.py);
+- 400: the row fails at once, with Telegram's reason;
+- a passing failure (5xx, a timeout) puts that row aside until its retry is due, and the broadcast goes
+  on with the next worker: one worker's trouble holds up nobody. Failures in a row pause the broadcast a
+  little longer each time (at most a minute), so an outage costs one probe a minute, not ten thousand
+  failed sends. A row still failing ``[delivery] give_up_after`` after the occurrence started is given
+  up; the report to the admins counts it as failed.
 """
 
 from __future__ import annotations
@@ -29,13 +37,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import TelegramError
 
+from bot.botapi import UnionBot
 from bot.broadcast_schedule import describe, first_run, local_time, next_run
 from bot.clock import Clock
 from bot.config import Config
+from bot.delivery import FailureKind, backoff, failure_of
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translate
 from bot.notify import officer_language
 from flows.join import TRADE_LABELS, Trade
@@ -65,9 +74,7 @@ PREVIEW_ATTEND = "bp:"  # the same button on an admin's preview: counts nothing
 TEXT_LIMIT = 3500
 CAPTION_LIMIT = 800
 
-MAX_ATTEMPTS = 3  # tries of one row before it fails (429 and 403 are not counted as tries)
-FIRST_RETRY = timedelta(seconds=5)
-LONGEST_RETRY = timedelta(minutes=2)
+LONGEST_PAUSE = timedelta(minutes=1)  # between probes while sends keep failing (an outage)
 BATCH = 50  # rows read at a time: memory stays flat however many workers there are
 
 AUDIENCE_LABELS: dict[AudienceKind, str] = {
@@ -291,7 +298,7 @@ class BroadcastDispatcher:
     def __init__(
         self,
         storage: Storage,
-        bot: Bot,
+        bot: UnionBot,
         clock: Clock,
         config: Config,
         *,
@@ -311,6 +318,7 @@ class BroadcastDispatcher:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._failures_in_a_row = 0  # passing failures since the last message Telegram took
 
     # -- running in the background ----------------------------------------------------------------
 
@@ -341,16 +349,21 @@ class BroadcastDispatcher:
     # -- the sweep --------------------------------------------------------------------------------
 
     async def sweep(self) -> int:
-        """Start what is due and deliver every unfinished occurrence; returns the messages sent."""
+        """Start what is due and deliver every unfinished occurrence's due rows; returns messages sent.
+
+        Rows waiting for a retry are left for a later sweep (every few seconds, bot/app.py); an
+        occurrence finishes once none of its rows is pending any more.
+        """
         sent = 0
         async with self._lock:
-            while not self._closing:
+            progress = True
+            while progress and not self._closing:
                 await self._start_due()
-                unfinished = await self._storage.unfinished_broadcast_occurrences()
-                if not unfinished:
-                    break
-                # One occurrence at a time, oldest first, then look again for newly due ones.
-                sent += await self._deliver_occurrence(unfinished[0])
+                progress = False
+                for occurrence in await self._storage.unfinished_broadcast_occurrences():
+                    tried, delivered = await self._deliver_occurrence(occurrence)
+                    sent += delivered
+                    progress |= tried > 0
         return sent
 
     async def _start_due(self) -> None:
@@ -370,23 +383,25 @@ class BroadcastDispatcher:
             if occurrence is not None:
                 logger.info("Broadcast %s: occurrence %s started", broadcast.id, occurrence.id)
 
-    async def _deliver_occurrence(self, occurrence: BroadcastOccurrence) -> int:
+    async def _deliver_occurrence(self, occurrence: BroadcastOccurrence) -> tuple[int, int]:
+        """Send the occurrence's rows that are due: (rows tried, messages sent)."""
         broadcast = await self._storage.get_broadcast(occurrence.broadcast_id)
         assert broadcast is not None  # occurrences reference their broadcast
-        sent = 0
+        tried = sent = 0
         while not self._closing:
-            rows = await self._storage.pending_broadcast_deliveries(occurrence.id, limit=self._batch)
+            rows = await self._storage.pending_broadcast_deliveries(
+                occurrence.id, limit=self._batch, now=self._clock.now()
+            )
             if not rows:
-                await self._finish(broadcast, occurrence)
                 break
             for row in rows:
                 if self._closing:
                     break
-                outcome = await self._deliver(broadcast, occurrence, row)
-                sent += outcome == _SENT
-                if outcome == _AGAIN:
-                    break  # read the rows again: this one is still pending and comes first
-        return sent
+                tried += 1
+                sent += await self._deliver(broadcast, occurrence, row) == _SENT
+        if not self._closing and not await self._storage.pending_broadcast_deliveries(occurrence.id, limit=1):
+            await self._finish(broadcast, occurrence)
+        return tried, sent
 
     async def _deliver(
         self, broadcast: Broadcast, occurrence: BroadcastOccurrence, row: BroadcastDelivery
@@ -408,35 +423,59 @@ class BroadcastDispatcher:
         )
         await self._pacer.wait_turn()
         try:
-            await self._bot.do_api_request(method, api_kwargs={"chat_id": row.worker_id, **params})
-        except RetryAfter as error:
-            seconds = _seconds(error.retry_after)
-            logger.warning("Broadcast %s: Telegram asks to wait %ss; pausing", broadcast.id, seconds)
-            self._pacer.pause(seconds)
-            return _AGAIN
-        except Forbidden:
-            await storage.mark_delivery_blocked(row.id)
-            return _DONE
-        except BadRequest as error:
-            await storage.record_delivery_failure(row.id, error=f"bad request: {error.message}", give_up=True)
-            logger.warning("Broadcast %s: a message was refused: %s", broadcast.id, error.message)
-            return _DONE
-        except (NetworkError, TelegramError) as error:
-            # A timeout may hide a message that did arrive; trying again favours reaching the worker.
-            give_up = row.attempts + 1 >= MAX_ATTEMPTS
-            attempts = await storage.record_delivery_failure(
-                row.id, error=type(error).__name__, give_up=give_up
-            )
-            if give_up:
-                return _DONE
-            delay = min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_RETRY)
-            logger.warning("Broadcast %s: %s; next try in %s", broadcast.id, type(error).__name__, delay)
-            self._pacer.pause(delay.total_seconds())
-            return _AGAIN
+            await self._bot.call_stored(method, {"chat_id": row.worker_id, **params})
+        except TelegramError as error:
+            return await self._failed(broadcast, occurrence, row, error)
         # Recorded the moment Telegram accepted it. A crash before this line is the only way a worker
         # gets a broadcast twice: the restart sends again at most this one message, the one in flight.
         await storage.mark_delivery_sent(row.id)
+        self._failures_in_a_row = 0
         return _SENT
+
+    async def _failed(
+        self,
+        broadcast: Broadcast,
+        occurrence: BroadcastOccurrence,
+        row: BroadcastDelivery,
+        error: TelegramError,
+    ) -> str:
+        storage = self._storage
+        failure = failure_of(error)
+        if failure.kind == FailureKind.BLOCKED:
+            await storage.mark_delivery_blocked(row.id)
+            logger.info("Broadcast %s: a worker has blocked the bot (%s)", broadcast.id, failure)
+            return _DONE
+        if failure.kind in (FailureKind.PERMANENT, FailureKind.UNCHANGED):
+            await storage.record_delivery_failure(row.id, error=str(failure), give_up=True)
+            logger.warning("Broadcast %s: a message was refused (%s)", broadcast.id, failure)
+            return _DONE
+        # Rate limited: everything waits as long as Telegram asks. Failed otherwise: failures in a row look
+        # like an outage, so the next worker waits a little longer each time, as a probe. Either way this
+        # row is tried again later and the others go on. (A timeout may hide a message that did arrive;
+        # trying again favours reaching the worker.)
+        now = self._clock.now()
+        if failure.kind == FailureKind.RATE_LIMITED and failure.retry_after is not None:
+            retry_in = pause = failure.retry_after
+        else:
+            self._failures_in_a_row += 1
+            retry_in = backoff(row.attempts + 1)
+            pause = backoff(self._failures_in_a_row, longest=LONGEST_PAUSE)
+        give_up = now - occurrence.started_at >= self._config.delivery.give_up_after
+        await storage.record_delivery_failure(
+            row.id, error=str(failure), give_up=give_up, retry_at=None if give_up else now + retry_in
+        )
+        self._pacer.pause(pause.total_seconds())
+        # Once per message; while Telegram cannot be reached at all, the outage's own line says it.
+        said = row.attempts > 0 or self._bot.reachability.down
+        logger.log(
+            logging.WARNING if give_up or not said else logging.DEBUG,
+            "Broadcast %s: a message %s (%s); next worker in %d s",
+            broadcast.id,
+            "was given up" if give_up else "will be tried again",
+            failure,
+            round(pause.total_seconds()),
+        )
+        return _DONE
 
     async def _finish(self, broadcast: Broadcast, occurrence: BroadcastOccurrence) -> None:
         report = await self._storage.broadcast_report(occurrence.id)
@@ -491,11 +530,7 @@ class BroadcastDispatcher:
         return messages
 
 
-_SENT, _DONE, _AGAIN = "sent", "done", "again"
-
-
-def _seconds(retry_after: float | timedelta) -> float:
-    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
+_SENT, _DONE = "sent", "done"
 
 
 def cancellable(broadcast: Broadcast) -> bool:

@@ -9,17 +9,19 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
-from telegram import Update
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, TelegramError
 
 from bot import __version__, privacy
-from bot.app import build_application
+from bot.app import build_application, serve
 from bot.config import Config, ConfigError, load_config
+from bot.delivery import failure_of
 from bot.exports import Audience, ExportFormat, ExportKind, ThirdPartyRoster, build_export, save
 from bot.i18n import LANGUAGES
 from bot.logs import configure_logging
 from bot.reports import Period, parse_date
+from bot.status import DeliveryStatus, read_status, status_lines
 from storage.base import StorageError
 from storage.models import Schedule, ScheduleKind
 
@@ -50,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
 
     with_config("run", "Run the bot with long polling (real Telegram or any Bot API-compatible server).")
     with_config("check-config", "Validate the config file and say what is wrong, naming the key.")
+    with_config(
+        "status",
+        "How delivery stands: the bot's last sweep and update, Telegram, the outbox, broadcasts in flight. "
+        "Exits 1 when something is stuck (a health check).",
+    )
     with_config("migrate", "Create or upgrade the database to the current schema.")
     backup = with_config("backup", "Copy the database to PATH, safely while the bot is running.")
     backup.add_argument("path", metavar="PATH", help="the copy to write (missing folders are created)")
@@ -143,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args.config)
         if args.command == "check-config":
             return _check_config(args.config)
+        if args.command == "status":
+            return _status(args.config)
         if args.command == "migrate":
             return asyncio.run(_migrate(args.config))
         if args.command == "backup":
@@ -171,10 +180,12 @@ def _run(config_path: str) -> int:
     application = build_application(config, token=token)
     logger.info("Starting %s against %s", config.union.name, _host_of(config.telegram.api_base_url))
     try:
-        # Never drop pending updates: what workers sent while the bot was down must be answered.
-        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        asyncio.run(serve(application))
     except InvalidToken:
         print("union-bot: Telegram refused the bot token: check it with @BotFather", file=sys.stderr)
+        return 1
+    except TelegramError as error:  # not a passing failure (those are waited out): nothing to wait for
+        print(f"union-bot: Telegram refused to start the bot ({failure_of(error)})", file=sys.stderr)
         return 1
     return 0
 
@@ -239,6 +250,31 @@ def _check_config(config_path: str) -> int:
         f"database {config.storage.database}"
     )
     return 0
+
+
+def _status(config_path: str) -> int:
+    """``union-bot status``: read from the database, so it works beside the running bot."""
+    config = load_config(config_path)
+    database = config.storage.database
+    if database == ":memory:" or not Path(database).exists():
+        print(f"union-bot: no database at {database}: the bot has not run with this config", file=sys.stderr)
+        return 1
+    status = asyncio.run(_read_status(config))
+    print("\n".join(status_lines(status, config)))
+    return 1 if status.problems else 0
+
+
+async def _read_status(config: Config) -> DeliveryStatus:
+    from bot.clock import SystemClock
+    from storage import SQLiteStorage
+
+    clock = SystemClock()
+    storage = SQLiteStorage(config.storage.database, clock=clock)
+    await storage.open()
+    try:
+        return await read_status(storage, config, clock.now())
+    finally:
+        await storage.close()
 
 
 async def _migrate(config_path: str) -> int:

@@ -22,6 +22,7 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
@@ -30,6 +31,7 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext
+from bot.delivery import FailureKind, failure_of
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translate
 from storage.models import OfficerRole
 
@@ -208,20 +210,58 @@ async def not_understood(update: Update, context: BotContext) -> None:
     )
 
 
+SORRY = N_("Sorry, something went wrong on our side. Your answers are kept. Please try again in a minute.")
+
+
 async def on_error(update: object, context: BotContext) -> None:
-    """Log the traceback (never the update: it holds personal data) and tell the user."""
-    logger.error("Error while handling an update", exc_info=context.error)
+    """Log the failure once (never the update: it holds personal data), tell the person, stop there.
+
+    Nothing may escape from here: an error while handling an error would only reach PTB's own log as
+    an uncaught one. And an update that failed is not handed on to later handler groups, where it
+    would meet "I don't know that command" (flows/privacy.py runs before the conversations).
+    """
+    try:
+        await _report_error(update, context)
+    except Exception:
+        logger.exception("The error handler failed too")
+    if isinstance(update, Update):
+        raise ApplicationHandlerStop
+
+
+async def _report_error(update: object, context: BotContext) -> None:
+    error = context.error
+    where = "a scheduled job" if context.job is not None else "handling an update"
+    if not isinstance(error, TelegramError):
+        logger.error("Error while %s", where, exc_info=error)
+    else:
+        failure = failure_of(error)
+        if failure.kind == FailureKind.PERMANENT:
+            # Telegram refused what we sent: a mistake of ours, so the traceback shows where.
+            logger.error("Telegram refused %s while %s", failure, where, exc_info=error)
+        else:
+            logger.warning("Telegram failed %s while %s", failure, where)
+        if failure.kind == FailureKind.BLOCKED:
+            await _note_blocked(update, context)
+            return  # nothing more can reach them
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    message = context.t(
-        "Sorry, something went wrong on our side. Your answers are kept. Please try again in a minute."
-    )
+    query = update.callback_query
+    if query is not None and not context.union_app.union_bot.was_answered(query.id):
+        await query.answer()  # never raises: answering is a courtesy (bot/botapi.py)
     try:
-        if update.callback_query is not None:
-            await update.callback_query.answer()
-        await context.bot.send_message(update.effective_chat.id, message)
-    except TelegramError:
-        logger.warning("Could not tell the user about the error", exc_info=True)
+        await context.bot.send_message(
+            update.effective_chat.id,
+            context.t(SORRY),
+        )
+    except TelegramError as error:  # the failure above is logged; this is the same trouble again
+        logger.info("Could not tell the person either (%s)", failure_of(error))
+
+
+async def _note_blocked(update: object, context: BotContext) -> None:
+    """A worker blocked the bot: broadcasts and news skip them until they come back."""
+    user = update.effective_user if isinstance(update, Update) else None
+    if user is not None and await context.storage.get_worker(user.id) is not None:
+        await context.storage.set_worker_flags(user.id, blocked=True)
 
 
 def command_list(language: str, *, officer: bool = False, admin: bool = False) -> list[BotCommand]:
@@ -231,16 +271,21 @@ def command_list(language: str, *, officer: bool = False, admin: bool = False) -
     ]
 
 
-async def publish_commands(application: Application) -> None:  # type: ignore[type-arg]
-    """Register the command menu: the default language for everyone, English and Chinese by app language."""
+async def publish_commands(application: Application) -> bool:  # type: ignore[type-arg]
+    """Register the command menu: the default language for everyone, English and Chinese by app language,
+    and each active officer's own. False if Telegram failed on the common menus (try again later)."""
     from bot.app import UnionApplication
 
     assert isinstance(application, UnionApplication)
     default = application.config.union.default_language
-    await application.bot.set_my_commands(command_list(default))
-    await application.bot.set_my_commands(command_list("en"), language_code="en")
     chinese = default if default.startswith("zh") else "zh-Hans"
-    await application.bot.set_my_commands(command_list(chinese), language_code="zh")
+    try:
+        await application.bot.set_my_commands(command_list(default))
+        await application.bot.set_my_commands(command_list("en"), language_code="en")
+        await application.bot.set_my_commands(command_list(chinese), language_code="zh")
+    except TelegramError as error:
+        logger.warning("Could not publish the command menu (%s)", failure_of(error))
+        return False
     for officer in await application.storage.list_officers(active_only=True):
         language = next((code for code in officer.languages if code in LANGUAGES), default)
         try:
@@ -248,9 +293,11 @@ async def publish_commands(application: Application) -> None:  # type: ignore[ty
                 command_list(language, officer=True, admin=officer.role == OfficerRole.ADMIN),
                 scope=BotCommandScopeChat(officer.telegram_id),
             )
-        except TelegramError:
-            # Until the officer has written to the bot once, Telegram knows no chat with them.
-            logger.warning("Could not set an officer's command menu (have they sent /start yet?)")
+        except TelegramError as error:
+            # Until the officer has written to the bot once, Telegram knows no chat with them; their
+            # menu is set again when they choose a language.
+            logger.warning("Could not set an officer's command menu (%s)", failure_of(error))
+    return True
 
 
 async def publish_chat_commands(context: BotContext, chat_id: int, language: str) -> None:
@@ -262,5 +309,6 @@ async def publish_chat_commands(context: BotContext, chat_id: int, language: str
     )
     try:
         await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
-    except TelegramError:
-        logger.warning("Could not set the chat's command menu", exc_info=True)
+    except TelegramError as error:
+        # The menu is a convenience: /help lists the same, and it is set again at the next choice.
+        logger.warning("Could not set the chat's command menu (%s)", failure_of(error))

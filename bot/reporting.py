@@ -20,7 +20,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Coroutine
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -32,6 +32,7 @@ from bot import notify, privacy
 from bot.access import case_scope, refuse, require_officer
 from bot.casework import STATUS_NAMES
 from bot.context import BotContext
+from bot.delivery import FailureKind, failure_of
 from bot.exports import Audience, ExportFormat, ExportKind, build_export
 from bot.i18n import N_, Html, translate
 from bot.reports import (
@@ -47,6 +48,7 @@ from bot.reports import (
     period_from_token,
     period_series,
 )
+from bot.status import read_status
 from flows import forms
 from flows.join import TRADE_LABELS, Trade
 from flows.mycases import KIND_LABELS
@@ -261,9 +263,38 @@ async def stats(update: Update, context: BotContext) -> None:
         ),
         t("New members: {count}", count=figures.new_members),
         "",
-        t("Other periods and charts: /report. Spreadsheets: /export."),
     ]
+    if officer.role == OfficerRole.ADMIN:
+        lines += [*await _delivery_lines(context, now), ""]
+    lines.append(t("Other periods and charts: /report. Spreadsheets: /export."))
     await forms.say(update, context, Html("\n".join(lines)))
+
+
+async def _delivery_lines(context: BotContext, now: datetime) -> list[str]:
+    """For admins: what has not reached its reader yet (the same figures as `union-bot status`)."""
+    t, language = context.t, context.language
+    status = await read_status(context.storage, context.config, now)
+    backlog = status.backlog
+    if backlog.oldest_queued_at is None:
+        waiting = t("Waiting to be delivered: none")
+    else:
+        waiting = t(
+            "Waiting to be delivered: {count}, the oldest for {duration}",
+            count=backlog.waiting,
+            duration=format_duration(now - backlog.oldest_queued_at, language),
+        )
+    lines = ["<b>" + t("Messages to officers and workers:") + "</b>", waiting]
+    if backlog.stuck:
+        lines.append(
+            "⚠️ "
+            + t(
+                "Stuck, waiting longer than {duration}: {count}",
+                duration=format_duration(status.stuck_after, language),
+                count=backlog.stuck,
+            )
+        )
+    lines.append(t("Given up in the last 7 days: {count}", count=backlog.given_up))
+    return lines
 
 
 # -- /report ------------------------------------------------------------------------------------------
@@ -324,6 +355,16 @@ async def on_report_button(update: Update, context: BotContext) -> None:
     _in_background(context, chat_id, _send_charts(context, officer, period, chat_id), name="report:charts")
 
 
+CHARTS_NOT_SENT = N_(
+    "Sorry, the charts could not be sent just now: Telegram did not take them. "
+    "Send /report and press 📈 Charts again in a few minutes."
+)
+EXPORT_NOT_SENT = N_(
+    "Sorry, the file could not be sent just now: Telegram did not take it. "
+    "It is not recorded as exported. Send /export again in a few minutes."
+)
+
+
 def _in_background(context: BotContext, chat_id: int, work: Coroutine[Any, Any, None], *, name: str) -> None:
     """Draw or write a file while the bot goes on with other updates; a failure gets an apology."""
 
@@ -332,14 +373,35 @@ def _in_background(context: BotContext, chat_id: int, work: Coroutine[Any, Any, 
             await work
         except Exception:
             logger.exception("Could not make or send %s", name)
-            try:
-                await context.bot.send_message(
-                    chat_id, context.t("Sorry, that did not work on our side. Please try again in a minute.")
-                )
-            except TelegramError:
-                logger.warning("Could not tell the officer", exc_info=True)
+            await _tell(
+                context,
+                chat_id,
+                context.t("Sorry, that did not work on our side. Please try again in a minute."),
+            )
 
     context.application.create_task(run(), name=name)
+
+
+async def _upload(
+    context: BotContext, chat_id: int, send: Coroutine[Any, Any, object], *, apology: str
+) -> bool:
+    """Send a made file; if Telegram does not take it, say so (and what it means) and return False."""
+    try:
+        await send
+    except TelegramError as error:
+        failure = failure_of(error)
+        logger.warning("A report or file was not sent (%s)", failure)
+        if failure.kind != FailureKind.BLOCKED:  # someone who blocked the bot can be told nothing
+            await _tell(context, chat_id, context.t(apology))
+        return False
+    return True
+
+
+async def _tell(context: BotContext, chat_id: int, text: str) -> None:
+    try:
+        await context.bot.send_message(chat_id, text)
+    except TelegramError as error:  # the failure is logged already; this is the same trouble again
+        logger.info("Could not tell the officer either (%s)", failure_of(error))
 
 
 async def _send_charts(context: BotContext, officer: Officer, period: Period, chat_id: int) -> None:
@@ -361,7 +423,13 @@ async def _send_charts(context: BotContext, officer: Officer, period: Period, ch
         "📊 Report, {start} to {end}", start=period.first.isoformat(), end=period.last.isoformat()
     )
     for picture in pictures:
-        await context.bot.send_photo(chat_id, photo=picture, caption=caption)
+        if not await _upload(
+            context,
+            chat_id,
+            context.bot.send_photo(chat_id, photo=picture, caption=caption),
+            apology=CHARTS_NOT_SENT,
+        ):
+            return
 
 
 # -- /export ------------------------------------------------------------------------------------------
@@ -511,6 +579,20 @@ async def _send_export(
         audience=audience,
         officer_id=case_scope(officer),
     )
+    sent = await _upload(
+        context,
+        chat_id,
+        context.bot.send_document(
+            chat_id,
+            document=exported.content,
+            filename=exported.file_name,
+            caption=_export_caption(context, officer, what, period, audience, exported.rows),
+        ),
+        apology=EXPORT_NOT_SENT,
+    )
+    if not sent:
+        return
+    # Recorded once the file is in the officer's hands, never for one that did not leave.
     await privacy.record_exports(
         context.storage,
         exported.case_ids,
@@ -519,12 +601,6 @@ async def _send_export(
         third_party=audience == Audience.THIRD_PARTY,
     )
     logger.info("An officer exported %s (%s, %s): %d rows", what, fmt, audience, exported.rows)
-    await context.bot.send_document(
-        chat_id,
-        document=exported.content,
-        filename=exported.file_name,
-        caption=_export_caption(context, officer, what, period, audience, exported.rows),
-    )
 
 
 def _export_caption(

@@ -96,10 +96,9 @@ async def begin(update: Update, context: BotContext, form: Form) -> bool:
     its Continue / Delete buttons are handled by that form's fallbacks.
     """
     assert update.effective_user
-    if update.callback_query is not None:
-        await update.callback_query.answer()
     worker = await context.storage.get_worker(update.effective_user.id)
     if worker is None or worker.consent_at is None:
+        await answer_press(update)
         await say(
             update,
             context,
@@ -112,6 +111,7 @@ async def begin(update: Update, context: BotContext, form: Form) -> bool:
     if open_draft.get("title") and open_draft.get("form") != form.name:
         await offer_switch(update, context, open_draft["title"])
         return False
+    await answer_press(update)
     context.user_data[DRAFT] = {
         "form": form.name,
         "title": form.title,
@@ -122,10 +122,15 @@ async def begin(update: Update, context: BotContext, form: Form) -> bool:
     return True
 
 
-async def offer_switch(update: Update, context: BotContext, title: str) -> None:
-    """Ask before a half-filled form is dropped: continue it, or delete it and go on."""
+async def answer_press(update: Update) -> None:
+    """Stop a pressed button's spinner. Telegram takes one answer per press: whoever answers, answers once."""
     if update.callback_query is not None:
         await update.callback_query.answer()
+
+
+async def offer_switch(update: Update, context: BotContext, title: str) -> None:
+    """Ask before a half-filled form is dropped: continue it, or delete it and go on."""
+    await answer_press(update)
     markup = buttons([[(context.t("Continue the form"), KEEP)], [(context.t("Delete it and go on"), DROP)]])
     await say(
         update,
@@ -352,7 +357,8 @@ async def file_case(update: Update, context: BotContext, new_case: NewCase) -> C
     except Exception:  # a failed check must never cost the worker their report
         logger.exception("Collective-case check failed for %s", case.reference)
     for message in messages:
-        await storage.enqueue_outbox(message)
+        # About this case: its messages keep their order, and forgetting its worker drops the unsent ones.
+        await storage.enqueue_outbox(message.model_copy(update={"case_id": message.case_id or case.id}))
     if messages:
         context.union_app.send_outbox_soon()
     if query is not None:

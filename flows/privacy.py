@@ -18,11 +18,13 @@ from datetime import datetime
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import chatlog, privacy
 from bot.commands import stale_button
 from bot.context import BotContext
+from bot.delivery import FailureKind, failure_of
 from bot.i18n import LANGUAGE_NAMES, N_, Translator
 from flows import forms, join, legal, wages
 from flows.menu import menu_pattern
@@ -67,6 +69,22 @@ FILE_LABELS: dict[str, str] = {
 OLDER_REMAIN = N_(
     "Messages older than 48 hours could not be deleted: Telegram does not let a bot delete them. "
     "To remove them too, delete this chat in Telegram (press and hold the chat, then Delete)."
+)
+NOT_DELETED_TRY_AGAIN = N_(
+    "{count} message(s) may not have been deleted: Telegram did not answer as it should just now. "
+    "Send /deletemessages again in a minute, or delete this chat in Telegram yourself "
+    "(press and hold the chat, then Delete)."
+)
+NOT_DELETED_DELETE_CHAT = N_(
+    "{count} message(s) may not have been deleted: Telegram did not answer as it should just now. "
+    "To remove them, delete this chat in Telegram yourself (press and hold the chat, then Delete)."
+)
+MYDATA_CAPTION = N_(
+    "Everything we keep about you. Keep this file safe: anyone who sees it learns what you told us."
+)
+MYDATA_NOT_SENT = N_(
+    "Sorry, the file may not have reached you: Telegram did not take it just now. "
+    "If you do not see it above, please send /mydata again in a few minutes."
 )
 
 
@@ -132,20 +150,27 @@ async def send_my_data(update: Update, context: BotContext) -> None:
         return
     cases = await storage.list_cases_for_worker(worker.telegram_id)
     document = await my_data_document(context, worker, cases)
-    # Recorded before it is sent: the audit trail may only ever say more than happened, never less.
+    now = context.clock.now()
+    try:
+        await context.bot.send_document(
+            update.effective_chat.id,
+            document=document.encode("utf-8"),
+            filename=f"my-data-{_when(context, now, time=False)}.txt",
+            caption=context.t(MYDATA_CAPTION),
+        )
+    except TelegramError as error:
+        failure = failure_of(error)
+        if failure.kind == FailureKind.BLOCKED:
+            raise  # nothing can be told; the error handler marks them (bot/commands.py)
+        logger.warning("A worker's copy of their data was not sent (%s)", failure)
+        await forms.say(update, context, context.t(MYDATA_NOT_SENT))
+        return
+    # Recorded once Telegram took the file: the audit trail tells what reached the worker. (A timeout
+    # may hide a file that did arrive; the worker is told to look, and asking again is recorded.)
     for case in cases:
         await privacy.record_export(
             storage, case, actor_id=worker.telegram_id, actor_role="worker", what=privacy.EXPORT_MYDATA
         )
-    now = context.clock.now()
-    await context.bot.send_document(
-        update.effective_chat.id,
-        document=document.encode("utf-8"),
-        filename=f"my-data-{_when(context, now, time=False)}.txt",
-        caption=context.t(
-            "Everything we keep about you. Keep this file safe: anyone who sees it learns what you told us."
-        ),
-    )
     logger.info("A worker's copy of their data was sent (%d case(s))", len(cases))
 
 
@@ -262,6 +287,8 @@ async def delete_messages(update: Update, context: BotContext) -> None:
         context.bot, context.storage, update.effective_chat.id, context.clock.now()
     )
     lines = [context.t("Deleted {count} message(s) from this chat.", count=deletion.deleted)]
+    if deletion.failed:
+        lines.append(context.t(NOT_DELETED_TRY_AGAIN, count=deletion.failed))
     if deletion.older_remain:
         lines.append(context.t(OLDER_REMAIN))
     await forms.say(update, context, "\n\n".join(lines))
@@ -319,6 +346,9 @@ async def forget(update: Update, context: BotContext) -> None:
             )
         )
     lines.append(t("Deleted {count} message(s) from this chat.", count=deletion.deleted))
+    if deletion.failed:
+        # Their ids are forgotten with the rest: only the worker can delete these now.
+        lines.append(t(NOT_DELETED_DELETE_CHAT, count=deletion.failed))
     if deletion.older_remain:
         lines.append(t(OLDER_REMAIN))
     lines.append(t("You will not get union news any more. Send /start if you want to use the bot again."))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from storage.models import (
@@ -26,6 +26,7 @@ from storage.models import (
     CaseStatus,
     ChatMessage,
     DatabaseBackup,
+    DeliveryBacklog,
     Forgotten,
     NewBroadcast,
     NewCase,
@@ -299,17 +300,48 @@ class Storage(ABC):
         """Store a message to send; returns its id (the existing id when dedupe_key repeats)."""
 
     @abstractmethod
-    async def due_outbox(self, now: datetime, *, limit: int = 100) -> list[OutboxItem]:
-        """Unsent messages whose next attempt is due, oldest first; at most one per chat, the oldest
-        pending, so a chat's messages arrive in the order they were queued."""
+    async def due_outbox(
+        self, now: datetime, *, limit: int = 100, hold: timedelta = timedelta(minutes=1)
+    ) -> list[OutboxItem]:
+        """Unsent messages whose next attempt is due, oldest first. Messages to one chat about one case
+        (or about no case) keep their order: one waits while an earlier one is pending, but only for
+        ``hold`` after that one was queued, so a message that keeps failing holds nobody up for long."""
 
     @abstractmethod
     async def mark_outbox_sent(self, item_id: int) -> None:
         """Delivered: the row keeps its dedupe key but no longer the text (the outbox is no archive)."""
 
     @abstractmethod
-    async def mark_outbox_failed(self, item_id: int, *, error: str, retry_at: datetime | None) -> None:
-        """Record a failed attempt; retry_at None gives up on the message (kept with its error)."""
+    async def mark_outbox_failed(
+        self,
+        item_id: int,
+        *,
+        error: str,
+        retry_at: datetime | None,
+        notices: Sequence[OutboxMessage] = (),
+    ) -> None:
+        """Record a failed attempt; retry_at None gives up on the message (kept with its error, without
+        its text) and queues ``notices`` (telling the admins) in the same transaction."""
+
+    @abstractmethod
+    async def outbox_backlog(
+        self, now: datetime, *, stuck_after: timedelta, given_up_since: datetime
+    ) -> DeliveryBacklog:
+        """How many messages wait, the oldest, how many wait longer than ``stuck_after``, and how many
+        were given up since ``given_up_since``."""
+
+    # -- the running bot's own state ---------------------------------------------------------------
+    @abstractmethod
+    async def set_bot_status(self, values: Mapping[str, str | None]) -> None:
+        """Store what the running bot says about itself, by key; None removes a key."""
+
+    @abstractmethod
+    async def bot_status(self) -> dict[str, str]:
+        """All the keys the running bot stored (for ``union-bot status`` in another process)."""
+
+    @abstractmethod
+    async def last_update_processed_at(self) -> datetime | None:
+        """When the bot last finished handling an update (within the last week), or None."""
 
     # -- broadcasts ------------------------------------------------------------------------------
     # Who gets a broadcast: workers who consented and match its audience. Each occurrence (a one-off
@@ -361,9 +393,10 @@ class Storage(ABC):
 
     @abstractmethod
     async def pending_broadcast_deliveries(
-        self, occurrence_id: int, *, limit: int
+        self, occurrence_id: int, *, limit: int, now: datetime | None = None
     ) -> list[BroadcastDelivery]:
-        """The occurrence's next pending rows in id order, with each worker's current language and flags."""
+        """The occurrence's next pending rows in id order, with each worker's current language and flags;
+        with ``now``, only those not waiting for a later retry."""
 
     @abstractmethod
     async def mark_delivery_sent(self, delivery_id: int) -> None:
@@ -379,9 +412,11 @@ class Storage(ABC):
         so no later broadcast tries them again (as ``set_worker_flags(blocked=True)`` would)."""
 
     @abstractmethod
-    async def record_delivery_failure(self, delivery_id: int, *, error: str, give_up: bool) -> int:
-        """Count a failed attempt; the row stays pending unless ``give_up`` (then failed). Returns the
-        number of attempts so far."""
+    async def record_delivery_failure(
+        self, delivery_id: int, *, error: str, give_up: bool, retry_at: datetime | None = None
+    ) -> int:
+        """Count a failed attempt; the row stays pending (tried again from ``retry_at``) unless
+        ``give_up`` (then failed). Returns the number of attempts so far."""
 
     @abstractmethod
     async def broadcast_report(self, occurrence_id: int) -> BroadcastReport | None:

@@ -364,6 +364,36 @@ _BROADCASTS = (
 )
 
 
+_DELIVERY = (
+    # What an outbox message is (storage.models.OutboxKind): queued on purpose, a reply Telegram did not
+    # take at once, or a notice to the admins that a message was given up.
+    """
+    ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'message'
+        CHECK (kind IN ('message', 'reply', 'notice'))
+    """,
+    # Order is kept within one chat and one case (messages about no case form one thread), not across
+    # a whole chat: a message that keeps failing must not hold up a person's other news.
+    "DROP INDEX outbox_pending_by_chat",
+    """
+    CREATE INDEX outbox_pending_by_thread ON outbox (chat_id, case_id, id)
+        WHERE sent_at IS NULL AND gave_up_at IS NULL
+    """,
+    # For /stats and `union-bot status`: what was given up lately.
+    "CREATE INDEX outbox_given_up ON outbox (gave_up_at) WHERE gave_up_at IS NOT NULL",
+    # A broadcast row that failed for a temporary reason waits until then; the others go on meanwhile.
+    "ALTER TABLE broadcast_deliveries ADD COLUMN next_attempt_at TEXT",
+    # What the running bot says about itself, for `union-bot status` in another process: when it last
+    # swept, since when Telegram has not answered.
+    """
+    CREATE TABLE bot_status (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )
+    """,
+)
+
+
 async def _initial(conn: aiosqlite.Connection) -> None:
     await _execute_all(conn, _INITIAL)
 
@@ -392,6 +422,10 @@ async def _broadcasts(conn: aiosqlite.Connection) -> None:
     await _execute_all(conn, _BROADCASTS)
 
 
+async def _delivery(conn: aiosqlite.Connection) -> None:
+    await _execute_all(conn, _DELIVERY)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial", _initial),
     Migration(2, "outbox_and_persistence", _outbox_and_persistence),
@@ -400,6 +434,7 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "collective_groups", _collective_groups),
     Migration(6, "privacy", _privacy),
     Migration(7, "broadcasts", _broadcasts),
+    Migration(8, "delivery", _delivery),
 ]
 
 

@@ -354,6 +354,12 @@ class ScheduleUpdate(BaseModel):
     next_update_due_at: datetime | None
 
 
+class OutboxKind(StrEnum):
+    MESSAGE = "message"  # queued on purpose: an alert, a reminder, news about a case, a digest
+    REPLY = "reply"  # a handler's reply Telegram did not take at once (bot/botapi.py)
+    NOTICE = "notice"  # tells the admins a message was given up; never itself the subject of a notice
+
+
 class OutboxMessage(_In):
     """A Telegram call that must not be lost: method name plus its parameters."""
 
@@ -361,9 +367,11 @@ class OutboxMessage(_In):
     method: str = "sendMessage"
     params: dict[str, Any]
     dedupe_key: str | None = None  # enqueueing the same key twice keeps one message
-    # The case it is about, so forgetting the case's worker also drops their news still waiting. Storage
-    # fills it in for messages queued with a change to a case.
+    # The case it is about, so forgetting the case's worker also drops their news still waiting, and the
+    # messages about one case keep their order. Storage fills it in for messages queued with a change to
+    # a case.
     case_id: int | None = None
+    kind: OutboxKind = OutboxKind.MESSAGE
 
 
 class OutboxItem(_Row):
@@ -378,6 +386,16 @@ class OutboxItem(_Row):
     sent_at: datetime | None
     created_at: datetime
     case_id: int | None = None
+    kind: OutboxKind = OutboxKind.MESSAGE
+
+
+class DeliveryBacklog(BaseModel):
+    """What is waiting in the outbox, for /stats and ``union-bot status``."""
+
+    waiting: int  # not delivered yet, still being tried
+    oldest_queued_at: datetime | None  # of those
+    stuck: int  # of those, waiting longer than [delivery] stuck_after
+    given_up: int  # given up within the period asked about
 
 
 class PersistenceChange(_In):

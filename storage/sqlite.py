@@ -55,6 +55,7 @@ from storage.models import (
     CaseStatus,
     ChatMessage,
     DatabaseBackup,
+    DeliveryBacklog,
     DeliveryStatus,
     Forgotten,
     NewBroadcast,
@@ -865,7 +866,7 @@ class SQLiteStorage(Storage):
             if changed == 0:
                 return False
             for message in outbox:
-                await _enqueue(conn, message, now)
+                await _enqueue(conn, message, now, case_id=case_id)
             return True
 
     async def claim_scheduled_send(
@@ -915,7 +916,7 @@ class SQLiteStorage(Storage):
             if changed == 0:
                 return False
             for message in outbox:
-                await _enqueue(conn, message, now)
+                await _enqueue(conn, message, now, case_id=case_id)
             return True
 
     # -- outbox ----------------------------------------------------------------------------------
@@ -924,17 +925,22 @@ class SQLiteStorage(Storage):
         async with self._write() as conn:
             return await _enqueue(conn, message, self._now(), not_before=not_before)
 
-    async def due_outbox(self, now: datetime, *, limit: int = 100) -> list[OutboxItem]:
+    async def due_outbox(
+        self, now: datetime, *, limit: int = 100, hold: timedelta = timedelta(minutes=1)
+    ) -> list[OutboxItem]:
         async with self._read() as conn:
             rows = await _select(
                 conn,
-                "SELECT * FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?"
-                # A chat gets its messages in order: nothing overtakes an earlier one still waiting
-                # for a retry (an alert's evidence never arrives before the alert).
+                "SELECT * FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL"
+                " AND next_attempt_at <= :now"
+                # Messages about one case (or about none) to one chat keep their order: an alert's
+                # evidence never arrives before the alert. But an earlier one that keeps failing holds
+                # them up only for `hold` after it was queued; other cases' messages never wait for it.
                 " AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.chat_id = outbox.chat_id"
-                "  AND earlier.id < outbox.id AND earlier.sent_at IS NULL AND earlier.gave_up_at IS NULL)"
-                " ORDER BY id LIMIT ?",
-                (utc_text(now), limit),
+                "  AND earlier.case_id IS outbox.case_id AND earlier.id < outbox.id"
+                "  AND earlier.sent_at IS NULL AND earlier.gave_up_at IS NULL AND earlier.created_at > :held)"
+                " ORDER BY id LIMIT :limit",
+                {"now": utc_text(now), "held": utc_text(now - hold), "limit": limit},
             )
         return [_model(OutboxItem, row) for row in rows]
 
@@ -945,14 +951,23 @@ class SQLiteStorage(Storage):
             )
             _require_changed(changed, f"outbox item {item_id}")
 
-    async def mark_outbox_failed(self, item_id: int, *, error: str, retry_at: datetime | None) -> None:
+    async def mark_outbox_failed(
+        self,
+        item_id: int,
+        *,
+        error: str,
+        retry_at: datetime | None,
+        notices: Sequence[OutboxMessage] = (),
+    ) -> None:
         async with self._write() as conn:
             now = self._now()
             changed = await _execute(
                 conn,
                 "UPDATE outbox SET attempts = attempts + 1, last_error = :error,"
                 " next_attempt_at = COALESCE(:retry_at, next_attempt_at),"
-                " gave_up_at = CASE WHEN :retry_at IS NULL THEN :now END"
+                " gave_up_at = CASE WHEN :retry_at IS NULL THEN :now END,"
+                # Given up, the text goes like a delivered one's: the outbox is no archive.
+                " params = CASE WHEN :retry_at IS NULL THEN '{}' ELSE params END"
                 " WHERE id = :id",
                 {
                     "error": error,
@@ -962,6 +977,57 @@ class SQLiteStorage(Storage):
                 },
             )
             _require_changed(changed, f"outbox item {item_id}")
+            for notice in notices:
+                await _enqueue(conn, notice, now)
+
+    async def outbox_backlog(
+        self, now: datetime, *, stuck_after: timedelta, given_up_since: datetime
+    ) -> DeliveryBacklog:
+        async with self._read() as conn:
+            waiting = await _select_one(
+                conn,
+                "SELECT COUNT(*) AS waiting, MIN(created_at) AS oldest,"
+                " COUNT(*) FILTER (WHERE created_at <= ?) AS stuck"
+                " FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL",
+                (utc_text(now - stuck_after),),
+            )
+            given_up = await _select_one(
+                conn, "SELECT COUNT(*) AS n FROM outbox WHERE gave_up_at >= ?", (utc_text(given_up_since),)
+            )
+        assert waiting is not None and given_up is not None  # aggregates always give a row
+        return DeliveryBacklog(
+            waiting=waiting["waiting"],
+            oldest_queued_at=waiting["oldest"],
+            stuck=waiting["stuck"],
+            given_up=given_up["n"],
+        )
+
+    # -- the running bot's own state ---------------------------------------------------------------
+
+    async def set_bot_status(self, values: Mapping[str, str | None]) -> None:
+        async with self._write() as conn:
+            now = self._now()
+            for key, value in values.items():
+                if value is None:
+                    await _execute(conn, "DELETE FROM bot_status WHERE key = ?", (key,))
+                else:
+                    await _execute(
+                        conn,
+                        "INSERT INTO bot_status (key, value, updated_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT (key) DO UPDATE SET"
+                        " value = excluded.value, updated_at = excluded.updated_at",
+                        (key, value, now),
+                    )
+
+    async def bot_status(self) -> dict[str, str]:
+        async with self._read() as conn:
+            rows = await _select(conn, "SELECT key, value FROM bot_status")
+        return {row["key"]: row["value"] for row in rows}
+
+    async def last_update_processed_at(self) -> datetime | None:
+        async with self._read() as conn:
+            row = await _select_one(conn, "SELECT MAX(processed_at) AS latest FROM processed_updates")
+        return None if row is None or row["latest"] is None else datetime.fromisoformat(row["latest"])
 
     # -- broadcasts ------------------------------------------------------------------------------
 
@@ -1099,15 +1165,21 @@ class SQLiteStorage(Storage):
         return [_model(BroadcastOccurrence, row) for row in rows]
 
     async def pending_broadcast_deliveries(
-        self, occurrence_id: int, *, limit: int
+        self, occurrence_id: int, *, limit: int, now: datetime | None = None
     ) -> list[BroadcastDelivery]:
         async with self._read() as conn:
             rows = await _select(
                 conn,
                 "SELECT d.id, d.occurrence_id, d.worker_id, d.attempts, w.language, w.opted_out, w.blocked"
                 " FROM broadcast_deliveries AS d JOIN workers AS w ON w.telegram_id = d.worker_id"
-                " WHERE d.occurrence_id = ? AND d.status = 'pending' ORDER BY d.id LIMIT ?",
-                (occurrence_id, limit),
+                " WHERE d.occurrence_id = :occurrence AND d.status = 'pending'"
+                " AND (:now IS NULL OR d.next_attempt_at IS NULL OR d.next_attempt_at <= :now)"
+                " ORDER BY d.id LIMIT :limit",
+                {
+                    "occurrence": occurrence_id,
+                    "now": utc_text(now) if now is not None else None,
+                    "limit": limit,
+                },
             )
         return [_model(BroadcastDelivery, row) for row in rows]
 
@@ -1137,13 +1209,22 @@ class SQLiteStorage(Storage):
                 (now, row["worker_id"]),
             )
 
-    async def record_delivery_failure(self, delivery_id: int, *, error: str, give_up: bool) -> int:
+    async def record_delivery_failure(
+        self, delivery_id: int, *, error: str, give_up: bool, retry_at: datetime | None = None
+    ) -> int:
         async with self._write() as conn:
             changed = await _execute(
                 conn,
-                "UPDATE broadcast_deliveries SET attempts = attempts + 1, error = ?,"
-                " status = CASE WHEN ? THEN 'failed' ELSE status END, updated_at = ? WHERE id = ?",
-                (error, give_up, self._now(), delivery_id),
+                "UPDATE broadcast_deliveries SET attempts = attempts + 1, error = :error,"
+                " status = CASE WHEN :give_up THEN 'failed' ELSE status END, next_attempt_at = :retry_at,"
+                " updated_at = :now WHERE id = :id",
+                {
+                    "error": error,
+                    "give_up": give_up,
+                    "retry_at": utc_text(retry_at) if retry_at is not None else None,
+                    "now": self._now(),
+                    "id": delivery_id,
+                },
             )
             _require_changed(changed, f"broadcast delivery {delivery_id}")
             row = await _select_one(
@@ -1560,8 +1641,8 @@ async def _enqueue(
             return int(existing["id"])
     return await _insert(
         conn,
-        "INSERT INTO outbox (chat_id, method, params, dedupe_key, next_attempt_at, created_at, case_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO outbox (chat_id, method, params, dedupe_key, next_attempt_at, created_at, case_id, kind)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.chat_id,
             message.method,
@@ -1570,6 +1651,7 @@ async def _enqueue(
             utc_text(not_before) if not_before is not None else now,
             now,
             message.case_id if message.case_id is not None else case_id,
+            message.kind,
         ),
     )
 

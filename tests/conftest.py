@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -10,11 +11,13 @@ import pytest
 from bot.app import UnionApplication
 from bot.clock import FakeClock
 from bot.config import Config
+from bot.logs import LIBRARY_LOGGERS, guard_log_records, quiet_libraries
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.session import (
     ADMIN_ID,
     BACKUP_ID,
     OFFICER_ID,
+    SANDBOX_TOKEN,
     WORKER_ID,
     default_sandbox_config,
     running_bot,
@@ -27,9 +30,24 @@ BOT_API_SPEC = Path(__file__).resolve().parents[2] / "shared" / "telegram-bot-ap
 
 
 @pytest.fixture
-def sandbox() -> Iterator[BotApiSandbox]:
+def sandbox(request: pytest.FixtureRequest) -> Iterator[BotApiSandbox]:
+    """The local Bot API. Afterwards, the bot must not have made a call Telegram refuses (answering a
+    press twice, an edit that changes nothing, a text too long…), unless the test is about refusals."""
     with BotApiSandbox(spec_path=BOT_API_SPEC if BOT_API_SPEC.exists() else None) as server:
         yield server
+    if request.node.get_closest_marker("refusals") is None:
+        assert [refusal for refusal in server.refusals if not _expected(refusal)] == [], (
+            "Telegram would have refused these calls"
+        )
+
+
+def _expected(refusal: tuple[str, str]) -> bool:
+    """Refusals that are not the bot's mistakes: the flood limit, which the bot's rate limiter meets by
+    waiting and trying again, and the long poll PTB abandons when it stops (its last poll overlaps it)."""
+    method, description = refusal
+    return description.startswith("Too Many Requests") or (
+        method == "getUpdates" and "Conflict" in description
+    )
 
 
 @pytest.fixture
@@ -39,7 +57,11 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def config(sandbox: BotApiSandbox, tmp_path: Path) -> Config:
-    return sandbox_config(default_sandbox_config(), sandbox, str(tmp_path / "union.db"))
+    config = sandbox_config(default_sandbox_config(), sandbox, str(tmp_path / "union.db"))
+    # The officers have written to the bot: Telegram knows their chats (else it refuses to write to them).
+    for officer in config.officers:
+        sandbox.person(officer.telegram_id, first_name=officer.name)
+    return config
 
 
 @pytest.fixture
@@ -73,3 +95,17 @@ def chen(sandbox: BotApiSandbox) -> Person:
 @pytest.fixture
 def admin(sandbox: BotApiSandbox) -> Person:
     return sandbox.person(ADMIN_ID, first_name="李主席")
+
+
+@pytest.fixture
+def run_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """The log as `union-bot run` writes it (library levels, record guard, the token), captured at INFO."""
+    factory = logging.getLogRecordFactory()
+    levels = {name: logging.getLogger(name).level for name in LIBRARY_LOGGERS}
+    quiet_libraries()
+    guard_log_records([SANDBOX_TOKEN])
+    caplog.set_level(logging.INFO)
+    yield caplog
+    logging.setLogRecordFactory(factory)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)

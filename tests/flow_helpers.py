@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from bot.sandbox.server import Person, SentMessage
+
+T = TypeVar("T")
 
 AGREE = {"简体中文": "我同意", "繁體中文": "我同意", "English": "I agree"}
 MENU_QUESTION = {
@@ -32,3 +38,20 @@ async def press(worker: Person, label: str) -> SentMessage:
     """Press a button and return the bot's next new message."""
     worker.press(label)
     return await worker.next_message()
+
+
+async def eventually(
+    read: Callable[[], Awaitable[T]],
+    until: Callable[[T], bool],
+    *,
+    timeout: float = 10,  # noqa: ASYNC109 - a safety net against a hung bot, not a wait
+) -> T:
+    """What ``read()`` gives once ``until`` holds for it: for state the bot writes just after it replies.
+
+    The bot answers first and records after (an export is recorded once the file was taken), so a test
+    that saw the reply waits for the record; nothing announces the write, hence the polling.
+    """
+    async with asyncio.timeout(timeout):
+        while not until(value := await read()):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    return value

@@ -11,7 +11,7 @@ from bot.alerts import MESSAGE_LIMIT, alert_messages, backup_note, officer_langu
 from bot.app import UnionApplication
 from bot.assignment import Assignment
 from bot.clock import FakeClock
-from bot.outbox import LONGEST_RETRY
+from bot.delivery import JITTER, LONGEST_RETRY
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.session import BACKUP_ID, OFFICER_ID
 from storage.models import AttachmentIn, Case, CaseKind, CaseStatus, Officer, Priority
@@ -350,12 +350,12 @@ async def test_alerts_survive_a_telegram_outage_and_arrive_once(
     await onboard(worker)
     await _fill_wages(worker, employer="宏达劳务", workers=None, disclose=False)
     mark = len(sandbox.calls)
-    sandbox.fail_requests(status=502, methods=["sendMessage"])
+    sandbox.fail("sendMessage", 502)
     worker.press("✅ 提交")
     # The alerts fail, and so does the worker's "received" reply (a direct send, not through the
     # outbox): wait until all three were tried, then end the outage.
     await _wait_for_sends(sandbox, {worker.chat_id, OFFICER_ID, BACKUP_ID}, mark)
-    sandbox.restore()
+    sandbox.clear_faults()
     case = await bot.storage.get_case_by_reference("W-000001")
     assert case is not None and case.assignee_id is not None  # written before anything was sent
     assert all(officer.messages == [] for officer in officers.values())
@@ -363,13 +363,13 @@ async def test_alerts_survive_a_telegram_outage_and_arrive_once(
     # A sweep still recording the outage's failures finishes first (send_due waits for it); only then
     # does the clock move past the retry time it recorded.
     await bot.outbox.send_due()
-    clock.advance(LONGEST_RETRY)
+    clock.advance(LONGEST_RETRY * (1 + JITTER))
     await bot.outbox.send_due()
     await officers[OFFICER_ID].next_message(lambda m: "W-000001" in m.text)
     await officers[BACKUP_ID].next_message(lambda m: "W-000001" in m.text)
     await bot.outbox.send_due()
     assert (len(officers[OFFICER_ID].messages), len(officers[BACKUP_ID].messages)) == (2, 1)
-    assert await bot.storage.due_outbox(clock.now() + LONGEST_RETRY) == []
+    assert await bot.storage.due_outbox(clock.now() + LONGEST_RETRY * (1 + JITTER)) == []
 
 
 def test_a_location_sent_from_the_site_follows_the_alert_as_a_map_pin() -> None:

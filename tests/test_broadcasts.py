@@ -7,9 +7,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from telegram import Bot
 
 from bot.app import UnionApplication
+from bot.botapi import UnionBot
 from bot.broadcast_schedule import parse_rule
 from bot.broadcasts import BroadcastDispatcher, Pacer, create, render
 from bot.clock import FakeClock
@@ -134,9 +134,7 @@ async def test_forbidden_marks_the_worker_blocked_and_later_broadcasts_skip_them
     leaves = await _worker(bot.storage, sandbox, 5001)  # sent first: the lowest id
     stays = await _worker(bot.storage, sandbox, 5002)
     # Telegram's answer when the worker blocked the bot before the bot heard of it (my_chat_member).
-    sandbox.fail_next(
-        1, status=403, description="Forbidden: bot was blocked by the user", method="sendMessage"
-    )
+    sandbox.fail("sendMessage", 403, description="Forbidden: bot was blocked by the user", times=1)
     await _broadcast(bot)
     await bot.broadcasts.sweep()
     worker = await bot.storage.get_worker(leaves.user_id)
@@ -153,23 +151,54 @@ async def test_forbidden_marks_the_worker_blocked_and_later_broadcasts_skip_them
     assert report is not None and (report.sent, report.blocked, report.skipped) == (1, 0, 1)
 
 
-async def test_other_errors_are_tried_again_then_the_row_fails(
+async def test_a_worker_whose_message_keeps_failing_holds_up_nobody_and_gets_it_later(
     bot: UnionApplication, sandbox: BotApiSandbox, config: Config, clock: FakeClock
+) -> None:
+    unlucky = await _worker(bot.storage, sandbox, 5001)
+    other = await _worker(bot.storage, sandbox, 5002)
+    await _broadcast(bot)
+    fake = FakeTime()
+    async with UnionBot(SANDBOX_TOKEN, base_url=sandbox.base_url) as union_bot:
+        dispatcher = BroadcastDispatcher(
+            bot.storage, union_bot, clock, config, rate=25, monotonic=fake.monotonic, sleep=fake.sleep
+        )
+        fault = sandbox.fail("sendMessage", 502, chat_id=unlucky.user_id)
+        assert await dispatcher.sweep() == 1
+        assert unlucky.messages == [] and len(other.messages) == 1  # the next worker did not wait
+        assert any(4 <= pause <= 6 for pause in fake.sleeps)  # a short pause after the failure
+        report = await bot.storage.latest_broadcast_report(1)
+        assert report is not None and (report.sent, report.pending, report.finished_at) == (1, 1, None)
+
+        assert await dispatcher.sweep() == 0  # its retry is not due yet
+        fault.clear()
+        clock.advance(timedelta(seconds=10))
+        assert await dispatcher.sweep() == 1
+    assert len(unlucky.messages) == 1
+    report = await bot.storage.latest_broadcast_report(1)
+    assert report is not None and (report.sent, report.failed, report.pending) == (2, 0, 0)
+    assert report.finished_at is not None
+
+
+async def test_a_row_still_failing_after_give_up_after_counts_as_failed_in_the_report(
+    bot: UnionApplication, sandbox: BotApiSandbox, config: Config, clock: FakeClock, admin: Person
 ) -> None:
     worker = await _worker(bot.storage, sandbox, 5001)
     await _broadcast(bot)
     fake = FakeTime()
-    async with Bot(SANDBOX_TOKEN, base_url=sandbox.base_url) as plain_bot:
+    async with UnionBot(SANDBOX_TOKEN, base_url=sandbox.base_url) as union_bot:
         dispatcher = BroadcastDispatcher(
-            bot.storage, plain_bot, clock, config, rate=25, monotonic=fake.monotonic, sleep=fake.sleep
+            bot.storage, union_bot, clock, config, rate=25, monotonic=fake.monotonic, sleep=fake.sleep
         )
-        sandbox.fail_requests(status=502, methods=["sendMessage"])
+        sandbox.fail("sendMessage", 500, chat_id=worker.user_id)
         await dispatcher.sweep()
-        sandbox.restore()
+        clock.advance(config.delivery.give_up_after)
+        await dispatcher.sweep()
     assert worker.messages == []
-    assert 5.0 in fake.sleeps and 10.0 in fake.sleeps  # growing pauses between the three tries
     report = await bot.storage.latest_broadcast_report(1)
     assert report is not None and (report.failed, report.pending) == (1, 0)
+    assert report.finished_at is not None  # and the admin who made it gets the report
+    await bot.outbox.send_due()
+    assert "发送失败：1" in (await admin.next_message(lambda m: "第 1 号" in (m.text or ""))).text
 
 
 async def test_retry_after_pauses_the_whole_broadcast(
@@ -178,14 +207,16 @@ async def test_retry_after_pauses_the_whole_broadcast(
     workers = [await _worker(bot.storage, sandbox, 5001 + number) for number in range(3)]
     await _broadcast(bot)
     fake = FakeTime()
-    async with Bot(SANDBOX_TOKEN, base_url=sandbox.base_url) as plain_bot:
+    async with UnionBot(SANDBOX_TOKEN, base_url=sandbox.base_url) as union_bot:
         dispatcher = BroadcastDispatcher(
-            bot.storage, plain_bot, clock, config, rate=25, monotonic=fake.monotonic, sleep=fake.sleep
+            bot.storage, union_bot, clock, config, rate=25, monotonic=fake.monotonic, sleep=fake.sleep
         )
-        sandbox.fail_next(1, status=429, method="sendMessage")  # "Too Many Requests: retry after 1"
-        assert await dispatcher.sweep() == 3
-    # The first send was refused: one second's pause before it was tried again, then the normal pace.
-    assert fake.sleeps == [1.0, 0.04, 0.04]
+        sandbox.fail("sendMessage", 429, times=1)  # "Too Many Requests: retry after 1"
+        assert await dispatcher.sweep() == 2  # the refused worker's turn comes after the pause
+        clock.advance(timedelta(seconds=1))
+        assert await dispatcher.sweep() == 1
+    # The first send was refused: one second's pause for everyone, then the normal pace.
+    assert fake.sleeps[0] == 1.0 and set(fake.sleeps[1:]) <= {0.04}
     assert all(len(worker.messages) == 1 for worker in workers)
 
 
@@ -295,9 +326,7 @@ async def test_the_creator_gets_a_delivery_report(bot: UnionApplication, sandbox
     admin = sandbox.person(ADMIN_ID, first_name="李主席")
     for number in range(3):
         await _worker(bot.storage, sandbox, 5001 + number)
-    sandbox.fail_next(
-        1, status=403, description="Forbidden: bot was blocked by the user", method="sendMessage"
-    )
+    sandbox.fail("sendMessage", 403, description="Forbidden: bot was blocked by the user", times=1)
     unsubscribed = await _worker(bot.storage, sandbox, 5004)
     await bot.storage.set_worker_flags(unsubscribed.user_id, opted_out=True)
     await _broadcast(bot, {"zh-Hans": "<b>培训</b>通知 &amp; 报名"}, attend_button=True)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot import __version__
 from bot.cli import main
+from bot.clock import FakeClock
+from storage import SQLiteStorage
+from storage.models import OutboxMessage
 
 CONFIG = """
 [storage]
@@ -152,3 +157,57 @@ def test_console_script_help_lists_the_commands() -> None:
     )
     for command in ("run", "check-config", "migrate", "backup", "sandbox"):
         assert command in result.stdout
+
+
+# -- union-bot status ---------------------------------------------------------------------------------
+
+
+async def _seed_status(database: Path, *, swept_ago: timedelta | None, queued_ago: timedelta | None) -> None:
+    """A database as the running bot leaves it: its last sweep, and a message queued some time ago."""
+    now = datetime.now(UTC)
+    clock = FakeClock(now - (queued_ago or timedelta(0)))
+    storage = SQLiteStorage(str(database), clock=clock)
+    await storage.open()
+    try:
+        if queued_ago is not None:
+            await storage.enqueue_outbox(OutboxMessage(chat_id=2001, params={"text": "新案件"}))
+        if swept_ago is not None:
+            await storage.set_bot_status({"last_sweep_at": (now - swept_ago).isoformat()})
+    finally:
+        await storage.close()
+
+
+def test_status_without_a_database_says_the_bot_has_not_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, CONFIG)
+    assert main(["status", "--config", str(path)]) == 1
+    assert capsys.readouterr().err.startswith("union-bot: no database at ")
+
+
+async def test_status_is_ok_when_the_bot_sweeps_and_nothing_waits_long(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, CONFIG)
+    database = tmp_path / "data" / "union.db"
+    await _seed_status(database, swept_ago=timedelta(seconds=30), queued_ago=timedelta(0))
+    assert await asyncio.to_thread(main, ["status", "--config", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("bot: last sweep ") and out[0].endswith(" s ago)")
+    assert out[1] == "telegram: answering"
+    assert out[3].startswith("outbox: 1 waiting, oldest queued ")
+    assert out[3].endswith("; 0 stuck (waiting longer than 15 min); 0 given up in the last 7 days")
+    assert out[-1] == "status: OK"
+
+
+async def test_status_exits_1_naming_what_is_stuck(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, CONFIG)
+    await _seed_status(
+        tmp_path / "data" / "union.db", swept_ago=timedelta(hours=3), queued_ago=timedelta(minutes=20)
+    )
+    assert await asyncio.to_thread(main, ["status", "--config", str(path)]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "status: STUCK: the bot has not swept for 3 h (not running?); 1 message(s) waiting longer than 15 min"
+    )

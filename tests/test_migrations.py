@@ -12,7 +12,7 @@ import pytest
 from bot.clock import FakeClock
 from storage.base import StorageError
 from storage.migrations import MIGRATIONS, Migration, migrate
-from storage.models import CaseKind, CaseStatus, NewCaseEvent, OutboxMessage
+from storage.models import CaseKind, CaseStatus, NewCaseEvent, OutboxKind, OutboxMessage
 from storage.sqlite import SQLiteStorage
 
 
@@ -100,6 +100,32 @@ async def test_older_database_is_upgraded_with_data_intact(db_path: Path) -> Non
         {"employer": "深圳市某某电子厂"},
     )
     assert [item.id for item in due] == [item_id]
+
+
+@pytest.mark.asyncio
+async def test_the_delivery_migration_keeps_waiting_messages_and_their_order(db_path: Path) -> None:
+    before = MIGRATIONS[: [m.name for m in MIGRATIONS].index("delivery")]
+    await _migrate_raw(db_path, before)
+    with closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.executemany(
+            "INSERT INTO outbox (chat_id, method, params, next_attempt_at, created_at, case_id)"
+            " VALUES (2001, 'sendMessage', ?, '2026-01-05T09:00:00.000000+00:00',"
+            " '2026-01-05T09:00:00.000000+00:00', ?)",
+            [('{"text": "新案件"}', 1), ('{"text": "证据"}', 1)],
+        )
+
+    store = SQLiteStorage(str(db_path), clock=FakeClock())
+    await store.open()
+    try:
+        due = await store.due_outbox(FakeClock().now())
+        await store.set_bot_status({"last_sweep_at": "2026-01-05T09:00:00+00:00"})
+        status = await store.bot_status()
+    finally:
+        await store.close()
+
+    # Both were queued before: plain messages, and the second still waits for the first (same case).
+    assert [(item.params["text"], item.kind) for item in due] == [("新案件", OutboxKind.MESSAGE)]
+    assert status == {"last_sweep_at": "2026-01-05T09:00:00+00:00"}
 
 
 async def _create_table_then_fail(conn: aiosqlite.Connection) -> None:

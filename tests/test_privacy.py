@@ -21,6 +21,7 @@ from bot.sandbox.session import ADMIN_ID, OFFICER_ID, SANDBOX_TOKEN, WORKER_ID
 from storage.models import (
     ANONYMOUS_WORKER_ID,
     Case,
+    CaseEvent,
     CaseKind,
     CaseStatus,
     NewCase,
@@ -29,7 +30,7 @@ from storage.models import (
     Resolution,
 )
 from tests.conftest import BOT_API_SPEC
-from tests.flow_helpers import onboard
+from tests.flow_helpers import eventually, onboard
 from tests.test_alerts import _fill_wages
 
 FORGET_Q = "要删除您的全部资料吗"
@@ -88,6 +89,15 @@ async def _case(bot: UnionApplication, reference: str = "W-000001") -> Case:
     case = await bot.storage.get_case_by_reference(reference)
     assert case is not None
     return case
+
+
+async def _exports(bot: UnionApplication, case: Case) -> list[CaseEvent]:
+    """The case's export records, once there are any (recorded after Telegram took the file)."""
+
+    async def read() -> list[CaseEvent]:
+        return [e for e in await bot.storage.list_case_events(case.id) if e.action == privacy.EXPORTED]
+
+    return await eventually(read, bool)
 
 
 async def _my_data(sandbox: BotApiSandbox, worker: Person) -> tuple[SentMessage, str]:
@@ -250,8 +260,28 @@ async def test_mydata_sends_everything_stored_in_the_workers_language(
     assert any(line.startswith("  1. 照片") for line in lines)
     assert "老板态度很差" not in text  # internal notes are the officers'
     case = await _case(bot)
-    exports = [e for e in await bot.storage.list_case_events(case.id) if e.action == privacy.EXPORTED]
+    exports = await _exports(bot, case)
     assert [(e.actor_role, e.note) for e in exports] == [("worker", privacy.EXPORT_MYDATA)]
+
+
+async def test_when_the_file_cannot_be_sent_mydata_says_so_and_records_no_export(
+    bot: UnionApplication, sandbox: BotApiSandbox, worker: Person, wang: Person
+) -> None:
+    await _report_wages(worker, wang)
+    sandbox.fail("sendDocument", 500, chat_id=worker.user_id, times=1)
+    worker.send_command("/mydata")
+    told = await worker.next_message()
+    assert told.text == (
+        "抱歉，文件可能没有发到您这里：Telegram 刚才没有接收。"
+        "如果上面看不到这个文件，请过几分钟再发送 /mydata。"
+    )
+    worker.send_command("/help")  # the next thing the bot says is the answer to that, nothing else
+    assert (await worker.next_message()).text.startswith("您可以：")
+    case = await _case(bot)
+    assert [e for e in await bot.storage.list_case_events(case.id) if e.action == privacy.EXPORTED] == []
+
+    await _my_data(sandbox, worker)  # asked again, it arrives and is recorded once
+    assert len(await _exports(bot, case)) == 1
 
 
 # -- /forget ---------------------------------------------------------------------------------------------
@@ -514,6 +544,23 @@ async def test_deleting_messages_works_in_the_middle_of_a_form_which_then_goes_o
     assert [m.message_id for m in worker.messages] == [done.message_id] and worker.sent_messages == []
     worker.send_text("宏达劳务")
     assert "哪个项目或工地" in (await worker.next_message()).text
+
+
+async def test_when_telegram_fails_to_delete_the_worker_is_told_the_truth_not_that_they_are_old(
+    bot: UnionApplication, sandbox: BotApiSandbox, worker: Person
+) -> None:
+    await onboard(worker)
+    sandbox.fail("deleteMessages", 500, times=1)
+    worker.send_command("/deletemessages")
+    told = await worker.next_message(lambda m: "删" in (m.text or ""))
+    assert told.text.startswith("已从这个对话删除 0 条消息。")
+    assert "可能没有删掉：Telegram 刚才没有正常回应。请过一分钟再发送 /deletemessages" in told.text
+    assert OLDER not in told.text  # they are minutes old
+    assert await bot.storage.list_chat_messages(WORKER_ID) != []  # kept, so asking again deletes them
+
+    worker.send_command("/deletemessages")
+    again = await worker.next_message(lambda m: "删" in (m.text or "") and m.message_id != told.message_id)
+    assert "可能没有删掉" not in again.text and not again.text.startswith("已从这个对话删除 0 条")
 
 
 # -- logs ------------------------------------------------------------------------------------------------

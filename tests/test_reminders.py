@@ -20,8 +20,12 @@ MONDAY_9 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def people(wang: Person, chen: Person, admin: Person) -> dict[int, Person]:
-    """The primary, backup and admin of every case here (created directly: the flows are tested elsewhere)."""
+def people(wang: Person, chen: Person, admin: Person, worker: Person) -> dict[int, Person]:
+    """The primary, backup and admin of every case here (created directly: the flows are tested elsewhere).
+
+    The worker has a chat too: news about their case must reach them (a message given up would be
+    reported to the admins).
+    """
     return {
         OFFICER_ID: wang,
         BACKUP_ID: chen,

@@ -9,7 +9,7 @@ import pytest
 
 from bot.app import UnionApplication
 from bot.reporting import format_duration
-from bot.sandbox.server import Person
+from bot.sandbox.server import BotApiSandbox, Person
 
 ONLY_OFFICERS = "这个功能只供工会干事使用。"
 STALE = "这个按钮已经失效了。"
@@ -105,3 +105,28 @@ async def test_a_chart_that_fails_gets_an_apology(
 )
 def test_durations_read_naturally(delta: timedelta, language: str, expected: str) -> None:
     assert format_duration(delta, language) == expected
+
+
+async def test_an_export_goes_on_when_uploading_is_not_shown_and_is_recorded_once_sent(
+    bot: UnionApplication, sandbox: BotApiSandbox, admin: Person
+) -> None:
+    sandbox.fail("sendChatAction", 500)  # the "uploading…" a phone shows: nice to have, no more
+    admin.send_command("/export cases 2026-01-01 2026-01-31")
+    choose = await admin.next_message(lambda m: bool(m.button_labels))
+    admin.press("Excel，工会内部用", message_id=choose.message_id)
+    document = await admin.next_message(lambda m: m.kind == "document")
+    assert document.raw["document"]["file_name"].endswith(".xlsx")
+
+
+async def test_an_export_telegram_does_not_take_is_not_recorded_and_the_officer_is_told(
+    bot: UnionApplication, sandbox: BotApiSandbox, admin: Person
+) -> None:
+    sandbox.fail("sendDocument", 502, chat_id=admin.user_id, times=1)
+    admin.send_command("/export cases 2026-01-01 2026-01-31")
+    choose = await admin.next_message(lambda m: bool(m.button_labels))
+    admin.press("Excel，工会内部用", message_id=choose.message_id)
+    told = await admin.next_message(lambda m: "文件" in (m.text or ""))
+    assert (
+        told.text
+        == "抱歉，文件刚才没能发出去：Telegram 没有接收。这次不记为已导出。请过几分钟再发送 /export。"
+    )

@@ -83,6 +83,24 @@ async def _state_is_durable(database: Path, state: object) -> None:
         await storage.close()
 
 
+async def test_telegram_failing_at_start_does_not_stop_union_bot_run(
+    sandbox: BotApiSandbox, worker: Person, bot_process: BotProcess, tmp_path: Path
+) -> None:
+    sandbox.fail("getMe", 502, times=2)  # Telegram out of reach for a moment
+    menus = sandbox.fail("setMyCommands", 500)  # and the command menus refused for longer
+    bot_process.start()
+    worker.send_command("/start")
+    await worker.next_message(lambda m: "请选择语言" in m.text)
+    assert bot_process.process is not None and bot_process.process.poll() is None
+    assert menus.hits >= 1
+    assert bot_process.terminate() == 0
+
+    log = (tmp_path / "bot.log").read_text(encoding="utf-8")
+    assert "Lost contact with Telegram (getMe: Bad Gateway)" in log
+    assert "Could not publish the command menu (setMyCommands: Internal Server Error)" in log
+    assert "Traceback" not in log
+
+
 async def test_kill_9_between_steps_then_restart(
     sandbox: BotApiSandbox, worker: Person, bot_process: BotProcess, tmp_path: Path
 ) -> None:

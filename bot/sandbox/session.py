@@ -8,9 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from telegram import Update
-
-from bot.app import UnionApplication, build_application, on_start
+from bot.app import UnionApplication, build_application, running
 from bot.clock import Clock
 from bot.config import Config, OfficerConfig, StorageConfig, TelegramConfig, UnionConfig, load_config
 from bot.logs import configure_logging
@@ -56,18 +54,8 @@ async def running_bot(
     config: Config, *, token: str = SANDBOX_TOKEN, clock: Clock | None = None, rate_limited: bool = True
 ) -> AsyncIterator[UnionApplication]:
     """The bot polling its configured Bot API server until the block ends (as ``union-bot run`` does)."""
-    application = build_application(config, token=token, clock=clock, rate_limited=rate_limited)
-    async with application:
-        # The same order as Application.run_polling: post_init, polling, then start.
-        await on_start(application)
-        assert application.updater is not None
-        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
-        await application.start()
-        try:
-            yield application
-        finally:
-            await application.updater.stop()
-            await application.stop()
+    async with running(build_application(config, token=token, clock=clock, rate_limited=rate_limited)) as bot:
+        yield bot
 
 
 def _identities(sandbox: BotApiSandbox, config: Config) -> dict[str, Person]:
