@@ -8,8 +8,10 @@ from datetime import timedelta
 import pytest
 
 from bot.app import UnionApplication
+from bot.clock import FakeClock
 from bot.reporting import format_duration
 from bot.sandbox.server import BotApiSandbox, Person
+from storage.models import OutboxMessage
 
 ONLY_OFFICERS = "这个功能只供工会干事使用。"
 STALE = "这个按钮已经失效了。"
@@ -129,4 +131,28 @@ async def test_an_export_telegram_does_not_take_is_not_recorded_and_the_officer_
     assert (
         told.text
         == "抱歉，文件刚才没能发出去：Telegram 没有接收。这次不记为已导出。请过几分钟再发送 /export。"
+    )
+
+
+async def test_admins_see_in_stats_what_waits_to_be_delivered_and_what_is_stuck(
+    bot: UnionApplication, sandbox: BotApiSandbox, clock: FakeClock, wang: Person, admin: Person
+) -> None:
+    fault = sandbox.fail("sendMessage", 502, chat_id=wang.user_id)  # Telegram keeps failing for 王干事
+    await bot.storage.enqueue_outbox(OutboxMessage(chat_id=wang.user_id, params={"text": "新案件"}))
+    await bot.outbox.send_due()
+    clock.advance(timedelta(minutes=20))
+    admin.send_command("/stats")
+    lines = (await admin.next_message(lambda m: "本周" in (m.text or ""))).text.splitlines()
+    assert lines[lines.index("发给工会干事和工人的消息：") :] == [
+        "发给工会干事和工人的消息：",
+        "等待送达：1，最早的一条已经等了 20 分钟",
+        "⚠️ 卡住了（等了超过 15 分钟）：1",
+        "最近 7 天放弃发送的：0",
+        "",
+        "其他时间段和图表：/report。导出表格：/export。",
+    ]
+    fault.clear()
+    wang.send_command("/stats")  # an officer sees their cases, not the bot's delivery
+    assert (
+        "发给工会干事和工人的消息：" not in (await wang.next_message(lambda m: "本周" in (m.text or ""))).text
     )
