@@ -21,7 +21,7 @@ from bot.exports import Audience, ExportFormat, ExportKind, ThirdPartyRoster, bu
 from bot.i18n import LANGUAGES
 from bot.logs import configure_logging
 from bot.reports import Period, parse_date
-from bot.status import DeliveryStatus, read_status, status_lines
+from bot.status import StatusReport, read_status, status_lines
 from storage.base import StorageError
 from storage.models import Schedule, ScheduleKind
 
@@ -264,7 +264,7 @@ def _status(config_path: str) -> int:
     return 1 if status.problems else 0
 
 
-async def _read_status(config: Config) -> DeliveryStatus:
+async def _read_status(config: Config) -> StatusReport:
     from bot.clock import SystemClock
     from storage import SQLiteStorage
 

@@ -249,10 +249,7 @@ async def _report_error(update: object, context: BotContext) -> None:
     if query is not None and not context.union_app.union_bot.was_answered(query.id):
         await query.answer()  # never raises: answering is a courtesy (bot/botapi.py)
     try:
-        await context.bot.send_message(
-            update.effective_chat.id,
-            context.t(SORRY),
-        )
+        await context.bot.send_message(update.effective_chat.id, context.t(SORRY))
     except TelegramError as error:  # the failure above is logged; this is the same trouble again
         logger.info("Could not tell the person either (%s)", failure_of(error))
 

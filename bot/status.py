@@ -36,7 +36,9 @@ async def note_running(storage: Storage, now: datetime, telegram_down_since: dat
 
 
 @dataclass(frozen=True)
-class DeliveryStatus:
+class StatusReport:
+    """How delivery stands at ``now``: what `/stats` and `union-bot status` show."""
+
     now: datetime
     stuck_after: timedelta
     backlog: DeliveryBacklog
@@ -67,7 +69,7 @@ class DeliveryStatus:
         return found
 
 
-async def read_status(storage: Storage, config: Config, now: datetime) -> DeliveryStatus:
+async def read_status(storage: Storage, config: Config, now: datetime) -> StatusReport:
     stuck_after = config.delivery.stuck_after
     backlog = await storage.outbox_backlog(now, stuck_after=stuck_after, given_up_since=now - GIVEN_UP_WINDOW)
     written = await storage.bot_status()
@@ -76,7 +78,7 @@ async def read_status(storage: Storage, config: Config, now: datetime) -> Delive
         report = await storage.broadcast_report(occurrence.id)
         if report is not None:
             broadcasts.append((report, occurrence.started_at))
-    return DeliveryStatus(
+    return StatusReport(
         now=now,
         stuck_after=stuck_after,
         backlog=backlog,
@@ -87,7 +89,7 @@ async def read_status(storage: Storage, config: Config, now: datetime) -> Delive
     )
 
 
-def status_lines(status: DeliveryStatus, config: Config) -> list[str]:
+def status_lines(status: StatusReport, config: Config) -> list[str]:
     """The health check's report, plain English: one fact a line, the verdict last."""
     zone = config.union.zone
     now = status.now
