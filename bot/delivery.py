@@ -64,7 +64,7 @@ class Failure:
 
 def failure_of(error: TelegramError, method: str | None = None) -> Failure:
     """Classify a PTB error; ``method`` defaults to the one recorded on the error by the bot."""
-    method = method or getattr(error, METHOD_ATTRIBUTE, None) or "a Bot API call"
+    method = method or method_of(error) or "a Bot API call"
     reason = error.message or type(error).__name__
     if isinstance(error, RetryAfter):
         return Failure(FailureKind.RATE_LIMITED, method, reason, _as_timedelta(error.retry_after))
