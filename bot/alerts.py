@@ -17,7 +17,7 @@ from typing import Any
 from babel.dates import format_date
 
 from bot.assignment import Assignment
-from bot.i18n import N_, locale_dir_name, translate
+from bot.i18n import N_, NP_, OFFICERS, Html, labelled, locale_dir_name, money, translate_in
 from bot.notify import CASE_ACTION, evidence_files, officer_language
 from flows.join import TRADE_LABELS, Trade
 from flows.legal import CONTACT_LABELS, PROBLEM_LABELS, TIME_LABELS, ContactMethod, ContactTime, Problem
@@ -38,12 +38,32 @@ ALERT_ACTIONS: list[list[tuple[str, str]]] = [
 ]
 
 
+# The form's field labels, as officers word them where workers read plainer words (bot/locales/
+# glossary.toml): marked here so the catalog keeps both, and found by translate_in(OFFICERS, ...).
+OFFICERS_LABELS = (
+    NP_("officers", "Who owes"),
+    NP_("officers", "Project / site"),
+    NP_("officers", "Work done"),
+    NP_("officers", "Unpaid for"),
+    NP_("officers", "Workers affected"),
+    NP_("officers", "What happened"),
+    NP_("officers", "Best time"),
+    NP_("officers", "Hometown"),
+    NP_("officers", "Workplace"),
+    NP_("officers", "Working in"),
+    NP_("officers", "Message me here in Telegram"),
+)
+
+
 def action_buttons(case: Case, language: str, rows: list[list[tuple[str, str]]]) -> dict[str, object]:
     """Inline buttons for case actions, as Bot API JSON (the outbox stores plain JSON)."""
     return {
         "inline_keyboard": [
             [
-                {"text": translate(language, label), "callback_data": f"{CASE_ACTION}{action}:{case.id}"}
+                {
+                    "text": translate_in(OFFICERS, language, label),
+                    "callback_data": f"{CASE_ACTION}{action}:{case.id}",
+                }
                 for action, label in row
             ]
             for row in rows
@@ -131,7 +151,7 @@ def primary_alert(
     """Everything the primary officer needs to pick the case up."""
 
     def t(msgid: str, /, **params: object) -> str:
-        return translate(language, msgid, **params)
+        return translate_in(OFFICERS, language, msgid, **params)
 
     lines = []
     if case.priority == Priority.HIGH:
@@ -139,6 +159,8 @@ def primary_alert(
         lines.append(
             _bold(t("🔴 Collective case: {count} workers affected. Handle it first.", count=workers))
         )
+    elif case.priority == Priority.URGENT and case.fields.get("deadline_passed"):
+        lines.append(_bold(t("🔴 Urgent: the worker says a time limit has already passed.")))
     elif case.priority == Priority.URGENT:
         lines.append(_bold(t("🔴 Urgent: the worker's deadline is within a week.")))
     lines.append(
@@ -164,31 +186,45 @@ def case_facts(case: Case, language: str, *, worker_name: str, evidence: int) ->
     }[case.kind](case.fields, language, worker_name)
     if case.kind != CaseKind.MEMBERSHIP:
         files = (
-            translate(language, "{count} file(s)", count=evidence)
+            translate_in(OFFICERS, language, "{count} file(s)", count=evidence)
             if evidence
-            else translate(language, "none")
+            else translate_in(OFFICERS, language, "none")
         )
-        facts.append(_line(translate(language, "Evidence"), files))
+        facts.append(_line(language, translate_in(OFFICERS, language, "Evidence"), files))
     return facts
 
 
 def backup_note(case: Case, language: str, *, primary: Officer) -> str:
     """Short: the backup only needs to know the case exists and who has it."""
-    return translate(
+    return translate_in(
+        OFFICERS,
         language,
         "You are the backup for {reference} ({kind}). Primary officer: {name}. "
         "If they are away, take the case over.",
         reference=case.reference,
-        kind=translate(language, KIND_LABELS[case.kind]),
+        kind=translate_in(OFFICERS, language, KIND_LABELS[case.kind]),
         name=primary.name,
     )
 
 
 def disclosure_line(fields: dict[str, Any], language: str) -> str:
-    """The worker's choice, first among a case's facts: the employer learns who reported only on a yes."""
+    """The worker's choice, first among a case's facts: the employer learns who reported only on a yes.
+
+    A hidden worker who reported alone can still be recognised by the details, and the officer is told.
+    """
     if fields.get("disclose_identity"):
-        return translate(language, "The worker agreed that the employer may learn who reported this.")
-    return _bold(translate(language, "⚠️ The employer must NOT learn who reported this."))
+        return translate_in(
+            OFFICERS, language, "The worker agreed that their name and phone may go to the employer."
+        )
+    line = _bold(translate_in(OFFICERS, language, "⚠️ The employer must NOT learn who reported this."))
+    if fields.get("workers_affected") == 1:  # a wages case; legal aid asks no count
+        line += "\n" + translate_in(
+            OFFICERS,
+            language,
+            "They reported alone: the site, amount and dates may tell the employer who it was. "
+            "Think before showing them outside the union.",
+        )
+    return line
 
 
 # -- facts per kind ---------------------------------------------------------------------------------
@@ -196,11 +232,11 @@ def disclosure_line(fields: dict[str, Any], language: str) -> str:
 
 def _wages_facts(fields: dict[str, Any], language: str, worker_name: str) -> list[str]:
     def t(msgid: str, /, **params: object) -> str:
-        return translate(language, msgid, **params)
+        return translate_in(OFFICERS, language, msgid, **params)
 
     site = _text(fields.get("site"))
     if fields.get("location"):
-        site = f"{site} ({t('📍 location sent')})" if site else t("📍 location sent")
+        site = t("{site} (📍 location sent)", site=Html(site)) if site else t("📍 location sent")
     months = fields.get("unpaid_months")
     if fields.get("unpaid_for"):
         unpaid_for = _text(fields["unpaid_for"])
@@ -212,20 +248,24 @@ def _wages_facts(fields: dict[str, Any], language: str, worker_name: str) -> lis
     )
     return [
         disclosure_line(fields, language),
-        _line(t("Who owes"), _text(fields.get("employer"))),
-        _line(t("Project / site"), site),
-        _line(t("Work done"), _text(fields.get("work"))),
-        _line(t("Unpaid for"), unpaid_for),
-        _line(t("Amount owed"), _amount(language, fields.get("amount_owed"))),
-        _line(t("Workers affected"), affected),
-        _line(t("Written contract"), _label(language, CONTRACT_LABELS, Contract, fields.get("contract"))),
-        _line(t("Worker"), t("{name}, in Telegram", name=_clip(worker_name, TEXT_LIMIT))),
+        _line(language, t("Who owes"), _text(fields.get("employer"))),
+        _line(language, t("Project / site"), site),
+        _line(language, t("Work done"), _text(fields.get("work"))),
+        _line(language, t("Unpaid for"), unpaid_for),
+        _line(language, t("Amount owed"), _amount(language, fields.get("amount_owed"))),
+        _line(language, t("Workers affected"), affected),
+        _line(
+            language,
+            t("Written contract"),
+            _label(language, CONTRACT_LABELS, Contract, fields.get("contract")),
+        ),
+        _line(language, t("Worker"), t("{name}, in Telegram", name=_clip(worker_name, TEXT_LIMIT))),
     ]
 
 
 def _legal_facts(fields: dict[str, Any], language: str, worker_name: str) -> list[str]:
     def t(msgid: str, /, **params: object) -> str:
-        return translate(language, msgid, **params)
+        return translate_in(OFFICERS, language, msgid, **params)
 
     if fields.get("description"):
         what = _text(fields["description"], DESCRIPTION_LIMIT)
@@ -235,46 +275,54 @@ def _legal_facts(fields: dict[str, Any], language: str, worker_name: str) -> lis
     when = (
         format_date(date.fromisoformat(deadline), "full", locale=locale_dir_name(language))
         if deadline
+        else t("a time limit has already passed (no date given)")
+        if fields.get("deadline_passed")
         else t("none known")
     )
     lines = [
         # Legal aid does not ask: the default holds, and the employer is not told.
         disclosure_line(fields, language),
-        _line(t("Problem"), _label(language, PROBLEM_LABELS, Problem, fields.get("problem"))),
-        _line(t("What happened"), what),
-        _line(t("Deadline or hearing"), when),
-        _line(t("Worker"), t("{name}, in Telegram", name=_clip(worker_name, TEXT_LIMIT))),
-        _line(t("Contact"), _label(language, CONTACT_LABELS, ContactMethod, fields.get("contact_method"))),
+        _line(language, t("Problem"), _label(language, PROBLEM_LABELS, Problem, fields.get("problem"))),
+        _line(language, t("What happened"), what),
+        _line(language, t("Deadline or hearing"), when),
+        _line(language, t("Worker"), t("{name}, in Telegram", name=_clip(worker_name, TEXT_LIMIT))),
+        _line(
+            language,
+            t("Contact"),
+            _label(language, CONTACT_LABELS, ContactMethod, fields.get("contact_method")),
+        ),
     ]
     if fields.get("phone"):  # only there when the worker asked to be called
-        lines.append(_line(t("Phone"), _text(fields["phone"])))
+        lines.append(_line(language, t("Phone"), _text(fields["phone"])))
     lines.append(
-        _line(t("Best time"), _label(language, TIME_LABELS, ContactTime, fields.get("contact_time")))
+        _line(
+            language, t("Best time"), _label(language, TIME_LABELS, ContactTime, fields.get("contact_time"))
+        )
     )
     return lines
 
 
 def _membership_facts(fields: dict[str, Any], language: str, worker_name: str) -> list[str]:
     def t(msgid: str, /, **params: object) -> str:
-        return translate(language, msgid, **params)
+        return translate_in(OFFICERS, language, msgid, **params)
 
     return [
-        _line(t("Name"), _text(fields.get("name"))),
-        _line(t("Phone"), _text(fields.get("phone"))),  # given in the form, for the roster
-        _line(t("Workplace"), _text(fields.get("employer"))),
-        _line(t("Work"), _label(language, TRADE_LABELS, Trade, fields.get("trade"))),
-        _line(t("Hometown"), _text(fields.get("hometown"))),
-        _line(t("Working in"), _text(fields.get("workplace"))),
-        _line(t("Worker"), t("{name}, in Telegram", name=_clip(worker_name, TEXT_LIMIT))),
+        _line(language, t("Name"), _text(fields.get("name"))),
+        _line(language, t("Phone"), _text(fields.get("phone"))),  # given in the form, for the roster
+        _line(language, t("Workplace"), _text(fields.get("employer"))),
+        _line(language, t("Work"), _label(language, TRADE_LABELS, Trade, fields.get("trade"))),
+        _line(language, t("Hometown"), _text(fields.get("hometown"))),
+        _line(language, t("Working in"), _text(fields.get("workplace"))),
+        _line(language, t("Worker"), t("{name}, in Telegram", name=_clip(worker_name, TEXT_LIMIT))),
     ]
 
 
 # -- helpers ----------------------------------------------------------------------------------------
 
 
-def _line(label: str, value: str) -> str:
+def _line(language: str, label: str, value: str) -> str:
     """``label: value``, both already HTML: translated messages, or typed text passed through _text."""
-    return f"<b>{label}</b>: {value}"
+    return labelled(language, f"<b>{label}</b>", value)
 
 
 def _text(value: object, limit: int = TEXT_LIMIT) -> str:
@@ -293,14 +341,12 @@ def _clip(text: str, limit: int) -> str:
 def _amount(language: str, value: object) -> str:
     if value is None:
         return ""
-    amount = Decimal(str(value))
-    number = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
-    return translate(language, "{amount} yuan", amount=number)
+    return money(language, Decimal(str(value)))
 
 
 def _label(language: str, labels: dict[Any, str], choices: type[Any], value: object) -> str:
     """The translated label of a stored choice; an unknown value is shown as stored, escaped."""
     try:
-        return translate(language, labels[choices(value)])
+        return translate_in(OFFICERS, language, labels[choices(value)])
     except (ValueError, KeyError):
         return html.escape(str(value or ""), quote=False)

@@ -31,7 +31,7 @@ from bot import broadcasts
 from bot.access import require_officer
 from bot.broadcast_schedule import ScheduleError, describe, local_time, parse_when
 from bot.context import BotContext
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, listing
 from flows import forms
 from flows.forms import buttons
 from flows.join import TRADE_LABELS, Trade
@@ -399,7 +399,7 @@ async def _preview(update: Update, context: BotContext) -> int:
             attend_button=bool(draft.get("attend")),
             language=language,
             default_language=config.union.default_language,
-            union_name=config.union.name,
+            union_name=config.union.name_in(language),
             attend_data=broadcasts.PREVIEW_ATTEND,
         )
         try:
@@ -425,7 +425,7 @@ async def _preview(update: Update, context: BotContext) -> int:
         if draft.get("when") == "now"
         else describe(_schedule(context, draft), config.union.zone, context.language)
     )
-    languages = ", ".join(_language_name(code) for code in draft["texts"])
+    languages = listing(context.language, (_language_name(code) for code in draft["texts"]))
     lines = [
         context.t("Above is what workers will see. Please check it."),
         "",

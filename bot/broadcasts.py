@@ -45,7 +45,7 @@ from bot.broadcast_schedule import describe, first_run, local_time, next_run
 from bot.clock import Clock
 from bot.config import Config
 from bot.delivery import FailureKind, backoff, failure_of
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translate
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, NP_, OFFICERS, labelled, translate, translate_in
 from bot.notify import officer_language
 from flows.join import TRADE_LABELS, Trade
 from storage import Storage
@@ -78,12 +78,12 @@ LONGEST_PAUSE = timedelta(minutes=1)  # between probes while sends keep failing 
 BATCH = 50  # rows read at a time: memory stays flat however many workers there are
 
 AUDIENCE_LABELS: dict[AudienceKind, str] = {
-    AudienceKind.EVERYONE: N_("Everyone"),
-    AudienceKind.MEMBERS: N_("Union members"),
-    AudienceKind.LANGUAGE: N_("By language"),
-    AudienceKind.TRADE: N_("By trade"),
-    AudienceKind.REGION: N_("By township or district"),
-    AudienceKind.OPEN_CASE: N_("Workers with an open case"),
+    AudienceKind.EVERYONE: NP_("officers", "Everyone"),
+    AudienceKind.MEMBERS: NP_("officers", "Union members"),
+    AudienceKind.LANGUAGE: NP_("officers", "By language"),
+    AudienceKind.TRADE: NP_("officers", "By trade"),
+    AudienceKind.REGION: NP_("officers", "By township or district"),
+    AudienceKind.OPEN_CASE: NP_("officers", "Workers with an open case"),
 }
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -139,7 +139,7 @@ def plain_snippet(text: str, limit: int = 60) -> str:
 
 def audience_label(audience: Audience, language: str) -> str:
     """``Everyone``, ``By trade: Construction``... in the reader's language."""
-    label = translate(language, AUDIENCE_LABELS[audience.kind])
+    label = translate_in(OFFICERS, language, AUDIENCE_LABELS[audience.kind])
     value = audience.value
     if value is None:
         return label
@@ -147,7 +147,7 @@ def audience_label(audience: Audience, language: str) -> str:
         value = LANGUAGE_NAMES.get(value, value)
     elif audience.kind == AudienceKind.TRADE and value in set(Trade):
         value = translate(language, TRADE_LABELS[Trade(value)])
-    return f"{label}: {value}"
+    return str(labelled(language, label, value))  # plain text: callers escape it for HTML
 
 
 # -- creating, listing, cancelling (the bot's /broadcast and the command line share these) ---------
@@ -216,7 +216,7 @@ def parse_audience(text: str) -> Audience:
 def summary_line(broadcast: Broadcast, report: BroadcastReport | None, config: Config, language: str) -> str:
     """One broadcast in a list (plain text, HTML-escaped): number, state, when, audience, the text."""
     zone = config.union.zone
-    state = translate(language, STATUS_LABELS[broadcast.status])
+    state = translate_in(OFFICERS, language, STATUS_LABELS[broadcast.status])
     parts = [
         f"#{broadcast.id}",
         state,
@@ -225,24 +225,26 @@ def summary_line(broadcast: Broadcast, report: BroadcastReport | None, config: C
     ]
     line = " · ".join(parts)
     text = plain_snippet(text_for(broadcast.texts, language, config.union.default_language), 40)
-    line += f"\n  “{html.escape(text, quote=False)}”"
+    line += "\n  " + translate(language, "“{text}”", text=text)
     if broadcast.next_run_at is not None:
-        line += "\n  " + translate(language, "Next: {when}", when=local_time(broadcast.next_run_at, zone))
+        when = local_time(broadcast.next_run_at, zone)
+        line += "\n  " + translate_in("officers", language, "Next: {when}", when=when)
     if report is not None:
         line += "\n  " + report_counts(report, language, attend=broadcast.attend_button)
     return line
 
 
 STATUS_LABELS: dict[BroadcastStatus, str] = {
-    BroadcastStatus.SCHEDULED: N_("scheduled"),
-    BroadcastStatus.SENDING: N_("sending"),
-    BroadcastStatus.DONE: N_("done"),
-    BroadcastStatus.CANCELLED: N_("cancelled"),
+    BroadcastStatus.SCHEDULED: NP_("officers", "scheduled"),
+    BroadcastStatus.SENDING: NP_("officers", "sending"),
+    BroadcastStatus.DONE: NP_("officers", "done"),
+    BroadcastStatus.CANCELLED: NP_("officers", "cancelled"),
 }
 
 
 def report_counts(report: BroadcastReport, language: str, *, attend: bool) -> str:
-    text = translate(
+    text = translate_in(
+        "officers",
         language,
         "Sent: {sent} · blocked the bot: {blocked} · failed: {failed} · skipped: {skipped}",
         sent=report.sent,
@@ -251,9 +253,9 @@ def report_counts(report: BroadcastReport, language: str, *, attend: bool) -> st
         skipped=report.skipped,
     )
     if report.pending:
-        text += " · " + translate(language, "still to send: {count}", count=report.pending)
+        text += " · " + translate_in("officers", language, "still to send: {count}", count=report.pending)
     if attend:
-        text += " · " + translate(language, "will attend: {count}", count=report.attending)
+        text += " · " + translate_in("officers", language, "will attend: {count}", count=report.attending)
     return text
 
 
@@ -411,14 +413,15 @@ class BroadcastDispatcher:
             await storage.mark_delivery_skipped(row.id, reason="unsubscribed" if row.opted_out else "blocked")
             return _DONE
         default = self._config.union.default_language
+        language = row.language if row.language in LANGUAGES else default
         method, params = render(
             texts=broadcast.texts,
             media_kind=broadcast.media_kind,
             media_file_id=broadcast.media_file_id,
             attend_button=broadcast.attend_button,
-            language=row.language if row.language in LANGUAGES else default,
+            language=language,
             default_language=default,
-            union_name=self._config.union.name,
+            union_name=self._config.union.name_in(language),
             attend_data=f"{ATTEND}{occurrence.id}",
         )
         await self._pacer.wait_turn()
@@ -509,17 +512,18 @@ class BroadcastDispatcher:
         messages = []
         for officer in readers:
             language = officer_language(officer, default)
-            text = translate(
+            text = translate_in(
+                "officers",
                 language,
                 "📊 Broadcast #{number} ({when}) has gone out.",
                 number=broadcast.id,
                 when=local_time(report.run_at, self._config.union.zone),
             )
             snippet = plain_snippet(text_for(broadcast.texts, language, default))
-            text += f"\n“{html.escape(snippet, quote=False)}”\n\n"
+            text += "\n" + translate(language, "“{text}”", text=snippet) + "\n\n"
             text += report_counts(report, language, attend=broadcast.attend_button)
             if broadcast.attend_button:
-                text += "\n" + translate(language, "/broadcasts shows the latest count.")
+                text += "\n" + translate_in("officers", language, "/broadcasts shows the latest count.")
             messages.append(
                 OutboxMessage(
                     chat_id=officer.telegram_id,

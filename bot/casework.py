@@ -31,7 +31,7 @@ from bot import alerts, notify, privacy
 from bot.access import refuse, require_case, require_officer
 from bot.assignment import choose_officers
 from bot.context import BotContext
-from bot.i18n import N_, Html, translate
+from bot.i18n import N_, NP_, OFFICERS, Html, labelled, money, translate, translate_in
 from flows import forms
 from flows.evidence import attachment_of
 from flows.mycases import KIND_LABELS
@@ -77,15 +77,17 @@ _WORKERS_DATA = re.compile(r"^ow:([0-9]{1,18}):([0-9]{1,6})$")
 _MEMBER_DATA = re.compile(r"^om:([0-9]{1,18})$")
 _MEMBER_NUMBER = re.compile(r"^[0-9A-Za-z][0-9A-Za-z\-/]*$")
 
+# The statuses as officers name them. "resolved", "closed" and "reopened" are the workers' words too,
+# worded apart for officers under the OFFICERS msgctxt (办结 and 结案 are trade words).
 STATUS_NAMES: dict[CaseStatus, str] = {
     CaseStatus.NEW: N_("new"),
     CaseStatus.ACKNOWLEDGED: N_("taken"),
     CaseStatus.IN_PROGRESS: N_("in progress"),
     CaseStatus.WAITING_FOR_WORKER: N_("waiting for the worker"),
-    CaseStatus.RESOLVED: N_("resolved"),
-    CaseStatus.CLOSED: N_("closed"),
+    CaseStatus.RESOLVED: NP_("officers", "resolved"),
+    CaseStatus.CLOSED: NP_("officers", "closed"),
     CaseStatus.WITHDRAWN: N_("withdrawn by the worker"),
-    CaseStatus.REOPENED: N_("reopened"),
+    CaseStatus.REOPENED: NP_("officers", "reopened"),
 }
 
 OUTCOME_LABELS: dict[Outcome, str] = {
@@ -148,7 +150,7 @@ def status_name(context: BotContext, status: CaseStatus) -> str:
 
 
 def status_name_in(language: str, status: CaseStatus) -> str:
-    return translate(language, STATUS_NAMES[status])
+    return translate_in(OFFICERS, language, STATUS_NAMES[status])
 
 
 async def _pressed_case(
@@ -244,8 +246,8 @@ async def case_card(context: BotContext, case: Case) -> tuple[str, dict[str, obj
         if case.amount_recovered is not None:
             lines.append(
                 t(
-                    "Recovered: {amount} yuan for {count} worker(s)",
-                    amount=notify.format_amount(case.amount_recovered),
+                    "Recovered: {amount} for {count} worker(s)",
+                    amount=money(context.language, case.amount_recovered),
                     count=case.workers_helped or 0,
                 )
             )
@@ -302,7 +304,15 @@ def event_what(context: BotContext, event: CaseEvent) -> str:
     t = context.t
     if event.action in (privacy.VIEWED, privacy.EXPORTED, privacy.ANONYMISED):
         label = AUDIT_NOTES.get(event.note or "")
-        return t(label) if label else html.escape(f"{event.action}: {event.note or ''}", quote=False)
+        return (
+            t(label)
+            if label
+            else labelled(
+                context.language,
+                html.escape(event.action, quote=False),
+                html.escape(event.note or "", quote=False),
+            )
+        )
     if event.action == "created":
         what = t("case received")
     elif event.action == "status_changed" and event.to_status is not None:
@@ -322,7 +332,7 @@ def event_what(context: BotContext, event: CaseEvent) -> str:
 
 def _event_line(context: BotContext, event: CaseEvent, officers: dict[int, Officer]) -> str:
     who, what = event_who(context, event, officers), event_what(context, event)
-    line = f"{when(context, event.created_at)} {who}: {what}"
+    line = f"{when(context, event.created_at)} " + labelled(context.language, who, what)
     if event.note and event.action in ("message", "note", "status_changed"):
         line += f"\n    💬 {notify.quote(event.note, 200)}"
     return line
@@ -719,7 +729,7 @@ async def got_amount(update: Update, context: BotContext) -> int | None:
         await forms.say(
             update,
             context,
-            context.t(AMOUNT_PROBLEMS[error.problem], limit=notify.format_amount(MAX_AMOUNT))
+            context.t(AMOUNT_PROBLEMS[error.problem], limit=money(context.language, MAX_AMOUNT))
             + "\n"
             + context.t("How much was recovered, in yuan? For example 8500 or 8.5k."),
         )

@@ -25,8 +25,7 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from bot.i18n import translate
-from bot.notify import format_amount
+from bot.i18n import amount_number, translate
 from bot.reports import PeriodSeries
 from flows.mycases import KIND_LABELS
 from storage.models import CaseKind
@@ -115,7 +114,7 @@ def wages_per_month(series: PeriodSeries, language: str) -> bytes:
         axes.bar_label(
             bars,
             labels=[
-                format_amount(month.wages_recovered) if month.wages_recovered else ""
+                amount_number(language, month.wages_recovered) if month.wages_recovered else ""
                 for month in series.months
             ],
             padding=3,

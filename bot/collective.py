@@ -23,7 +23,7 @@ from bot import notify
 from bot.access import refuse, require_officer
 from bot.config import Config
 from bot.context import BotContext
-from bot.i18n import translate
+from bot.i18n import listing, translate
 from storage import Storage
 from storage.models import Case, CaseKind, CaseQuery, Officer, OfficerRole, OutboxMessage
 
@@ -119,10 +119,11 @@ class CollectiveDetector:
         self, case: Case, matches: Sequence[Case], workers: int, officers: Sequence[Officer]
     ) -> list[OutboxMessage]:
         default = self._config.union.default_language
-        references = ", ".join(other.reference for other in sorted(matches, key=lambda other: other.id))
+        ordered = [other.reference for other in sorted(matches, key=lambda other: other.id)]
         messages = []
         for admin in (officer for officer in officers if officer.role == OfficerRole.ADMIN):
             language = notify.officer_language(admin, default)
+            references = listing(language, ordered)
             text = translate(
                 language,
                 "👥 Possible collective case: {count} workers reported “{name}” within {days} days: "
@@ -172,7 +173,7 @@ class CollectiveDetector:
                 "👥 {reference} names “{name}” too and has joined the collective case with {references}.",
                 reference=case.reference,
                 name=notify.clip(_label(case), 100),
-                references=", ".join(others),
+                references=listing(language, others),
             )
             messages.append(
                 notify.officer_note(officer_id, text, key=f"collective-joined:{case.id}:{officer_id}")
@@ -211,7 +212,7 @@ async def link(update: Update, context: BotContext) -> None:
     )
     await query.answer()
     await query.edit_message_reply_markup(reply_markup=None)
-    references = ", ".join(other.reference for other in matches)
+    references = listing(context.language, (other.reference for other in matches))
     logger.info("An admin linked %d cases as collective group %s", len(matches), group)
     await context.bot.send_message(
         query.from_user.id,

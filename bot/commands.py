@@ -32,7 +32,7 @@ from telegram.ext import (
 
 from bot.context import BotContext
 from bot.delivery import FailureKind, failure_of
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translate
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, NP_, OFFICERS, translate, translate_in
 from storage.models import OfficerRole
 
 logger = logging.getLogger(__name__)
@@ -67,18 +67,18 @@ COMMANDS: list[Command] = [
 
 # Officers and admins also have these (bot/officers.py); their command menu shows them too.
 OFFICER_COMMANDS: list[Command] = [
-    Command("cases", N_("My cases (open, overdue, collective, all)")),
-    Command("case", N_("One case by its number, e.g. /case W-000123")),
-    Command("find", N_("Search cases by name, employer, site or number")),
-    Command("pending", N_("Membership applications waiting")),
-    Command("reassign", N_("Give a case to another officer")),
-    Command("stats", N_("Open and overdue cases now, this week's figures")),
-    Command("report", N_("Figures for a week, month, year or two dates, with charts")),
-    Command("export", N_("Cases or the member roster as a spreadsheet")),
-    Command("officers", N_("List, add, deactivate officers"), admin_only=True),
-    Command("audit", N_("Who saw and changed a case, e.g. /audit W-000123"), admin_only=True),
-    Command("broadcast", N_("Send news to workers"), admin_only=True),
-    Command("broadcasts", N_("Broadcasts: counts, cancel"), admin_only=True),
+    Command("cases", NP_("officers", "My cases (open, overdue, collective, all)")),
+    Command("case", NP_("officers", "One case by its number, e.g. /case W-000123")),
+    Command("find", NP_("officers", "Search cases by name, employer, site or number")),
+    Command("pending", NP_("officers", "Membership applications waiting")),
+    Command("reassign", NP_("officers", "Give a case to another officer")),
+    Command("stats", NP_("officers", "Open and overdue cases now, this week's figures")),
+    Command("report", NP_("officers", "Figures for a week, month, year or two dates, with charts")),
+    Command("export", NP_("officers", "Cases or the member roster as a spreadsheet")),
+    Command("officers", NP_("officers", "List, add, deactivate officers"), admin_only=True),
+    Command("audit", NP_("officers", "Who saw and changed a case, e.g. /audit W-000123"), admin_only=True),
+    Command("broadcast", NP_("officers", "Send news to workers"), admin_only=True),
+    Command("broadcasts", NP_("officers", "Broadcasts: counts, cancel"), admin_only=True),
 ]
 
 
@@ -119,9 +119,9 @@ async def show_help(update: Update, context: BotContext) -> None:
     officer = await context.storage.get_officer(update.effective_user.id) if update.effective_user else None
     if officer is not None and officer.active:
         admin = officer.role == OfficerRole.ADMIN
-        lines = [context.t("For union officers:")]
+        lines = [translate_in("officers", context.language, "For union officers:")]
         lines += [
-            f"/{command.name} — {context.t(command.description)}"
+            f"/{command.name} — {translate_in(OFFICERS, context.language, command.description)}"
             for command in OFFICER_COMMANDS
             if admin or not command.admin_only
         ]
@@ -263,8 +263,8 @@ async def _note_blocked(update: object, context: BotContext) -> None:
 
 def command_list(language: str, *, officer: bool = False, admin: bool = False) -> list[BotCommand]:
     extra = [command for command in OFFICER_COMMANDS if admin or not command.admin_only] if officer else []
-    return [
-        BotCommand(command.name, translate(language, command.description)) for command in [*COMMANDS, *extra]
+    return [BotCommand(command.name, translate(language, command.description)) for command in COMMANDS] + [
+        BotCommand(command.name, translate_in(OFFICERS, language, command.description)) for command in extra
     ]
 
 

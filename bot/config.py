@@ -78,10 +78,18 @@ class StorageConfig(_Section):
     database: str = "data/union.db"
 
 
+Language = Literal["zh-Hans", "zh-Hant", "en"]
+
+
 class UnionConfig(_Section):
     name: str = Field(min_length=1)
+    # The name as written in another language, e.g. 某某鎮總工會 for zh-Hant readers; else ``name``.
+    names: dict[Language, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
     timezone: str = "Asia/Shanghai"
-    default_language: Literal["zh-Hans", "zh-Hant", "en"] = "zh-Hans"
+    default_language: Language = "zh-Hans"
+
+    def name_in(self, language: str) -> str:
+        return self.names.get(language, self.name)  # type: ignore[call-overload]  # Literal keys
 
     @field_validator("timezone")
     @classmethod

@@ -17,7 +17,7 @@ from bot import notify
 from bot.casework import status_name_in
 from bot.clock import Clock
 from bot.config import Config
-from bot.i18n import translate
+from bot.i18n import labelled, money, span, translate
 from bot.reports import PeriodFigures, period_figures
 from flows.mycases import KIND_LABELS
 from storage import Storage
@@ -164,11 +164,14 @@ def weekly_report_text(figures: PeriodFigures, language: str, *, zone_name: str)
         + "</b>",
         "",
         t("New cases: {count}", count=figures.new_total),
-        *(f"  · {t(KIND_LABELS[kind])}: {figures.new_by_kind.get(kind, 0)}" for kind in CaseKind),
+        *(
+            "  · " + labelled(language, t(KIND_LABELS[kind]), str(figures.new_by_kind.get(kind, 0)))
+            for kind in CaseKind
+        ),
         t("Collective cases: {count}", count=figures.collective),
         t("Resolved: {count}", count=figures.resolved),
         t("Overdue now: {count}", count=figures.overdue_now),
-        t("First response, median: {time}", time=_hours(median, language) if median is not None else "—"),
+        t("First response, median: {time}", time=span(language, median) if median is not None else "—"),
         t(
             "Handled on time: {share} ({on_time} of {count})",
             share=f"{share:.0%}" if share is not None else "—",
@@ -176,15 +179,10 @@ def weekly_report_text(figures: PeriodFigures, language: str, *, zone_name: str)
             count=figures.on_time_counted,
         ),
         t(
-            "Wages recovered: {amount} yuan for {count} worker(s)",
-            amount=notify.format_amount(figures.wages_recovered),
+            "Wages recovered: {amount} for {count} worker(s)",
+            amount=money(language, figures.wages_recovered),
             count=figures.workers_helped,
         ),
         t("New members: {count}", count=figures.new_members),
     ]
     return "\n".join(lines)
-
-
-def _hours(delta: timedelta, language: str) -> str:
-    hours = delta.total_seconds() / 3600
-    return translate(language, "{count} h", count=f"{hours:.1f}".rstrip("0").rstrip("."))

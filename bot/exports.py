@@ -37,7 +37,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from bot.casework import OUTCOME_LABELS, status_name_in
-from bot.i18n import N_, translate
+from bot.i18n import N_, OFFICERS, translate_in
 from bot.reports import ALL_CASES, Period
 from flows.join import TRADE_LABELS, Trade
 from flows.legal import PROBLEM_LABELS, Problem
@@ -100,7 +100,7 @@ CASE_COLUMNS = [
     Column(N_("Name")),
     Column(N_("Phone")),
     Column(N_("Telegram name")),
-    Column(N_("Employer may know who reported")),
+    Column(N_("Name and phone may go to the employer")),
 ]
 OFFICER_COLUMN = Column(N_("Officer"))  # the union's own exports only
 
@@ -206,10 +206,10 @@ def save(exported: ExportFile, path: str | os.PathLike[str], *, overwrite: bool 
 
 def sheet_title(what: ExportKind, audience: Audience, language: str) -> str:
     if what == ExportKind.MEMBERS:
-        return translate(language, "Members")
+        return translate_in(OFFICERS, language, "Members")
     if audience == Audience.THIRD_PARTY:
-        return translate(language, "Cases for a third party")
-    return translate(language, "Cases")
+        return translate_in(OFFICERS, language, "Cases for a third party")
+    return translate_in(OFFICERS, language, "Cases")
 
 
 # -- the rows -----------------------------------------------------------------------------------------
@@ -310,7 +310,7 @@ def _case_row(
     officers: dict[int, Officer],
 ) -> list[Value]:
     def t(msgid: str, /, **params: object) -> str:
-        return translate(language, msgid, **params)
+        return translate_in(OFFICERS, language, msgid, **params)
 
     fields = case.fields
     profile = worker.profile if worker is not None else {}
@@ -358,7 +358,7 @@ def _label(
     language: str, labels: Mapping[Any, str], choices: Callable[[Any], Any], value: object
 ) -> str | None:
     try:
-        return translate(language, labels[choices(value)])
+        return translate_in(OFFICERS, language, labels[choices(value)])
     except (KeyError, ValueError):
         return _text(value)
 
@@ -372,7 +372,7 @@ def write_xlsx(table: Table, *, language: str, title: str) -> bytes:
     assert sheet is not None
     sheet.title = _sheet_name(title)
     workbook.properties.title = title
-    headers = [translate(language, column.header) for column in table.columns]
+    headers = [translate_in(OFFICERS, language, column.header) for column in table.columns]
     sheet.append(headers)
     bold = Font(bold=True)
     for cell in sheet[1]:
@@ -403,7 +403,7 @@ def write_xlsx(table: Table, *, language: str, title: str) -> bytes:
 def write_csv(table: Table, *, language: str) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([translate(language, column.header) for column in table.columns])
+    writer.writerow([translate_in(OFFICERS, language, column.header) for column in table.columns])
     for row in table.rows:
         writer.writerow([_csv_value(column, value) for column, value in zip(table.columns, row, strict=True)])
     return buffer.getvalue().encode("utf-8-sig")

@@ -11,7 +11,7 @@ import html
 from collections.abc import Sequence
 from decimal import Decimal
 
-from bot.i18n import LANGUAGES, N_, translate
+from bot.i18n import LANGUAGES, N_, NP_, OFFICERS, money, translate, translate_in
 from storage.models import (
     Attachment,
     AttachmentIn,
@@ -55,30 +55,37 @@ STATUS_NEWS: dict[CaseStatus, str] = {
     CaseStatus.REOPENED: N_("🔄 {reference} is open again. The officer is looking at it."),
 }
 
+# What the worker reads when an officer records how a case ended. Never a bare "resolved": the worker
+# hears what happened, and when wages were not (all) recovered, what they can still do and by when,
+# so nobody gives up and misses the one-year limit for labour arbitration.
 OUTCOME_NEWS: dict[Outcome, str] = {
-    Outcome.RECOVERED_FULL: N_("✅ {reference} is resolved: your unpaid wages were recovered in full."),
-    Outcome.RECOVERED_PART: N_("✅ {reference} is resolved: part of your unpaid wages was recovered."),
-    Outcome.NOT_RECOVERED: N_(
-        "{reference}: the union could not recover the wages this time. "
-        "Write to the officer here to ask what else you can do."
+    Outcome.RECOVERED_FULL: N_(
+        "✅ {reference}: the union has finished. All your unpaid wages were recovered."
     ),
+    Outcome.RECOVERED_PART: N_(
+        "{reference}: the union has finished. Only part of your unpaid wages was recovered."
+    ),
+    Outcome.NOT_RECOVERED: N_("{reference}: the union has finished, but it could not get your wages back."),
     Outcome.REFERRED_INSPECTION: N_(
         "{reference}: the union has passed your case to the labour inspection office. "
-        "The officer will tell you the next steps."
+        "It is not over: the officer will tell you the next steps."
     ),
     Outcome.REFERRED_ARBITRATION: N_(
         "{reference}: the union is taking your case to labour arbitration. "
-        "The officer will tell you the next steps."
+        "It is not over: the officer will tell you the next steps."
     ),
     Outcome.REFERRED_COURT: N_(
         "{reference}: the union is helping you take your case to court. "
-        "The officer will tell you the next steps."
+        "It is not over: the officer will tell you the next steps."
     ),
     Outcome.REFERRED_LEGAL_AID: N_(
         "{reference}: the union has passed your case to a legal-aid centre. "
-        "The officer will tell you the next steps."
+        "It is not over: the officer will tell you the next steps."
     ),
-    Outcome.ADVICE_GIVEN: N_("✅ {reference} is resolved: the officer has given you legal advice."),
+    Outcome.ADVICE_GIVEN: N_(
+        "✅ {reference}: the officer has given you legal advice, and the union has finished. "
+        "If you need more help, write to the officer here."
+    ),
     Outcome.MEMBERSHIP_APPROVED: N_(
         "🎉 Welcome to the union! Your application {reference} is approved. Your member number is {number}."
     ),
@@ -86,6 +93,14 @@ OUTCOME_NEWS: dict[Outcome, str] = {
         "Your application {reference} was not approved this time. Write to the officer here to ask why."
     ),
 }
+
+
+STILL_YOUR_RIGHT = N_(
+    "You can still claim the rest yourself:\n"
+    "• Apply for labour arbitration. It is free.\n"
+    "• In general you must apply within 1 year of the day the job ended.\n"
+    "Tap “Reply” if you want the officer to help you."
+)
 
 
 def clip(text: str, limit: int) -> str:
@@ -117,8 +132,8 @@ def officer_buttons(case: Case, language: str) -> dict[str, object]:
     return _keyboard(
         [
             [
-                (translate(language, "↩️ Reply to worker"), f"{CASE_ACTION}reply:{case.id}"),
-                (translate(language, "📂 Open case"), f"{CASE_ACTION}show:{case.id}"),
+                (translate_in("officers", language, "↩️ Reply to worker"), f"{CASE_ACTION}reply:{case.id}"),
+                (translate_in("officers", language, "📂 Open case"), f"{CASE_ACTION}show:{case.id}"),
             ]
         ]
     )
@@ -178,8 +193,10 @@ def outcome_news(
     """Tell the worker how their case ended, in plain words."""
     text = translate(language, OUTCOME_NEWS[outcome], reference=case.reference, number=member_number or "")
     if amount is not None and amount > 0:
-        text += "\n" + translate(language, "Amount recovered: {amount} yuan", amount=format_amount(amount))
-    reply = outcome not in (Outcome.RECOVERED_FULL, Outcome.MEMBERSHIP_APPROVED, Outcome.ADVICE_GIVEN)
+        text += "\n" + translate(language, "Amount recovered: {amount}", amount=money(language, amount))
+    if outcome in (Outcome.RECOVERED_PART, Outcome.NOT_RECOVERED):
+        text += "\n\n" + translate(language, STILL_YOUR_RIGHT)
+    reply = outcome not in (Outcome.RECOVERED_FULL, Outcome.MEMBERSHIP_APPROVED)
     return [_text_message(case.worker_id, text, worker_buttons(case, language, reply=reply), key)]
 
 
@@ -247,11 +264,12 @@ def worker_news_for_officers(
     ]
 
 
-WITHDRAWN = N_("↩️ The worker withdrew {reference}. No more action is needed.")
-FORGOTTEN = N_(
+WITHDRAWN = NP_("officers", "↩️ The worker withdrew {reference}. No more action is needed.")
+FORGOTTEN = NP_(
+    "officers",
     "↩️ The worker withdrew {reference} and asked the union to delete their data. "
     "Their name, phone, answers and files are deleted; no more action is needed. "
-    "Please also delete any copies you made of them."
+    "Please also delete any copies you made of them.",
 )
 
 
@@ -278,7 +296,9 @@ def _to_case_officers(
     return [
         officer_note(
             officer.telegram_id,
-            translate(officer_language(officer, default_language), template, reference=case.reference),
+            translate_in(
+                OFFICERS, officer_language(officer, default_language), template, reference=case.reference
+            ),
             key=f"{key}:{officer.telegram_id}",
         )
         for officer in on_case or officers_to_tell(case, officers)
@@ -300,12 +320,14 @@ def worker_words(
     key: str,
 ) -> list[OutboxMessage]:
     """The worker's message (and file) on a case, for one of its officers, with a reply button."""
-    head = translate(language, "✉️ The worker wrote about {reference}:", reference=case.reference)
+    head = translate_in(
+        "officers", language, "✉️ The worker wrote about {reference}:", reference=case.reference
+    )
     markup = officer_buttons(case, language)
     if attachment is not None and can_relay(attachment):
         caption = "\n\n".join(part for part in (head, quote(text, CAPTION_LIMIT - len(head) - 2)) if part)
         return [_file_message(officer_id, attachment, caption, markup, key)]
-    body = head + "\n\n" + (quote(text) if text else translate(language, "(no text)"))
+    body = head + "\n\n" + (quote(text) if text else translate_in("officers", language, "(no text)"))
     return [_text_message(officer_id, body, markup, key)]
 
 
@@ -325,7 +347,8 @@ def evidence_files(
         _file_message(
             officer_id,
             attachment,
-            translate(
+            translate_in(
+                "officers",
                 language,
                 "{reference} · file {number} of {count}",
                 reference=case.reference,
@@ -338,7 +361,3 @@ def evidence_files(
         )
         for number, attachment in enumerate(files, start=1)
     ]
-
-
-def format_amount(amount: Decimal) -> str:
-    return f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"

@@ -17,7 +17,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from bot import casework, privacy
 from bot.access import case_scope, require_case, require_officer
 from bot.context import BotContext
-from bot.i18n import Html
+from bot.i18n import Html, labelled, listing
 from flows import forms
 from flows.mycases import KIND_LABELS
 from storage.models import (
@@ -216,8 +216,12 @@ async def audit(update: Update, context: BotContext) -> None:
         return
     officers = {officer.telegram_id: officer for officer in await context.storage.list_officers()}
     entries = [
-        f"{casework.when(context, event.created_at)} {casework.event_who(context, event, officers)}: "
-        f"{casework.event_what(context, event)}"
+        f"{casework.when(context, event.created_at)} "
+        + labelled(
+            context.language,
+            casework.event_who(context, event, officers),
+            casework.event_what(context, event),
+        )
         for event in await context.storage.list_case_events(case.id)
     ]
     pages = _pages(entries, AUDIT_PAGE)
@@ -289,7 +293,9 @@ async def _list_officers(update: Update, context: BotContext) -> None:
     lines = [context.t("Officers:")]
     for officer in await storage.list_officers():
         load = workloads.get(officer.telegram_id)
-        kinds = ", ".join(context.t(KIND_LABELS[kind]) for kind in officer.specialties) or "—"
+        kinds = (
+            listing(context.language, (context.t(KIND_LABELS[kind]) for kind in officer.specialties)) or "—"
+        )
         state = "" if officer.active else " · " + context.t("inactive")
         role = " · " + context.t("admin") if officer.role == OfficerRole.ADMIN else ""
         lines.append(

@@ -92,6 +92,18 @@ async def record_exports(
     )
 
 
+# -- consent ---------------------------------------------------------------------------------------------
+
+# The consent text's version, recorded with each "I agree"; change it whenever the text changes in meaning.
+# 2026-12-03: the text names the admins, what may leave the union, and that a lone reporter may be guessed.
+CONSENT_VERSION = "2026-12-03"
+
+
+def has_current_consent(worker: Worker | None) -> bool:
+    """Whether the worker agreed to the text shown now; an older agreement is asked for again."""
+    return worker is not None and worker.consent_at is not None and worker.consent_version == CONSENT_VERSION
+
+
 # -- forgetting and retention --------------------------------------------------------------------------
 
 

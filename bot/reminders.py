@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot import alerts, notify
 from bot.clock import Clock
 from bot.config import Config
-from bot.i18n import translate
+from bot.i18n import span, translate
 from bot.sla import after_quiet_hours, escalation_level, first_response_due, next_update_due, warning_time
 from flows.mycases import KIND_LABELS
 from storage import Storage
@@ -228,7 +228,7 @@ class ReminderSweep:
                 reference=case.reference,
                 kind=kind,
                 what=waiting_for,
-                left=span(due - now, language),
+                left=span(language, due - now),
             )
         else:
             head = t(
@@ -236,7 +236,7 @@ class ReminderSweep:
                 reference=case.reference,
                 kind=kind,
                 what=waiting_for,
-                late=span(now - due, language),
+                late=span(language, now - due),
             )
         lines = [f"<b>{head}</b>"]
         if case.priority == Priority.HIGH:
@@ -258,13 +258,3 @@ class ReminderSweep:
 def _urgent(case: Case) -> bool:
     """Collective and urgent cases: shorter first response, and no waiting for the quiet hours."""
     return case.priority != Priority.NORMAL
-
-
-def span(delta: timedelta, language: str) -> str:
-    """A rough, readable length of time: 3 days, 5 h, 40 min."""
-    minutes = max(int(delta.total_seconds() // 60), 1)
-    if minutes >= 2 * 24 * 60:
-        return translate(language, "{count} days", count=minutes // (24 * 60))
-    if minutes >= 60:
-        return translate(language, "{count} h", count=minutes // 60)
-    return translate(language, "{count} min", count=minutes)

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Coroutine
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -28,13 +28,13 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot import notify, privacy
+from bot import privacy
 from bot.access import case_scope, refuse, require_officer
-from bot.casework import STATUS_NAMES
+from bot.casework import status_name_in
 from bot.context import BotContext
 from bot.delivery import FailureKind, failure_of
 from bot.exports import Audience, ExportFormat, ExportKind, build_export
-from bot.i18n import N_, Html, translate
+from bot.i18n import N_, Html, labelled, money, span, translate
 from bot.reports import (
     MAX_REPORT_DAYS,
     NAMED_PERIODS,
@@ -111,20 +111,6 @@ def _typed_period(context: BotContext, args: list[str], *, max_days: int | None)
 # -- text ---------------------------------------------------------------------------------------------
 
 
-def format_duration(delta: timedelta, language: str) -> str:
-    """Minutes under an hour, hours under two days, else days; one decimal at most."""
-    seconds = delta.total_seconds()
-    if seconds < 3600:
-        return translate(language, "{count} min", count=round(seconds / 60))
-    if seconds < 48 * 3600:
-        return translate(language, "{count} h", count=_one_decimal(seconds / 3600))
-    return translate(language, "{count} d", count=_one_decimal(seconds / 86400))
-
-
-def _one_decimal(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
-
-
 def report_text(figures: PeriodFigures, period: Period, language: str, *, everyone: bool) -> str:
     """The period's figures as an HTML message, in the reader's language."""
 
@@ -140,13 +126,16 @@ def report_text(figures: PeriodFigures, period: Period, language: str, *, everyo
         t("All cases") if everyone else t("Your cases (where you are primary or backup)"),
         "",
         t("New cases: {count}", count=figures.new_total),
-        *(f"  · {t(KIND_LABELS[kind])}: {figures.new_by_kind.get(kind, 0)}" for kind in CaseKind),
+        *(
+            "  · " + labelled(language, t(KIND_LABELS[kind]), str(figures.new_by_kind.get(kind, 0)))
+            for kind in CaseKind
+        ),
         t("Collective cases: {count}", count=figures.collective),
     ]
     if figures.by_status:
         lines.append(t("Where the new cases stand now:"))
         lines += [
-            f"  · {translate(language, STATUS_NAMES[status])}: {count}"
+            "  · " + labelled(language, status_name_in(language, status), str(count))
             for status, count in figures.by_status.items()
         ]
     lines += [
@@ -156,11 +145,11 @@ def report_text(figures: PeriodFigures, period: Period, language: str, *, everyo
         t("Overdue now: {count}", count=figures.overdue_now),
         t(
             "First response, median: {time}",
-            time=format_duration(first_response, language) if first_response is not None else "—",
+            time=span(language, first_response) if first_response is not None else "—",
         ),
         t(
             "Time to resolve, median: {time}",
-            time=format_duration(resolution, language) if resolution is not None else "—",
+            time=span(language, resolution) if resolution is not None else "—",
         ),
         t(
             "Handled on time: {share} ({on_time} of {count})",
@@ -169,8 +158,8 @@ def report_text(figures: PeriodFigures, period: Period, language: str, *, everyo
             count=figures.on_time_counted,
         ),
         t(
-            "Wages recovered: {amount} yuan for {count} worker(s)",
-            amount=notify.format_amount(figures.wages_recovered),
+            "Wages recovered: {amount} for {count} worker(s)",
+            amount=money(language, figures.wages_recovered),
             count=figures.workers_helped,
         ),
         "",
@@ -179,12 +168,15 @@ def report_text(figures: PeriodFigures, period: Period, language: str, *, everyo
     if figures.new_members_by_trade:
         lines.append(t("By trade:"))
         lines += [
-            f"  · {_trade_label(trade, language)}: {count}"
+            "  · " + labelled(language, _trade_label(trade, language), str(count))
             for trade, count in figures.new_members_by_trade.items()
         ]
     if len(figures.new_members_by_month) > 1:
         lines.append(t("By month:"))
-        lines += [f"  · {month}: {count}" for month, count in figures.new_members_by_month.items()]
+        lines += [
+            "  · " + labelled(language, month, str(count))
+            for month, count in figures.new_members_by_month.items()
+        ]
     if everyone:
         lines += [
             "",
@@ -245,7 +237,12 @@ async def stats(update: Update, context: BotContext) -> None:
         "<b>" + (t("All cases:") if scope is None else t("Your cases:")) + "</b>",
         t("Open: {count}", count=len(open_cases)),
         *(
-            f"  · {t(KIND_LABELS[kind])}: {sum(1 for case in open_cases if case.kind == kind)}"
+            "  · "
+            + labelled(
+                context.language,
+                t(KIND_LABELS[kind]),
+                str(sum(1 for case in open_cases if case.kind == kind)),
+            )
             for kind in CaseKind
         ),
         t("Collective: {count}", count=sum(1 for case in open_cases if case.priority == Priority.HIGH)),
@@ -257,8 +254,8 @@ async def stats(update: Update, context: BotContext) -> None:
         t("New cases: {count}", count=figures.new_total),
         t("Resolved: {count}", count=figures.resolved),
         t(
-            "Wages recovered: {amount} yuan for {count} worker(s)",
-            amount=notify.format_amount(figures.wages_recovered),
+            "Wages recovered: {amount} for {count} worker(s)",
+            amount=money(context.language, figures.wages_recovered),
             count=figures.workers_helped,
         ),
         t("New members: {count}", count=figures.new_members),
@@ -281,7 +278,7 @@ async def _delivery_lines(context: BotContext, now: datetime) -> list[str]:
         waiting = t(
             "Waiting to be delivered: {count}, the oldest for {duration}",
             count=backlog.waiting,
-            duration=format_duration(now - backlog.oldest_queued_at, language),
+            duration=span(language, now - backlog.oldest_queued_at),
         )
     lines = ["<b>" + t("Messages to officers and workers:") + "</b>", waiting]
     if backlog.stuck:
@@ -289,7 +286,7 @@ async def _delivery_lines(context: BotContext, now: datetime) -> list[str]:
             "⚠️ "
             + t(
                 "Stuck, waiting longer than {duration}: {count}",
-                duration=format_duration(status.stuck_after, language),
+                duration=span(language, status.stuck_after),
                 count=backlog.stuck,
             )
         )
@@ -502,7 +499,8 @@ def _choose_format(context: BotContext, what: str, period: Period) -> tuple[str,
                     "For the union: everything, with workers' names and phones. "
                     "For a third party (an employer, labour inspection, a court): workers who asked "
                     "that the employer must not learn who reported are not named, and no officer is; "
-                    "membership applications are left out."
+                    "membership applications are left out. The details of a case stay, so a worker who "
+                    "reported alone may still be recognised."
                 ),
             ]
         )
@@ -617,7 +615,11 @@ def _export_caption(
         lines = [t("📋 Cases received {start} to {end}: {count}.", **dates)]
         if audience == Audience.THIRD_PARTY:
             lines.append(
-                t("For a third party: workers who asked not to be named cannot be identified in it.")
+                t(
+                    "For a third party: workers who asked not to be named have no name, phone or Telegram "
+                    "name in it. The employer, site, amount and dates are still there, and they can point "
+                    "to a worker who reported alone: check each row before it leaves the union."
+                )
             )
         else:
             lines.append(t("For the union's own use: it holds workers' names and phones."))

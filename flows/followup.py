@@ -21,7 +21,7 @@ from bot.clock import Clock
 from bot.commands import stale_button
 from bot.config import Config
 from bot.context import BotContext
-from bot.i18n import N_, translate
+from bot.i18n import N_, NP_, OFFICERS, translate, translate_in
 from flows.mycases import KIND_LABELS, worker_case
 from storage import Storage
 from storage.base import StorageError
@@ -161,14 +161,16 @@ async def got_solved(update: Update, context: BotContext) -> None:
 
 def _officer_news(case: Case, answer: str, officers: Sequence[Officer], default: str) -> list[OutboxMessage]:
     template = (
-        N_("🟡 The worker says {reference} is only partly solved.")
+        NP_("officers", "🟡 The worker says {reference} is only partly solved.")
         if answer == "partly"
-        else N_("❌ The worker says {reference} is not solved. The case is reopened.")
+        else NP_("officers", "❌ The worker says {reference} is not solved. The case is reopened.")
     )
     return [
         notify.officer_note(
             officer.telegram_id,
-            translate(notify.officer_language(officer, default), template, reference=case.reference),
+            translate_in(
+                OFFICERS, notify.officer_language(officer, default), template, reference=case.reference
+            ),
             key=f"followup-news:{case.id}:{officer.telegram_id}",
             markup=notify.officer_buttons(case, notify.officer_language(officer, default)),
         )

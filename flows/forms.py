@@ -26,7 +26,8 @@ from telegram.ext import (
 from bot.assignment import choose_officers
 from bot.commands import stale_button
 from bot.context import BotContext
-from bot.i18n import Html
+from bot.i18n import Html, labelled
+from bot.privacy import has_current_consent
 from flows.menu import MENU_PREFIX, show_menu
 from storage.models import Case, NewCase
 
@@ -97,7 +98,7 @@ async def begin(update: Update, context: BotContext, form: Form) -> bool:
     """
     assert update.effective_user
     worker = await context.storage.get_worker(update.effective_user.id)
-    if worker is None or worker.consent_at is None:
+    if not has_current_consent(worker):
         await answer_press(update)
         await say(
             update,
@@ -259,7 +260,7 @@ async def hint_button(update: Update, context: BotContext) -> None:
 def _summary_text(context: BotContext, form: Form) -> str:
     lines = [f"<b>{html.escape(context.t(form.title))}</b>", context.t("Please check your answers:"), ""]
     for label, value in form.describe(context, answers(context)):
-        lines.append(f"<b>{html.escape(label)}</b>: {html.escape(value)}")
+        lines.append(labelled(context.language, f"<b>{html.escape(label)}</b>", html.escape(value)))
     return "\n".join(lines)
 
 

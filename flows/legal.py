@@ -27,7 +27,7 @@ from telegram.ext import (
 
 from bot.commands import stale_button
 from bot.context import BotContext
-from bot.i18n import N_, Html, locale_dir_name
+from bot.i18n import N_, Html, labelled, locale_dir_name
 from flows import evidence, forms, phone
 from flows.menu import MENU_PREFIX, menu_pattern
 from flows.phone import normalise_phone
@@ -37,6 +37,7 @@ PROBLEM, DESCRIPTION, DEADLINE, DOCUMENTS, CONTACT, PHONE, CONTACT_TIME, SUMMARY
 
 PROBLEM_PREFIX = "legal:problem:"
 NO_DEADLINE = "legal:deadline:none"
+DEADLINE_PASSED = "legal:deadline:passed"
 CONTACT_PREFIX = "legal:contact:"
 SAVED_PHONE = "legal:phone:saved"
 TIME_PREFIX = "legal:time:"
@@ -108,6 +109,9 @@ class LegalFields(BaseModel):
     # The voice note's file id when the worker told it by voice; the note is also the first attachment.
     voice_file_id: str | None = None
     deadline: date | None = None
+    # The worker says a time limit has already run out: an officer should look at once, since some
+    # limits can still be argued (a late appeal with a reason, a limit that restarted).
+    deadline_passed: bool = False
     contact_method: ContactMethod
     phone: str | None = ModelField(default=None, pattern=r"^\+?\d{7,15}$")
     contact_time: ContactTime
@@ -289,7 +293,12 @@ async def hint_description(update: Update, context: BotContext) -> None:
 
 
 def _deadline_button(context: BotContext) -> Any:
-    return forms.buttons([[(context.t("No deadline I know of"), NO_DEADLINE)]])
+    return forms.buttons(
+        [
+            [(context.t("No date that I know of"), NO_DEADLINE)],
+            [(context.t("⏰ A time limit has already passed"), DEADLINE_PASSED)],
+        ]
+    )
 
 
 async def ask_deadline(update: Update, context: BotContext) -> int:
@@ -298,9 +307,9 @@ async def ask_deadline(update: Update, context: BotContext) -> int:
         context,
         DEADLINE,
         context.t(
-            "Is there a date coming up? For example an arbitration hearing, a court date, "
-            "or a time limit such as 30 days to appeal.\n"
-            "Type the date, for example 12/5 (month/day), or tap the button."
+            "Is there an important date soon? For example a hearing at arbitration or in court, "
+            "or the last day to do something (such as 30 days to appeal).\n"
+            "Type the date, for example 12/5 (month/day). Or tap a button."
         ),
         _deadline_button(context),
     )
@@ -321,9 +330,8 @@ async def got_deadline_text(update: Update, context: BotContext) -> int | None:
             update,
             context,
             context.t(
-                "That date ({date}) has already passed. "
-                "If a time limit is over, it may still be worth asking: "
-                "tap “No deadline I know of” and tell us about it.",
+                "That date ({date}) has already passed. If it was the last day for something, tap "
+                "“A time limit has already passed”: we will look at it quickly. Or type a later date.",
                 date=_show_date(context, deadline),
             ),
         )
@@ -337,25 +345,34 @@ async def got_deadline_text(update: Update, context: BotContext) -> int | None:
             ),
         )
     forms.answers(context)["deadline"] = deadline.isoformat()
-    await forms.say(
-        update, context, context.t("Deadline or hearing: {date}", date=_show_date(context, deadline))
-    )
+    forms.answers(context)["deadline_passed"] = False
+    await forms.say(update, context, context.t("Important date: {date}", date=_show_date(context, deadline)))
     return await forms.next_question(update, context, FORM, ask_documents)
 
 
 async def _ask_deadline_again(update: Update, context: BotContext, reason: str) -> int:
-    example = context.t("Please type the date, for example 12/5 (month/day), or tap the button.")
+    example = context.t("Please type the date, for example 12/5 (month/day), or tap a button.")
     return await forms.ask(update, context, DEADLINE, Html(f"{reason}\n{example}"), _deadline_button(context))
 
 
 async def got_no_deadline(update: Update, context: BotContext) -> int:
-    """No date known."""
+    """No date known, or a time limit already passed (which makes the request urgent)."""
     query = update.callback_query
-    assert query
+    assert query and query.data
     await query.answer()
-    await query.edit_message_text(context.t("Deadline or hearing: none known"))
+    passed = query.data == DEADLINE_PASSED
+    await query.edit_message_text(
+        context.t("Important date: {date}", date=_deadline_words(context, None, passed=passed))
+    )
     forms.answers(context)["deadline"] = None
+    forms.answers(context)["deadline_passed"] = passed
     return await forms.next_question(update, context, FORM, ask_documents)
+
+
+def _deadline_words(context: BotContext, deadline: str | None, *, passed: bool) -> str:
+    if deadline:
+        return _show_date(context, date.fromisoformat(deadline))
+    return context.t("a time limit has already passed") if passed else context.t("none that you know of")
 
 
 async def ask_documents(update: Update, context: BotContext) -> int:
@@ -482,6 +499,7 @@ def _fields(answers: dict[str, Any]) -> LegalFields:
         description=answers.get("description"),
         voice_file_id=voice["file_id"] if voice else None,
         deadline=answers.get("deadline"),
+        deadline_passed=bool(answers.get("deadline_passed")),
         contact_method=answers["contact_method"],
         phone=answers.get("phone") if answers["contact_method"] == ContactMethod.PHONE else None,
         contact_time=answers["contact_time"],
@@ -493,7 +511,9 @@ async def submit(update: Update, context: BotContext) -> int:
     assert update.effective_user
     answers = forms.answers(context)
     fields = _fields(answers)
-    urgent = fields.deadline is not None and fields.deadline - _today(context) <= URGENT_WITHIN
+    urgent = fields.deadline_passed or (
+        fields.deadline is not None and fields.deadline - _today(context) <= URGENT_WITHIN
+    )
     attachments = (
         [AttachmentIn.model_validate(answers["voice"])] if answers.get("voice") else []
     ) + evidence.attachments(answers)
@@ -523,7 +543,7 @@ async def submit(update: Update, context: BotContext) -> int:
     )
     expect = (
         context.t(
-            "Your date is close, so your case is marked urgent: "
+            "Your date is close or has passed, so your case is marked urgent: "
             "expect to hear from them within one working day."
         )
         if urgent
@@ -539,7 +559,9 @@ def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, s
     method = answers.get("contact_method")
     time = answers.get("contact_time")
     if method == ContactMethod.PHONE:
-        contact = f"{context.t(CONTACT_LABELS[ContactMethod.PHONE])}: {answers.get('phone', '')}"
+        contact = labelled(
+            context.language, context.t(CONTACT_LABELS[ContactMethod.PHONE]), str(answers.get("phone", ""))
+        )
     else:
         contact = context.t(CONTACT_LABELS[ContactMethod(method)]) if method else ""
     return [
@@ -549,8 +571,8 @@ def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, s
             context.t("🎤 voice note") if answers.get("voice") else answers.get("description", ""),
         ),
         (
-            context.t("Deadline or hearing"),
-            _show_date(context, date.fromisoformat(deadline)) if deadline else context.t("none known"),
+            context.t("Important date"),
+            _deadline_words(context, deadline, passed=bool(answers.get("deadline_passed"))),
         ),
         (context.t("Documents"), evidence.describe(context, answers)),
         (context.t("Contact"), contact),
@@ -564,7 +586,7 @@ FORM = forms.Form(
     fields=[
         forms.Field("problem", N_("Problem"), PROBLEM, ask_problem),
         forms.Field("description", N_("What happened"), DESCRIPTION, ask_description),
-        forms.Field("deadline", N_("Deadline or hearing"), DEADLINE, ask_deadline),
+        forms.Field("deadline", N_("Important date"), DEADLINE, ask_deadline),
         forms.Field(evidence.EVIDENCE, N_("Documents"), DOCUMENTS, ask_documents),
         forms.Field("contact_method", N_("Contact"), CONTACT, ask_contact),
         # Listed so "Continue the form" after an interruption can ask for the number again.
@@ -590,7 +612,7 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
                 MessageHandler(~filters.COMMAND & ~filters.TEXT, hint_description),
             ],
             DEADLINE: [
-                CallbackQueryHandler(got_no_deadline, pattern=f"^{NO_DEADLINE}$"),
+                CallbackQueryHandler(got_no_deadline, pattern=f"^({NO_DEADLINE}|{DEADLINE_PASSED})$"),
                 *forms.text_state(got_deadline_text),
             ],
             DOCUMENTS: evidence.state(documents_done),

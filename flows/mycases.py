@@ -26,12 +26,21 @@ from telegram.ext import (
 from bot import notify
 from bot.commands import choose_language, not_understood, show_help, stale_button
 from bot.context import BotContext
-from bot.i18n import N_, Html
+from bot.i18n import N_, Html, money
 from flows import forms, rights
 from flows.evidence import MEDIA, attachment_of
 from flows.menu import MENU_PREFIX, menu_pattern, show_menu
 from storage.base import StorageError
-from storage.models import OPEN_STATUSES, AttachmentIn, Case, CaseEvent, CaseKind, CaseStatus, NewCaseEvent
+from storage.models import (
+    OPEN_STATUSES,
+    AttachmentIn,
+    Case,
+    CaseEvent,
+    CaseKind,
+    CaseStatus,
+    NewCaseEvent,
+    Outcome,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +77,24 @@ STATUS_LABELS: dict[CaseStatus, str] = {
     CaseStatus.ACKNOWLEDGED: N_("an officer has it"),
     CaseStatus.IN_PROGRESS: N_("being handled"),
     CaseStatus.WAITING_FOR_WORKER: N_("the officer needs your answer"),
-    CaseStatus.RESOLVED: N_("resolved"),
+    CaseStatus.RESOLVED: N_("finished"),
     CaseStatus.CLOSED: N_("closed"),
     CaseStatus.WITHDRAWN: N_("withdrawn"),
     CaseStatus.REOPENED: N_("reopened"),
+}
+
+# How a case ended, in the worker's words; shown beside "finished" so it never stands alone.
+OUTCOME_WORDS: dict[Outcome, str] = {
+    Outcome.RECOVERED_FULL: N_("all your unpaid wages were recovered"),
+    Outcome.RECOVERED_PART: N_("only part of your unpaid wages was recovered"),
+    Outcome.NOT_RECOVERED: N_("your wages could not be recovered"),
+    Outcome.REFERRED_INSPECTION: N_("passed to the labour inspection office"),
+    Outcome.REFERRED_ARBITRATION: N_("taken to labour arbitration"),
+    Outcome.REFERRED_COURT: N_("taken to court"),
+    Outcome.REFERRED_LEGAL_AID: N_("passed to a legal-aid centre"),
+    Outcome.ADVICE_GIVEN: N_("you were given legal advice"),
+    Outcome.MEMBERSHIP_APPROVED: N_("approved: you are a member"),
+    Outcome.MEMBERSHIP_REJECTED: N_("not approved"),
 }
 
 _CASE_ID = re.compile(r"[0-9]{1,18}")
@@ -135,6 +158,18 @@ def _status(context: BotContext, status: CaseStatus) -> str:
     return context.t(STATUS_LABELS[status])
 
 
+def outcome_lines(context: BotContext, case: Case) -> list[str]:
+    """How the case ended and what was recovered, once an officer has recorded it (also for /mydata)."""
+    if case.outcome is None:
+        return []
+    lines = [context.t("How it ended: {outcome}", outcome=context.t(OUTCOME_WORDS[case.outcome]))]
+    if case.amount_recovered:
+        lines.append(
+            context.t("Amount recovered: {amount}", amount=money(context.language, case.amount_recovered))
+        )
+    return lines
+
+
 def what_happened(context: BotContext, event: CaseEvent) -> str:
     """One worker-visible event in the worker's words (also used by /mydata)."""
     if event.action == "created":
@@ -177,6 +212,7 @@ async def _show_case(update: Update, context: BotContext, case: Case) -> None:
     lines = [
         f"<b>{html.escape(case.reference)}</b> · {_kind(context, case)}",
         context.t("Status: {status}", status=_status(context, case.status)),
+        *outcome_lines(context, case),
         "",
         *reversed(blocks),
     ]

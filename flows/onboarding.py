@@ -12,14 +12,14 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 
 from bot.commands import LANGUAGE_PREFIX, language_keyboard, store_language
 from bot.context import BotContext
+from bot.i18n import span
+from bot.privacy import CONSENT_VERSION, has_current_consent
 from flows.menu import show_menu
 
 logger = logging.getLogger(__name__)
 
 CHOOSING_LANGUAGE, CONSENTING = range(2)
 
-# The consent text's version, recorded with each "I agree"; change it whenever the text changes.
-CONSENT_VERSION = "2026-12"
 CONSENT_YES, CONSENT_NO = "consent:yes", "consent:no"
 
 
@@ -29,13 +29,21 @@ async def start(update: Update, context: BotContext) -> int:
     worker = await context.storage.get_worker(update.effective_user.id)
     if worker is None or worker.language is None:
         await update.effective_message.reply_text(
-            context.t("Welcome to {union}. Please choose your language:", union=context.config.union.name),
+            context.t(
+                "Welcome to {union}. Please choose your language:",
+                union=context.config.union.name_in(context.language),
+            ),
             reply_markup=language_keyboard(),
         )
         return CHOOSING_LANGUAGE
-    if worker.consent_at is None:
-        return await _ask_consent(update, context)
-    await show_menu(update, context, context.t("Welcome back to {union}.", union=context.config.union.name))
+    if not has_current_consent(worker):
+        # Someone who agreed to an older text hears what changed before agreeing again.
+        return await _ask_consent(update, context, again=worker.consent_at is not None)
+    await show_menu(
+        update,
+        context,
+        context.t("Welcome back to {union}.", union=context.config.union.name_in(context.language)),
+    )
     return ConversationHandler.END
 
 
@@ -48,26 +56,37 @@ async def language_chosen(update: Update, context: BotContext) -> int:
     return await _ask_consent(update, context)
 
 
-async def _ask_consent(update: Update, context: BotContext) -> int:
+async def _ask_consent(update: Update, context: BotContext, *, again: bool = False) -> int:
     assert update.effective_chat
     keyboard = InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(context.t("I agree"), callback_data=CONSENT_YES)],
-            [InlineKeyboardButton(context.t("No, thanks"), callback_data=CONSENT_NO)],
+            [InlineKeyboardButton(context.t("No, I do not agree"), callback_data=CONSENT_NO)],
         ]
     )
+    if again:
+        await context.bot.send_message(
+            update.effective_chat.id,
+            context.t(
+                "We now tell you more exactly who sees your data and what may leave the union. "
+                "Please read it again before you go on."
+            ),
+        )
     await context.bot.send_message(
         update.effective_chat.id,
         context.t(
             "Before we start, please read:\n"
-            "• We keep what you tell us in the forms (for example your name, phone, employer, unpaid wages) "
-            "and the messages you send to the union.\n"
-            "• Only the union officers handling your case see it.\n"
-            "• Your employer is not told who reported, unless you say so.\n"
-            "• A case is kept without your name {closed} days after it ends.\n"
+            "• We keep what you tell us in the forms (for example your name, phone, boss, unpaid wages), "
+            "the files you send and your messages to the union.\n"
+            "• Who sees it: the union officers handling your case, and the union's admins.\n"
+            "• To get your wages back, the union may show your case (boss, site, amount, dates) to labour "
+            "inspection, arbitration, a court or the boss. Your name and phone go with it only if you say "
+            "yes when we ask.\n"
+            "• The boss may still guess who reported from those details, most of all if you report alone.\n"
+            "• {closed} after a case ends, we keep it without your name.\n"
             "• At any time: /mydata sends you a copy of your data, /forget deletes it.\n\n"
             "Do you agree?",
-            closed=context.config.privacy.retain_closed.days,
+            closed=span(context.language, context.config.privacy.retain_closed),
         ),
         reply_markup=keyboard,
     )

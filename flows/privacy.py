@@ -25,10 +25,10 @@ from bot import chatlog, privacy
 from bot.commands import stale_button
 from bot.context import BotContext
 from bot.delivery import FailureKind, failure_of
-from bot.i18n import LANGUAGE_NAMES, N_, Translator
+from bot.i18n import LANGUAGE_NAMES, N_, Translator, labelled, listing, span
 from flows import forms, join, legal, wages
 from flows.menu import menu_pattern
-from flows.mycases import KIND_LABELS, STATUS_LABELS, what_happened
+from flows.mycases import KIND_LABELS, STATUS_LABELS, outcome_lines, what_happened
 from storage.models import Attachment, Case, CaseKind, Worker
 
 logger = logging.getLogger(__name__)
@@ -117,14 +117,16 @@ async def show_page(update: Update, context: BotContext) -> None:
     rules = context.config.privacy
     text = context.t(
         "🔒 Your data and your safety\n"
-        "• Only the union officers handling your case see what you tell us.\n"
-        "• Your employer is not told who reported, unless you say so.\n"
-        "• A case is kept without your name {closed} days after it ends; "
-        "if you do not use the bot for {inactive} days, your profile is deleted.\n"
+        "• Who sees what you tell us: the union officers handling your case, and the union's admins.\n"
+        "• To get your wages back, the union may show your case (boss, site, amount, dates) to labour "
+        "inspection, arbitration, a court or the boss. Your name and phone go with it only if you said yes.\n"
+        "• The boss may still guess who reported from those details, most of all if you reported alone.\n"
+        "• {closed} after a case ends, we keep it without your name. "
+        "If you do not use the bot for {inactive}, your profile is deleted.\n"
         "• You can get a copy of everything we keep, delete it, "
         "and delete the bot's messages on your phone.",
-        closed=rules.retain_closed.days,
-        inactive=rules.retain_inactive_workers.days,
+        closed=span(context.language, rules.retain_closed),
+        inactive=span(context.language, rules.retain_inactive_workers),
     )
     markup = forms.buttons(
         [
@@ -178,12 +180,12 @@ async def my_data_document(context: BotContext, worker: Worker, cases: list[Case
     """The readable document: the worker, then each case with its answers, history and files."""
     t = context.t
     lines = [
-        t("{union}: what we keep about you", union=context.config.union.name),
+        t("{union}: what we keep about you", union=context.config.union.name_in(context.language)),
         t("Made on {date}", date=_when(context, context.clock.now())),
         "",
         _heading(t("About you")),
-        _pair(t("Telegram user id"), str(worker.telegram_id)),
-        _pair(t("Language"), LANGUAGE_NAMES.get(worker.language or "", "—")),
+        _pair(t.language, t("Telegram user id"), str(worker.telegram_id)),
+        _pair(t.language, t("Language"), LANGUAGE_NAMES.get(worker.language or "", "—")),
     ]
     if worker.consent_at is not None:
         consent = t(
@@ -193,12 +195,12 @@ async def my_data_document(context: BotContext, worker: Worker, cases: list[Case
         )
     else:
         consent = t("not given")
-    lines.append(_pair(t("Agreed to how we keep data"), consent))
-    lines.append(_pair(t("First contact"), _when(context, worker.created_at)))
+    lines.append(_pair(t.language, t("Agreed to how we keep data"), consent))
+    lines.append(_pair(t.language, t("First contact"), _when(context, worker.created_at)))
     if worker.last_seen_at is not None:
-        lines.append(_pair(t("Last message to the bot"), _when(context, worker.last_seen_at)))
+        lines.append(_pair(t.language, t("Last message to the bot"), _when(context, worker.last_seen_at)))
     for key, value in worker.profile.items():
-        lines.append(_pair(_profile_label(t, key), _profile_value(t, key, value)))
+        lines.append(_pair(t.language, _profile_label(t, key), _profile_value(t, key, value)))
     if not cases:
         lines += ["", t("You have no cases.")]
     for case in cases:
@@ -218,8 +220,8 @@ def _heading(text: str) -> str:
     return f"== {text} =="
 
 
-def _pair(label: str, value: str) -> str:
-    return f"{label}: {value}"
+def _pair(language: str, label: str, value: str) -> str:
+    return labelled(language, label, value)
 
 
 def _profile_label(t: Translator, key: str) -> str:
@@ -243,13 +245,14 @@ async def _case_lines(context: BotContext, case: Case) -> list[str]:
     lines = [
         _heading(f"{case.reference} · {t(KIND_LABELS[case.kind])}"),
         t("Status: {status}", status=t(STATUS_LABELS[case.status])),
-        _pair(t("Received"), _when(context, case.created_at)),
+        *outcome_lines(context, case),
+        _pair(t.language, t("Received"), _when(context, case.created_at)),
         "",
         t("What you told us:"),
     ]
     for label, value in FORMS[case.kind].describe(context, _answers(case, attachments)):
         if value:
-            lines.append(f"  {label}: {value}")
+            lines.append("  " + labelled(context.language, label, value))
     lines += ["", t("What happened:")]
     for event in events:
         lines.append(f"  {_when(context, event.created_at)} — {what_happened(context, event)}")
@@ -298,26 +301,35 @@ async def delete_messages(update: Update, context: BotContext) -> None:
 
 
 async def ask_forget(update: Update, context: BotContext) -> None:
-    """Say exactly what will go and what stays, and ask."""
+    """Say exactly what will go and what stays, and ask; first of all, that open cases stop."""
+    assert update.effective_user
     await _answer(update)
     markup = forms.buttons(
         [[(context.t("🗑 Yes, delete my data"), FORGET_YES)], [(context.t("No, keep my data"), FORGET_NO)]]
     )
-    await forms.say(
-        update,
-        context,
+    cases = await context.storage.list_cases_for_worker(update.effective_user.id)
+    still_open = [case.reference for case in cases if case.is_open]
+    lines = []
+    if still_open:
+        lines.append(
+            context.t(
+                "⚠️ The union will stop working on {references}. Nobody will chase your wages or answer "
+                "your request any more.",
+                references=listing(context.language, still_open),
+            )
+        )
+    lines.append(
         context.t(
             "Delete all your data?\n"
             "• Your profile (name, phone and the rest), your language and your agreement are deleted.\n"
             "• Your cases stay in the union's records only as the kind of case, dates, amounts and how "
-            "it ended: without your name, phone, answers, messages or files. Open cases are withdrawn "
-            "and the officers are told.\n"
+            "it ended: without your name, phone, answers, messages or files.\n"
             "• The messages in this chat from the last 48 hours are deleted too.\n"
             "• You will no longer get union news.\n"
             "This cannot be undone. Send /mydata first if you want a copy."
-        ),
-        markup,
+        )
     )
+    await forms.say(update, context, "\n\n".join(lines), markup)
 
 
 async def forget(update: Update, context: BotContext) -> None:
@@ -335,7 +347,7 @@ async def forget(update: Update, context: BotContext) -> None:
         lines.append(
             t(
                 "Withdrawn: {references}. The officers have been told.",
-                references=", ".join(forgotten.withdrawn),
+                references=listing(context.language, forgotten.withdrawn),
             )
         )
     if forgotten.anonymised:

@@ -16,6 +16,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ChatMemberHandler, C
 from bot.broadcasts import ATTEND, PREVIEW_ATTEND
 from bot.commands import stale_button
 from bot.context import BotContext
+from bot.i18n import translate_in
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,9 @@ async def attend(update: Update, context: BotContext) -> None:
 async def preview_attend(update: Update, context: BotContext) -> None:
     """The button on an admin's preview: shows what it does, counts nothing."""
     assert update.callback_query
-    await update.callback_query.answer(context.t("This is only a preview: nothing was counted."))
+    await update.callback_query.answer(
+        translate_in("officers", context.language, "This is only a preview: nothing was counted.")
+    )
 
 
 async def chat_member(update: Update, context: BotContext) -> None:

@@ -27,7 +27,7 @@ from telegram.ext import (
 
 from bot.commands import stale_button
 from bot.context import BotContext
-from bot.i18n import N_, Html
+from bot.i18n import N_, Html, money
 from flows import evidence, forms
 from flows.menu import menu_pattern
 from storage.models import CaseKind, NewCase, Priority
@@ -182,9 +182,8 @@ def parse_amount(text: str) -> Decimal:
 
 
 def show_amount(context: BotContext, amount: Decimal) -> str:
-    """8500 → "8,500 元" / "8,500 yuan"; cents only when there are some."""
-    number = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
-    return context.t("{amount} yuan", amount=number)
+    """8500 → "8500元" / "8,500 yuan"; cents only when there are some."""
+    return money(context.language, amount)
 
 
 _CHINESE_DIGITS = {
@@ -485,9 +484,7 @@ async def got_workers_text(update: Update, context: BotContext) -> int | None:
         await forms.say(
             update,
             context,
-            context.t(
-                "{count} workers: this is a collective case, and the union handles it first.", count=count
-            ),
+            context.t("{count} workers were not paid: the union will deal with this first.", count=count),
         )
     return await forms.next_question(update, context, FORM, ask_contract)
 
@@ -529,19 +526,26 @@ async def evidence_done(update: Update, context: BotContext) -> int:
 
 
 async def ask_disclose(update: Update, context: BotContext) -> int:
+    """Say what "yes" gives away (name and phone), and warn a worker reporting alone."""
     rows = [
-        [(context.t("🔒 No, keep my name hidden"), DISCLOSE_PREFIX + "no")],
-        [(context.t("Yes, they may know"), DISCLOSE_PREFIX + "yes")],
+        [(context.t("🔒 No, keep my name and phone hidden"), DISCLOSE_PREFIX + "no")],
+        [(context.t("Yes, the boss may have them"), DISCLOSE_PREFIX + "yes")],
     ]
-    return await forms.ask(
-        update,
-        context,
-        DISCLOSE,
+    lines = [
         context.t(
-            "May the employer know that you reported this? By default the boss is not told who you are."
-        ),
-        forms.buttons(rows),
-    )
+            "To get your wages back, the union may show your case to the boss, labour inspection or a "
+            "court. May your name and phone number go with it?\n"
+            "If you say no, we keep them hidden."
+        )
+    ]
+    if forms.answers(context).get("workers_affected", 1) == 1:
+        lines.append(
+            context.t(
+                "You are reporting alone: even without your name, the boss may guess it was you "
+                "from the site, the amount and the dates."
+            )
+        )
+    return await forms.ask(update, context, DISCLOSE, "\n\n".join(lines), forms.buttons(rows))
 
 
 async def got_disclose(update: Update, context: BotContext) -> int | None:
@@ -555,7 +559,7 @@ async def got_disclose(update: Update, context: BotContext) -> int | None:
     await query.answer()
     disclose = choice == "yes"
     await query.edit_message_text(
-        context.t("Tell the employer it was you: {choice}", choice=_disclosure(context, disclose))
+        context.t("Name and phone for the boss: {choice}", choice=_disclosure(context, disclose))
     )
     forms.answers(context)["disclose_identity"] = disclose
     return await forms.next_question(update, context, FORM, ask_summary)
@@ -602,12 +606,12 @@ async def submit(update: Update, context: BotContext) -> int:
     lines = [
         context.t("Received. Your case number is {reference}.", reference=case.reference),
         context.t("What happens next: a union officer will contact you here."),
-        context.t("This is a collective case: expect to hear from us within a few hours.")
+        context.t("Several workers were not paid, so we will contact you within a few hours.")
         if fields.collective
         else context.t("Expect to hear from us, usually within one working day."),
-        context.t("You said the employer may know that you reported this.")
+        context.t("You said the boss may have your name and phone.")
         if fields.disclose_identity
-        else context.t("Your name is not given to the employer."),
+        else context.t("Your name and phone are not given to the boss."),
     ]
     await forms.say(update, context, Html("\n".join(lines)))
     return ConversationHandler.END
@@ -617,13 +621,15 @@ async def submit(update: Update, context: BotContext) -> int:
 
 
 def _disclosure(context: BotContext, disclose: bool) -> str:
-    return context.t("Yes, they may know") if disclose else context.t("No, kept hidden")
+    return context.t("yes, they may") if disclose else context.t("no, hidden")
 
 
 def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, str]]:
     site = answers.get("site", "")
     if answers.get("location"):
-        site = f"{site} ({context.t('📍 location sent')})" if site else context.t("📍 location sent")
+        site = (
+            context.t("{site} (📍 location sent)", site=Html(site)) if site else context.t("📍 location sent")
+        )
     months = answers.get("unpaid_months")
     unpaid_for = answers.get("unpaid_for") or (
         context.t(MONTH_LABELS[months]) if months in MONTH_LABELS else ""
@@ -633,7 +639,7 @@ def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, s
     if workers is None:
         affected = ""
     elif workers > 1:
-        affected = context.t("{count} (collective case)", count=workers)
+        affected = context.t("{count} workers", count=workers)
     else:
         affected = context.t("just me")
     contract = answers.get("contract")
@@ -648,7 +654,7 @@ def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, s
         (context.t("Written contract"), context.t(CONTRACT_LABELS[Contract(contract)]) if contract else ""),
         (context.t("Evidence"), evidence.describe(context, answers)),
         (
-            context.t("Tell the employer it was you"),
+            context.t("Name and phone for the boss"),
             _disclosure(context, bool(disclose)) if disclose is not None else "",
         ),
     ]
@@ -668,7 +674,7 @@ FORM = forms.Form(
         forms.Field("workers_affected", N_("Workers affected"), WORKERS, ask_workers),
         forms.Field("contract", N_("Written contract"), CONTRACT, ask_contract),
         forms.Field(evidence.EVIDENCE, N_("Evidence"), PROOF, ask_evidence),
-        forms.Field("disclose_identity", N_("Tell the employer it was you"), DISCLOSE, ask_disclose),
+        forms.Field("disclose_identity", N_("Name and phone for the boss"), DISCLOSE, ask_disclose),
     ],
     summary_state=SUMMARY,
     describe=_describe,

@@ -11,8 +11,8 @@ Times are UTC (Shanghai is 8 hours ahead). The six cases, in the order they are 
 | L-000005 | 小张 | Feb 2 01:00  | never               | open, overdue                                |
 | M-000006 | 王五 | Feb 3 02:00  | approved 23 h later | Feb 4 01:00, factory                         |
 
-W-000001 is collective (12 workers, 20,000 owed) and 小张 asked that the employer must not learn who
-reported; 王五 let the employer know (W-000003, 3,000 owed). The clock ends at NOW, Feb 4 02:00.
+W-000001 is collective (12 workers, 20,000 owed) and 小张 asked that the employer must not get his name
+and phone; 王五 said they may go to the employer (W-000003, 3,000 owed). The clock ends at NOW, Feb 4 02:00.
 Building it takes a few seconds: only tests that check figures against it use it, once each.
 """
 
@@ -93,24 +93,24 @@ async def build(bot: UnionApplication, sandbox: BotApiSandbox, clock: FakeClock)
     await take(bot, data, "W-000003")
 
     clock.set(at(1, 20, 2))
-    await resolve_with_wages(bot, data, "W-000001", "工资部分追回", amount="4000", workers="3")
+    await resolve_with_wages(bot, data, "W-000001", "欠薪部分追回", amount="4000", workers="3")
 
     clock.set(at(1, 20, 3))
-    await ask_legal_aid(li, "L-000004", problem="解雇/合同", story="老板突然把我辞退了，没给补偿")
+    await ask_legal_aid(li, "L-000004", problem="被辞退或合同问题", story="老板突然把我辞退了，没给补偿")
     clock.set(at(1, 20, 4))
     await take(bot, data, "L-000004")
     clock.set(at(1, 22, 3))
-    await resolve(bot, data, "L-000004", "转劳动仲裁")
+    await resolve(bot, data, "L-000004", "转交劳动仲裁")
 
     clock.set(at(2, 2, 1))
     await ask_legal_aid(xiao, "L-000005", problem="工伤", story="在工地摔伤了腿")
 
     clock.set(at(2, 3, 1))
-    await resolve_with_wages(bot, data, "W-000003", "工资全部追回", amount="3000", workers="1")
+    await resolve_with_wages(bot, data, "W-000003", "欠薪全部追回", amount="3000", workers="1")
 
     clock.set(at(2, 3, 2))
     await join(
-        wang_wu, "M-000006", name="王五", phone="13700002222", trade="工厂 / 制造业", hometown="河南周口"
+        wang_wu, "M-000006", name="王五", phone="13700002222", trade="工厂（制造业）", hometown="河南周口"
     )
     clock.set(at(2, 4, 1))
     await approve(bot, data, "M-000006")
@@ -143,7 +143,7 @@ async def file_wages(
     worker.send_text("阳光花园项目 城关镇")
     await worker.next_message(lambda m: WORK_Q in (m.text or ""))
     await answer(worker, "砌砖")
-    worker.press("3 个月")
+    worker.press("3个月")
     await worker.next_message(lambda m: AMOUNT_Q in (m.text or ""))
     worker.send_text(amount)
     await worker.next_message(lambda m: WORKERS_Q in (m.text or ""))
@@ -156,7 +156,7 @@ async def file_wages(
     await worker.next_message(lambda m: EVIDENCE_Q in (m.text or ""))
     worker.press("跳过：我没有")
     await worker.next_message(lambda m: DISCLOSE_Q in (m.text or ""))
-    worker.press("可以让老板知道" if disclose else "🔒 不可以，替我保密")
+    worker.press("可以，老板可以知道" if disclose else "🔒 不能，替我保密")
     await worker.next_message(lambda m: SUMMARY_Q in (m.text or ""))
     await _submitted(worker, reference)
 
@@ -178,16 +178,16 @@ async def join(worker: Person, reference: str, *, name: str, phone: str, trade: 
 
 async def ask_legal_aid(worker: Person, reference: str, *, problem: str, story: str) -> None:
     worker.send_command("/legal")
-    await worker.next_message(lambda m: m.text == "是什么方面的问题？")
+    await worker.next_message(lambda m: m.text == "是哪方面的问题？")
     worker.press(problem)
     await worker.next_message(lambda m: "发生了什么事" in (m.text or ""))
     worker.send_text(story)
-    await worker.next_message(lambda m: "我不知道有期限" in m.button_labels)
-    worker.press("我不知道有期限")
+    await worker.next_message(lambda m: "我不知道有这样的日期" in m.button_labels)
+    worker.press("我不知道有这样的日期")
     await worker.next_message(lambda m: "跳过：我没有" in m.button_labels)
     worker.press("跳过：我没有")
-    await worker.next_message(lambda m: "在Telegram上给我发消息" in m.button_labels)
-    worker.press("在Telegram上给我发消息")
+    await worker.next_message(lambda m: "在 Telegram 上给我发消息" in m.button_labels)
+    worker.press("在 Telegram 上给我发消息")
     await worker.next_message(lambda m: "随时" in m.button_labels)
     worker.press("随时")
     await worker.next_message(lambda m: "✅ 提交" in m.button_labels)
@@ -213,14 +213,14 @@ async def take(bot: UnionApplication, data: KnownData, reference: str) -> None:
     officer = await _officer_of(bot, data, reference)
     await officer.next_message(lambda m: f"新案件 {reference}" in (m.text or ""), since=0)
     card = await _card(officer, reference)
-    officer.press("✋ 我来办", message_id=card.message_id)
+    officer.press("✋ 接手", message_id=card.message_id)
     await officer.next_message(lambda m: f"您已接手 {reference}" in (m.text or ""))
 
 
 async def _choose_outcome(officer: Person, reference: str, outcome: str) -> None:
     card = await _card(officer, reference)
     officer.press("✅ 办结", message_id=card.message_id)
-    await officer.next_message(lambda m: f"{reference} 的结果是什么" in (m.text or ""))
+    await officer.next_message(lambda m: f"{reference} 的办理结果是什么" in (m.text or ""))
     officer.press(outcome)
 
 

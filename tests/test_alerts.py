@@ -96,14 +96,14 @@ WANG, CHEN = _officer(2001, "王干事"), _officer(2002, "陈干事")
 def test_a_collective_wages_alert_stands_out_and_keeps_the_reporter_hidden() -> None:
     text = primary_alert(_case(), "zh-Hans", backup=CHEN, evidence=2, worker_name="小张")
     visible = _visible(text).splitlines()
-    assert visible[0] == "🔴 群体性案件：涉及 12 名工人，请优先处理。"
-    assert visible[1] == "🆕 新案件 W-000123：拖欠工资"
-    assert "替补（B岗）：陈干事" in visible[2]
-    assert "<b>⚠️ 绝不能让老板知道是谁反映的。</b>" in text
-    assert f"欠薪方: {HOSTILE}" in visible
-    assert "欠薪金额: 12,000 元" in visible
-    assert "证据: 2 个文件" in visible
-    assert "工人: 小张（Telegram）" in visible
+    assert visible[0] == "🔴 群体性案件：涉及12名工人，请优先处理。"
+    assert visible[1] == "🆕 新案件 W-000123：欠薪"
+    assert "替补：陈干事" in visible[2]
+    assert "<b>⚠️ 绝不能让用人单位知道是谁反映的。</b>" in text
+    assert f"欠薪方：{HOSTILE}" in visible
+    assert "欠薪金额：1.2万元" in visible
+    assert "证据：2个文件" in visible
+    assert "工人：小张（Telegram）" in visible
     assert "&lt;b&gt;宏达&lt;/b&gt; &amp; 劳务" in text  # escaped, not markup
 
 
@@ -114,7 +114,7 @@ def test_a_single_worker_who_may_be_named_gets_a_plain_alert_in_the_officers_lan
         "🆕 New case W-000123: Unpaid wages\nYou are the primary officer. There is no backup."
     )
     assert "Collective" not in visible
-    assert "The worker agreed that the employer may learn who reported this." in visible
+    assert "The worker agreed that their name and phone may go to the employer." in visible
     assert "Evidence: none" in visible
     assert "Worker: Ah <Zhang>, in Telegram" in visible
 
@@ -139,7 +139,7 @@ def test_a_legal_alert_shows_the_phone_only_when_the_worker_asked_for_a_call() -
         )
     )
     assert by_telegram.startswith("🔴 紧急")
-    assert "问题: 工伤" in by_telegram and "从脚手架上摔下来" in by_telegram
+    assert "问题：工伤" in by_telegram and "从脚手架上摔下来" in by_telegram
     assert "电话" not in by_telegram
     fields.update(contact_method="phone", phone="13812345678")
     by_phone = _visible(
@@ -192,9 +192,7 @@ def test_a_membership_alert_lists_the_roster_details() -> None:
 
 def test_the_backup_note_is_short_and_names_the_primary() -> None:
     note = backup_note(_case(), "zh-Hans", primary=_officer(2001, "王<干事>"))
-    assert note == (
-        "您是 W-000123（拖欠工资）的替补（B岗）。主办人：王&lt;干事&gt;。主办人不在时，请接手此案。"
-    )
+    assert note == ("您是 W-000123（欠薪）的替补。主办人：王&lt;干事&gt;。主办人不在时，请接手这个案件。")
 
 
 def test_each_officer_gets_keyed_messages_in_their_language_and_the_primary_gets_the_files() -> None:
@@ -220,7 +218,7 @@ def test_each_officer_gets_keyed_messages_in_their_language_and_the_primary_gets
     ]
     assert messages[1].params == {
         "photo": "a",
-        "caption": "W-000123 · 第 1 个文件，共 1 个",
+        "caption": "W-000123 · 第1个文件，共1个",
         "parse_mode": "HTML",
     }
     assert messages[2].params["text"].startswith("You are the backup for W-000123")
@@ -261,7 +259,7 @@ async def _fill_wages(
     await worker.next_message(lambda m: WORK_Q in m.text)
     worker.send_text(work or "砌砖")
     await worker.next_message(lambda m: "欠了多长时间" in m.text)
-    worker.press("3 个月")
+    worker.press("3个月")
     await worker.next_message(lambda m: AMOUNT_Q in m.text)
     worker.send_text("8500")
     await worker.next_message(lambda m: WORKERS_Q in m.text)
@@ -276,7 +274,7 @@ async def _fill_wages(
     await worker.next_message(lambda m: "收到了（1）" in m.text)
     worker.press("✅ 好了")
     await worker.next_message(lambda m: DISCLOSE_Q in m.text)
-    worker.press("可以让老板知道" if disclose else "🔒 不可以，替我保密")
+    worker.press("可以，老板可以知道" if disclose else "🔒 不能，替我保密")
     await worker.next_message(lambda m: SUMMARY_Q in m.text)
 
 
@@ -295,13 +293,13 @@ async def test_a_collective_wages_report_alerts_the_primary_and_the_backup(
     primary, backup = officers[case.assignee_id], officers[case.backup_id]
     alert = await primary.next_message()
     lines = alert.text.splitlines()
-    assert lines[0] == "🔴 群体性案件：涉及 12 名工人，请优先处理。"
-    assert "🆕 新案件 W-000001：拖欠工资" in lines
-    assert "⚠️ 绝不能让老板知道是谁反映的。" in lines
-    assert f"欠薪方: {HOSTILE}" in lines  # arrives intact, as text
-    assert "证据: 1 个文件" in lines
-    assert "工人: 小张（Telegram）" in lines
-    assert "✋ 我来办" in alert.button_labels
+    assert lines[0] == "🔴 群体性案件：涉及12名工人，请优先处理。"
+    assert "🆕 新案件 W-000001：欠薪" in lines
+    assert "⚠️ 绝不能让用人单位知道是谁反映的。" in lines
+    assert f"欠薪方：{HOSTILE}" in lines  # arrives intact, as text
+    assert "证据：1个文件" in lines
+    assert "工人：小张（Telegram）" in lines
+    assert "✋ 接手" in alert.button_labels
     photo = await primary.next_message(lambda m: m.kind == "photo")
     assert "W-000001" in photo.text
     note = await backup.next_message()
@@ -330,7 +328,15 @@ async def test_the_next_case_goes_to_the_other_officer_and_says_the_worker_may_b
     assert second.assignee_id is not None
     alert = await officers[second.assignee_id].next_message(lambda m: "W-000002" in m.text)
     assert "群体性" not in alert.text
-    assert "工人同意：可以让老板知道是他/她反映的。" in alert.text
+    assert "工人同意：可以把他/她的姓名和电话告诉用人单位。" in alert.text
+    assert "该工人是单独反映的" not in alert.text
+    # The first report was hidden and alone: its officer is told the details may give the worker away.
+    assert first.assignee_id is not None
+    hidden = await officers[first.assignee_id].next_message(lambda m: "W-000001" in m.text)
+    assert (
+        "该工人是单独反映的：工地、金额和日期可能让用人单位猜出是谁。给工会以外的人看之前请慎重。"
+        in hidden.text
+    )
 
 
 async def _wait_for_sends(sandbox: BotApiSandbox, chat_ids: set[int], since: int) -> None:

@@ -8,7 +8,7 @@ from bot.clock import FakeClock
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.session import ADMIN_ID
 from storage.models import AudienceKind, BroadcastStatus, OfficerIn, OfficerRole, ScheduleKind
-from tests.test_broadcasts import FOOTER_EN, FOOTER_ZH, HEADER, _worker
+from tests.test_broadcasts import FOOTER_EN, FOOTER_ZH, HEADER, HEADER_EN, _worker
 
 HOSTILE = "<b>x</b> & *_["
 
@@ -32,10 +32,10 @@ async def test_an_admin_writes_a_photo_broadcast_in_chinese_and_workers_get_exac
 
     admin.send_command("/broadcast")
     assert (await admin.next_message()).text == (
-        "请用简体中文写通知，写成工人看到的样子。粗体和斜体会保留。发送 /cancel 取消。"
+        "请用“简体中文”写通知，写成工人看到的样子。粗体和斜体会保留。发送 /cancel 取消。"
     )
-    assert (await _say(admin, HOSTILE)).startswith("现在请写繁體中文版本")
-    assert (await _press(admin, "跳过")).startswith("现在请写English版本")
+    assert (await _say(admin, HOSTILE)).startswith("现在请写同一条通知的“繁體中文”版本")
+    assert (await _press(admin, "跳过")).startswith("现在请写同一条通知的“English”版本")
     assert (await _say(admin, "Training & <tea>")).startswith("要不要加一张图片或一个文件")
     admin.send_photo()
     audience = await admin.next_message()
@@ -46,10 +46,10 @@ async def test_an_admin_writes_a_photo_broadcast_in_chinese_and_workers_get_exac
         "按语言",
         "按行业",
         "按乡镇或街道",
-        "有未结案件的工人",
+        "有未办结案件的工人",
     ]
     assert await _press(admin, "按行业") == "发给哪个行业的工人？"
-    assert await _press(admin, "建筑工地") == "按行业: 建筑工地：目前有 2 人会收到。"
+    assert await _press(admin, "建筑工地") == "按行业：建筑工地：目前有2人会收到。"
     assert (await admin.next_message()).text.startswith("什么时候发？")
     assert (await _say(admin, "明天上午")).startswith("没看懂这个时间。请这样写：2026-12-01 09:00")
     assert await _press(admin, "现在发送") == "要不要加一个“我会参加”按钮？适合培训或开会。"
@@ -60,16 +60,16 @@ async def test_an_admin_writes_a_photo_broadcast_in_chinese_and_workers_get_exac
     summary = await admin.next_message()
     assert preview_zh.kind == "photo" and preview_en.kind == "photo"
     assert preview_zh.text == f"{HEADER}\n\n{HOSTILE}\n\n{FOOTER_ZH}"  # shown as typed, not as markup
-    assert preview_en.text == f"{HEADER}\n\nTraining & <tea>\n\n{FOOTER_EN}"
+    assert preview_en.text == f"{HEADER_EN}\n\nTraining & <tea>\n\n{FOOTER_EN}"
     assert summary.text == (
-        "上面就是工人会收到的样子，请检查一下。\n\n发给：按行业: 建筑工地（目前 2 人）\n时间：确认后马上发\n"
-        "语言：简体中文, English\n“我会参加”按钮：要\n\n确定发送吗？"
+        "上面就是工人会收到的样子，请检查一下。\n\n发给：按行业：建筑工地（目前2人）\n时间：确认后马上发\n"
+        "语言：简体中文、English\n“我会参加”按钮：要\n\n确定发送吗？"
     )
     pressed = admin.press("✋ 我会参加", message_id=preview_zh.message_id)
     assert (await admin.next_answer(pressed))["text"] == "这只是预览，不计入人数。"
 
     assert (await _press(admin, "✅ 确认发送")).startswith(
-        "第 1 号通知已保存，现在开始发送。\n发完后您会收到"
+        "第1号群发通知已保存，现在开始发送。\n发完后您会收到"
     )
     await bot.broadcasts.sweep()
     [got] = builder.messages
@@ -143,7 +143,7 @@ async def test_cancel_stops_the_conversation_and_keeps_nothing(bot: UnionApplica
     assert (await admin.next_message()).text == "请先用文字写通知内容。下一步可以加图片或文件。"
     admin.send_text("明天开会")
     await admin.next_message()
-    assert (await _press(admin, "跳过")).startswith("现在请写English版本")
+    assert (await _press(admin, "跳过")).startswith("现在请写同一条通知的“English”版本")
     assert (await _say(admin, "/cancel")) == "已停止，什么都没有保存或发送。"
     assert await bot.storage.list_broadcasts() == []
 
@@ -157,7 +157,7 @@ async def test_workers_and_officers_cannot_broadcast(
         wang.send_command(command)
         assert (await wang.next_message()).text == "只有工会管理员可以这样做。"
     admin.send_command("/help")
-    assert "/broadcast — 给工人发通知" in ((await admin.next_message()).text or "")
+    assert "/broadcast — 给工人群发通知" in ((await admin.next_message()).text or "")
     wang.send_command("/help")
     assert "/broadcast" not in ((await wang.next_message()).text or "")
 

@@ -28,6 +28,8 @@ from storage.models import (
 )
 
 HEADER = "📢 沙盒镇总工会"
+HEADER_HANT = "📢 沙盒鎮總工會"  # the union's name as written for each language (union.names)
+HEADER_EN = "📢 Sandbox Town Federation of Trade Unions"
 FOOTER_ZH = "不想再收到工会通知？请发送 /unsubscribe"
 FOOTER_EN = "Do not want news from the union? Send /unsubscribe"
 EVERYONE = Audience(kind=AudienceKind.EVERYONE)
@@ -100,8 +102,8 @@ async def test_each_worker_reads_their_language_falling_back_to_the_default(
 
     assert await bot.broadcasts.sweep() == 4
     assert _texts(hans) == [f"{HEADER}\n\n周六培训\n\n{FOOTER_ZH}"]
-    assert _texts(hant) == [f"{HEADER}\n\n周六培训\n\n不想再收到工會通知？請傳送 /unsubscribe"]
-    assert _texts(english) == [f"{HEADER}\n\nTraining on Saturday\n\n{FOOTER_EN}"]
+    assert _texts(hant) == [f"{HEADER_HANT}\n\n周六培训\n\n不想再收到工會通知？請發送 /unsubscribe"]
+    assert _texts(english) == [f"{HEADER_EN}\n\nTraining on Saturday\n\n{FOOTER_EN}"]
     assert _texts(unchosen) == [f"{HEADER}\n\n周六培训\n\n{FOOTER_ZH}"]
     assert await bot.broadcasts.sweep() == 0  # delivered once, not again
 
@@ -198,7 +200,7 @@ async def test_a_row_still_failing_after_give_up_after_counts_as_failed_in_the_r
     assert report is not None and (report.failed, report.pending) == (1, 0)
     assert report.finished_at is not None  # and the admin who made it gets the report
     await bot.outbox.send_due()
-    assert "发送失败：1" in (await admin.next_message(lambda m: "第 1 号" in (m.text or ""))).text
+    assert "发送失败：1" in (await admin.next_message(lambda m: "第1号" in (m.text or ""))).text
 
 
 async def test_retry_after_pauses_the_whole_broadcast(
@@ -335,7 +337,7 @@ async def test_the_creator_gets_a_delivery_report(bot: UnionApplication, sandbox
 
     report = await admin.next_message(lambda m: "📊" in (m.text or ""))
     assert report.text == (
-        "📊 第 1 号通知（2026-01-05 17:00）已发完。\n“培训通知 & 报名”\n\n"
+        "📊 第1号群发通知（2026-01-05 17:00）已发完。\n“培训通知 & 报名”\n\n"
         "已发送：2 · 屏蔽了机器人：1 · 发送失败：0 · 跳过：1 · 会参加：0\n发送 /broadcasts 可以看最新人数。"
     )
     await bot.outbox.send_due()
@@ -367,7 +369,7 @@ async def test_attend_is_counted_once_and_only_for_recipients(
     assert data == "ba:1" and len(data.encode()) < 64
 
     first = going.press("✋ 我会参加")
-    assert (await going.next_answer(first))["text"] == "谢谢！已经记下您会参加。"
+    assert (await going.next_answer(first))["text"] == "谢谢！已经记下您会来。"
     again = going.press("✋ 我会参加")
     assert (await going.next_answer(again))["text"] == "您已经报过名了，谢谢！"
 

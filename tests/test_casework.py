@@ -51,14 +51,14 @@ async def test_taking_a_case_tells_the_worker_and_a_second_press_says_it_is_take
 ) -> None:
     await _report_wages(worker, wang)
 
-    wang.press("✋ 我来办")
+    wang.press("✋ 接手")
     await wang.next_message(lambda m: "您已接手 W-000001" in m.text)
     news = await worker.next_message(lambda m: "W-000001" in m.text)
-    assert news.text == "📌 W-000001：工会干事已接手您的案件，会在这里联系您。"
+    assert news.text == "📌 W-000001：工会干事已接手您的求助，会在这里联系您。"
     assert "王" not in news.text  # the worker never learns which officer
     assert await _status(bot) == CaseStatus.ACKNOWLEDGED
 
-    query = wang.press("✋ 我来办")
+    query = wang.press("✋ 接手")
     answer = await wang.next_answer(query)
     assert answer["text"] == "W-000001 已经有人接手了。" and answer["show_alert"]
 
@@ -73,10 +73,10 @@ async def test_a_reply_reaches_the_worker_intact_and_their_answer_reaches_the_of
     wang.send_text("长" * 4000)  # over the 3,000 a relayed message may have
     await wang.next_message(lambda m: "太长了" in m.text)
     wang.send_text("请把 <b>工资条</b> & 合同拍照发来 *急* [1]")
-    await wang.next_message(lambda m: "已以 W-000001 的名义发给工人" in m.text)
+    await wang.next_message(lambda m: "已发给工人（案件 W-000001）" in m.text)
     message = await worker.next_message(lambda m: "工会关于 W-000001" in m.text)
     assert "请把 <b>工资条</b> & 合同拍照发来 *急* [1]" in message.text
-    assert message.button_labels == ["✉️ 回复", "📂 查看这个案件"]
+    assert message.button_labels == ["✉️ 回复", "📂 查看这个求助"]
     assert await _status(bot) == CaseStatus.IN_PROGRESS
 
     worker.press("✉️ 回复")
@@ -87,7 +87,7 @@ async def test_a_reply_reaches_the_worker_intact_and_their_answer_reaches_the_of
         lambda m: m.kind == "photo" and "工人就 W-000001 留言" in (m.text or "")
     )
     assert "工资条" in (relayed.text or "")
-    assert relayed.button_labels == ["↩️ 回复工人", "📂 打开案件"]
+    assert relayed.button_labels == ["↩️ 回复工人", "📂 查看案件"]
 
 
 async def test_asking_for_information_waits_for_the_worker_whose_answer_resumes_the_case(
@@ -95,7 +95,7 @@ async def test_asking_for_information_waits_for_the_worker_whose_answer_resumes_
 ) -> None:
     await _report_wages(worker, wang)
 
-    wang.press("❓ 请工人补充")
+    wang.press("❓ 请工人补充信息")
     await wang.next_message(lambda m: "您需要工人补充什么" in m.text)
     wang.send_sticker()
     await wang.next_message(lambda m: m.text == "请用文字输入。")
@@ -103,7 +103,7 @@ async def test_asking_for_information_waits_for_the_worker_whose_answer_resumes_
     await wang.next_message(lambda m: "您正在写关于 W-000001 的内容" in m.text)
     wang.send_text("老板叫什么名字？")
     await wang.next_message(lambda m: "正在等待工人回答" in m.text)
-    question = await worker.next_message(lambda m: "工会需要您补充" in m.text)
+    question = await worker.next_message(lambda m: "工会需要您再说" in m.text)
     assert "老板叫什么名字？" in question.text and "请点“回复”来回答。" in question.text
     assert await _status(bot) == CaseStatus.WAITING_FOR_WORKER
 
@@ -125,7 +125,7 @@ async def test_an_internal_note_never_reaches_the_worker(
     wang.press("📝 内部备注")
     await wang.next_message(lambda m: "内部备注" in m.text)
     wang.send_text("老板有前科，小心")
-    await wang.next_message(lambda m: "备注已存入 W-000001" in m.text)
+    await wang.next_message(lambda m: "内部备注已保存到 W-000001" in m.text)
 
     await bot.outbox.send_due()
     assert len(worker.messages) == seen
@@ -135,7 +135,7 @@ async def test_an_internal_note_never_reaches_the_worker(
     assert all("前科" not in (event.note or "") for event in visible)
     worker.send_command("/mycases")
     await worker.next_message(lambda m: "W-000001" in m.text)
-    worker.press("W-000001 · 拖欠工资")
+    worker.press("W-000001 · 欠薪")
     timeline = await worker.next_message(lambda m: "状态" in m.text)
     assert "前科" not in timeline.text
 
@@ -146,19 +146,25 @@ async def test_resolving_with_wages_recovered_records_the_amount_and_tells_the_w
     await _report_wages(worker, wang, workers="12")
 
     wang.press("✅ 办结")
-    await wang.next_message(lambda m: "W-000001 的结果是什么" in m.text)
-    wang.press("工资部分追回")
+    await wang.next_message(lambda m: "W-000001 的办理结果是什么" in m.text)
+    wang.press("欠薪部分追回")
     await wang.next_message(lambda m: "追回了多少钱" in m.text)
     wang.send_text("零")
     await wang.next_message(lambda m: m.text.startswith("没看懂这个金额。"))
     wang.send_text("¥4,000元")
     ask_workers = await wang.next_message(lambda m: "有几名工人拿回了钱" in m.text)
-    assert ask_workers.button_labels == ["12 名工人（按报告人数）"]
+    assert ask_workers.button_labels == ["12名工人（按工人反映的人数）"]
     wang.send_text("3人")
-    await wang.next_message(lambda m: "W-000001 已办结：工资部分追回。已通知工人。" in m.text)
+    await wang.next_message(lambda m: "W-000001 已办结：欠薪部分追回。已通知工人。" in m.text)
 
-    news = await worker.next_message(lambda m: "W-000001 已办结" in m.text)
-    assert news.text == "✅ W-000001 已办结：追回了部分欠薪。\n追回金额：4,000 元"
+    news = await worker.next_message(lambda m: "W-000001：工会办完了" in m.text)
+    assert news.text == (
+        "W-000001：工会办完了。只要回来一部分工资。\n追回的钱：4000元\n\n"
+        "没要回来的钱，您还可以自己去要：\n"
+        "• 申请劳动仲裁，不收钱。\n"
+        "• 一般要在不干了那天起1年内申请。\n"
+        "想让工会干事帮您，请点“回复”。"
+    )
     case = await bot.storage.get_case_by_reference("W-000001")
     assert case is not None and case.status == CaseStatus.RESOLVED
     assert (case.outcome, case.amount_recovered, case.workers_helped) == (
@@ -168,14 +174,14 @@ async def test_resolving_with_wages_recovered_records_the_amount_and_tells_the_w
     )
 
     # Closing comes after resolving, and the alert's buttons no longer apply.
-    query = wang.press("✋ 我来办")
+    query = wang.press("✋ 接手")
     assert "不能这样操作" in (await wang.next_answer(query))["text"]
     wang.send_command("/case w1")
-    card = await wang.next_message(lambda m: "W-000001 · 拖欠工资 · 已解决" in m.text)
-    assert "结果：工资部分追回" in card.text and "追回：4,000 元，涉及 3 名工人" in card.text
+    card = await wang.next_message(lambda m: "W-000001 · 欠薪 · 已办结" in m.text)
+    assert "结果：欠薪部分追回" in card.text and "追回：4000元，涉及3名工人" in card.text
     wang.press("🗂 结案", message_id=card.message_id)
     await wang.next_message(lambda m: m.text == "W-000001 现在是“已结案”。")
-    assert "已结案" in (await worker.next_message(lambda m: "W-000001 已结案" in m.text)).text
+    assert "已结束" in (await worker.next_message(lambda m: "W-000001 已结束" in m.text)).text
 
 
 async def test_approving_membership_gives_the_worker_a_member_number(
@@ -188,7 +194,7 @@ async def test_approving_membership_gives_the_worker_a_member_number(
     await officer.next_message(lambda m: "M-000001" in (m.text or ""))
 
     officer.press("✅ 办结")
-    await officer.next_message(lambda m: "M-000001 的结果是什么" in m.text)
+    await officer.next_message(lambda m: "M-000001 的办理结果是什么" in m.text)
     officer.press("批准入会")
     await officer.next_message(lambda m: "请输入新会员的编号" in m.text)
     officer.send_text("编号<1>")
@@ -233,7 +239,7 @@ async def test_buttons_from_non_officers_and_officers_not_on_the_case_are_refuse
 
     # A deactivated officer's old alert stops working at once.
     await bot.storage.set_officer_active(OFFICER_ID, False)
-    query = wang.press("✋ 我来办")
+    query = wang.press("✋ 接手")
     assert (await wang.next_answer(query))["text"] == "这个功能只供工会干事使用。"
     assert await _status(bot) == CaseStatus.NEW
 
@@ -246,7 +252,7 @@ async def test_the_backup_hears_the_worker_while_the_primary_is_inactive_and_can
 
     worker.send_command("/mycases")
     await worker.next_message(lambda m: "W-000001" in m.text)
-    worker.press("W-000001 · 拖欠工资")
+    worker.press("W-000001 · 欠薪")
     await worker.next_message(lambda m: "状态" in m.text)
     worker.press("✉️ 给工会干事留言")
     await worker.next_message(lambda m: "请写下您要对工会干事说的话" in m.text)
@@ -256,9 +262,9 @@ async def test_the_backup_hears_the_worker_while_the_primary_is_inactive_and_can
     assert relayed.text.endswith("还没人联系我")
 
     relayed_id = relayed.message_id
-    chen.press("📂 打开案件", message_id=relayed_id)
-    card = await chen.next_message(lambda m: "W-000001 · 拖欠工资" in m.text)
-    chen.press("✋ 我来办", message_id=card.message_id)
+    chen.press("📂 查看案件", message_id=relayed_id)
+    card = await chen.next_message(lambda m: "W-000001 · 欠薪" in m.text)
+    chen.press("✋ 接手", message_id=card.message_id)
     await chen.next_message(lambda m: "您已接手 W-000001" in m.text)
     case = await bot.storage.get_case_by_reference("W-000001")
     assert case is not None
@@ -272,14 +278,14 @@ async def test_an_admin_reassigns_and_an_officer_can_only_ask_for_it(
 
     wang.press("🔀 改派")
     await wang.next_message(lambda m: "已请管理员改派 W-000001" in m.text)
-    request = await admin.next_message(lambda m: "王干事 请求改派 W-000001" in m.text)
+    request = await admin.next_message(lambda m: "王干事请求改派 W-000001" in m.text)
     admin.press("🔀 改派", message_id=request.message_id)
-    choices = await admin.next_message(lambda m: "W-000001 改由谁来办" in m.text)
+    choices = await admin.next_message(lambda m: "W-000001 改派给谁" in m.text)
     assert "王干事" not in choices.button_labels
     admin.press("陈干事")
-    await admin.next_message(lambda m: "W-000001 已改由 陈干事 办理" in m.text)
+    await admin.next_message(lambda m: "W-000001 已改派给陈干事" in m.text)
     alert = await chen.next_message(lambda m: "🆕 新案件 W-000001" in (m.text or ""))
-    assert "替补（B岗）：王干事" in alert.text
+    assert "替补：王干事" in alert.text
     case = await bot.storage.get_case_by_reference("W-000001")
     assert case is not None and (case.assignee_id, case.backup_id) == (BACKUP_ID, OFFICER_ID)
     events = await bot.storage.list_case_events(case.id)
@@ -297,9 +303,9 @@ async def test_withdrawal_is_announced_to_the_officers(
 
     worker.send_command("/mycases")
     await worker.next_message(lambda m: "W-000001" in m.text)
-    worker.press("W-000001 · 拖欠工资")
+    worker.press("W-000001 · 欠薪")
     await worker.next_message(lambda m: "状态" in m.text)
-    worker.press("撤回这个案件")
+    worker.press("撤回这个求助")
     await worker.next_message()
     worker.press("是的，撤回")
     await worker.next_message(lambda m: "已撤回" in m.text)
@@ -318,7 +324,7 @@ async def test_an_english_speaking_worker_hears_the_news_in_english(
     case = await bot.storage.get_case_by_reference("M-000001")
     assert case is not None and case.assignee_id == OFFICER_ID
     await wang.next_message(lambda m: "M-000001" in (m.text or ""))
-    wang.press("✋ 我来办")
+    wang.press("✋ 接手")
     news = await worker.next_message(lambda m: "M-000001" in m.text)
     assert news.text == "📌 M-000001: an officer has taken your case. You will hear from them here."
     assert news.button_labels == ["📂 See this case"]
@@ -334,21 +340,21 @@ async def test_a_resolved_case_can_be_reopened_and_a_forged_close_is_refused(
     query = wang.press_data(f"oc:close:{case.id}")
     assert (await wang.next_answer(query))["text"] == "W-000001 现在是“新案件”，不能这样操作。"
     wang.press("✅ 办结")
-    await wang.next_message(lambda m: "的结果是什么" in m.text)
-    wang.press("转劳动监察")
-    await wang.next_message(lambda m: "W-000001 已办结：转劳动监察" in m.text)
+    await wang.next_message(lambda m: "的办理结果是什么" in m.text)
+    wang.press("转交劳动监察")
+    await wang.next_message(lambda m: "W-000001 已办结：转交劳动监察" in m.text)
     referred = await worker.next_message(lambda m: "劳动监察" in m.text)
-    assert referred.button_labels == ["✉️ 回复", "📂 查看这个案件"]
+    assert referred.button_labels == ["✉️ 回复", "📂 查看这个求助"]
 
     wang.send_command("/case W-000001")
-    card = await wang.next_message(lambda m: "已解决" in m.text)
-    assert card.button_labels == ["🗂 结案", "🔄 重新打开", "📝 内部备注", "📎 把文件发给我"]
-    wang.press("🔄 重新打开", message_id=card.message_id)
+    card = await wang.next_message(lambda m: "· 已办结" in m.text)
+    assert card.button_labels == ["🗂 结案", "🔄 重新办理", "📝 内部备注", "📎 把文件发给我"]
+    wang.press("🔄 重新办理", message_id=card.message_id)
     await wang.next_message(lambda m: m.text == "W-000001 现在是“已重新办理”。")
-    assert (await worker.next_message(lambda m: "重新打开了" in m.text)).text.startswith("🔄 W-000001")
+    assert (await worker.next_message(lambda m: "又重新在办了" in m.text)).text.startswith("🔄 W-000001")
     wang.send_command("/case W-000001")
-    card = await wang.next_message(lambda m: "W-000001 · 拖欠工资 · 已重新办理" in m.text)
-    assert "✋ 我来办" in card.button_labels
+    card = await wang.next_message(lambda m: "W-000001 · 欠薪 · 已重新办理" in m.text)
+    assert "✋ 接手" in card.button_labels
 
 
 async def test_with_every_specialist_away_the_admin_gets_the_case(

@@ -47,7 +47,7 @@ async def _report(sandbox: BotApiSandbox, user_id: int, employer: str) -> str:
     # Each at their own site, so only the employer can make them one dispute.
     await _fill_wages(person, employer=employer, workers=None, disclose=False, site=f"{user_id} 号工地")
     person.press("✅ 提交")
-    received = await person.next_message(lambda m: "案件编号" in m.text)
+    received = await person.next_message(lambda m: "求助编号" in m.text)
     return next(word for word in received.text.replace("。", " ").split() if word.startswith("W-"))
 
 
@@ -65,7 +65,7 @@ async def test_three_workers_naming_one_employer_are_suggested_as_collective_and
 
     third = await _report(sandbox, 1104, "宏达劳务（集团）公司")
     suggestion = await admin.next_message(lambda m: "可能是群体性案件" in (m.text or ""))
-    assert f"{first}, {second}, {third}" in suggestion.text and "3 名工人" in suggestion.text
+    assert f"{first}、{second}、{third}" in suggestion.text and "3名工人" in suggestion.text
 
     # Only admins may link; a forged press by an officer changes nothing.
     query = wang.press_data(suggestion.inline_buttons[0][0][1] or "", message_id=None)

@@ -122,10 +122,10 @@ async def test_monday_morning_brings_digests_and_the_weekly_report(
     await bot.run_schedules()
     digest = await wang.next_message(lambda m: "早上好" in (m.text or ""), since=0)
     assert digest.text.splitlines() == [
-        "☀️ 早上好。您今天的案件：未结 2 件，超时 1 件。",
+        "☀️ 早上好。您今天的案件：未办结2件，超时1件。",
         "",
         "⚠️ L-000004 · 法律援助 · 新案件",
-        "W-000005 · 拖欠工资 · 新案件",
+        "W-000005 · 欠薪 · 新案件",
     ]
     assert digest.button_labels == ["L-000004", "W-000005"]
     report = await boss.next_message(lambda m: "周报" in (m.text or ""), since=0)
@@ -133,15 +133,15 @@ async def test_monday_morning_brings_digests_and_the_weekly_report(
         "📊 周报：2025-12-29 至 2026-01-04",
         "",
         "新案件：4",
-        "  · 入会申请: 1",
-        "  · 拖欠工资: 2",
-        "  · 法律援助: 1",
+        "  · 入会申请：1",
+        "  · 欠薪：2",
+        "  · 法律援助：1",
         "群体性案件：1",
-        "已解决：3",
+        "已办结：3",
         "目前超时：1",
-        "首次回应用时（中位数）：1 小时",
-        "按时处理：50%（4 件中 2 件）",
-        "追回工资：12,500 元，涉及 6 名工人",
+        "首次回应用时（中位数）：1小时",
+        "按时处理：50%（4件中2件）",
+        "追回欠薪：1.25万元，涉及6名工人",
         "新会员：1",
     ]
 

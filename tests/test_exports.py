@@ -52,17 +52,17 @@ CASE_HEADERS = [
     "首次回应",
     "办结时间",
     "结果",
-    "单位/老板",
+    "用人单位",
     "项目/工地",
     "问题",
     "欠薪金额（元）",
-    "被欠薪人数",
-    "追回工资（元）",
-    "帮助工人数",
+    "涉及工人数",
+    "追回欠薪（元）",
+    "受助工人数",
     "姓名",
     "电话",
     "Telegram 名字",
-    "可让老板知道反映人",
+    "可把姓名和电话告诉用人单位",
     "工会干事",
 ]
 SITE = "阳光花园项目 城关镇"
@@ -76,25 +76,25 @@ def _at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
 
 # Every case of the data set as the union's own export shows it (Shanghai time: UTC + 8).
 CASE_ROWS: list[list[Any]] = [
-    ["W-000001", "拖欠工资", "已解决", "是", _at(1, 5, 17), _at(1, 5, 17, 30), _at(1, 20, 10), "工资部分追回",
+    ["W-000001", "欠薪", "已办结", "是", _at(1, 5, 17), _at(1, 5, 17, 30), _at(1, 20, 10), "欠薪部分追回",
      "宏达劳务", SITE, None, 20000, 12, 4000, 3, None, None, "小张", "否", "王干事"],
-    ["M-000002", "入会申请", "已解决", "否", _at(1, 6, 9), _at(1, 6, 11), _at(1, 6, 11), "批准入会",
+    ["M-000002", "入会申请", "已办结", "否", _at(1, 6, 9), _at(1, 6, 11), _at(1, 6, 11), "批准入会",
      JOB, "城关镇", None, None, None, None, None, "李四", "13900001111", "李四", "否", "陈干事"],
-    ["W-000003", "拖欠工资", "已解决", "否", _at(1, 13, 9), _at(1, 13, 14), _at(2, 3, 9), "工资全部追回",
+    ["W-000003", "欠薪", "已办结", "否", _at(1, 13, 9), _at(1, 13, 14), _at(2, 3, 9), "欠薪全部追回",
      "明星电子厂", SITE, None, 3000, 1, 3000, 1, "王五", "13700002222", "王五", "是", "陈干事"],
-    ["L-000004", "法律援助", "已解决", "否", _at(1, 20, 11), _at(1, 20, 12), _at(1, 22, 11), "转劳动仲裁",
-     None, None, "解雇/合同", None, None, None, None, "李四", "13900001111", "李四", "否", "王干事"],
+    ["L-000004", "法律援助", "已办结", "否", _at(1, 20, 11), _at(1, 20, 12), _at(1, 22, 11), "转交劳动仲裁",
+     None, None, "被辞退或合同问题", None, None, None, None, "李四", "13900001111", "李四", "否", "王干事"],
     ["L-000005", "法律援助", "新案件", "否", _at(2, 2, 9), None, None, None,
      None, None, "工伤", None, None, None, None, None, None, "小张", "否", "王干事"],
-    ["M-000006", "入会申请", "已解决", "否", _at(2, 3, 10), _at(2, 4, 9), _at(2, 4, 9), "批准入会",
+    ["M-000006", "入会申请", "已办结", "否", _at(2, 3, 10), _at(2, 4, 9), _at(2, 4, 9), "批准入会",
      JOB, "城关镇", None, None, None, None, None, "王五", "13700002222", "王五", "否", "李主席"],
 ]  # fmt: skip
 IDENTITY = slice(15, 18)  # name, phone, Telegram name
 
-MEMBER_HEADERS = ["姓名", "电话", "老家", "单位/老板", "行业", "现所在乡镇", "会员编号", "入会日期"]
+MEMBER_HEADERS = ["姓名", "电话", "籍贯", "用人单位", "行业", "现工作乡镇/街道", "会员编号", "入会日期"]
 MEMBER_ROWS = [
     ["李四", "13900001111", "四川广安", JOB, "建筑工地", "城关镇", "2026-00002", datetime(2026, 1, 6)],
-    ["王五", "13700002222", "河南周口", JOB, "工厂 / 制造业", "城关镇", "2026-00006", datetime(2026, 2, 4)],
+    ["王五", "13700002222", "河南周口", JOB, "工厂（制造业）", "城关镇", "2026-00006", datetime(2026, 2, 4)],
 ]
 
 
@@ -165,8 +165,8 @@ async def test_exports_of_a_known_data_set_cell_by_cell(
     _check_types(sheet, [*CASE_COLUMNS, Column("Officer")])
     _check_layout(sheet)
 
-    # For a third party: only 王五, who let the employer know, is named; no officer column, and no
-    # membership applications.
+    # For a third party: only 王五, who said his name and phone may go to the employer, is named; no
+    # officer column, and no membership applications.
     third = await export(ExportKind.CASES, ExportFormat.XLSX, Audience.THIRD_PARTY, "zh-Hans")
     assert (third.file_name, third.rows) == ("cases-2026-01-01-2026-02-28-third-party.xlsx", 4)
     sheet = _sheet(third.content)
@@ -198,7 +198,7 @@ async def test_exports_of_a_known_data_set_cell_by_cell(
     assert text.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(text.content.decode("utf-8-sig"))))
     assert rows[0][:5] == ["Case number", "Kind", "Status", "Collective", "Received"]
-    assert rows[0][-2:] == ["Employer may know who reported", "Officer"]
+    assert rows[0][-2:] == ["Name and phone may go to the employer", "Officer"]
     assert rows[1] == [
         "W-000001", "Unpaid wages", "resolved", "Yes", "2026-01-05 17:00", "2026-01-05 17:30",
         "2026-01-20 10:00", "Wages recovered in part", "宏达劳务", SITE, "", "20000.00", "12",
@@ -223,7 +223,9 @@ async def test_exports_of_a_known_data_set_cell_by_cell(
     message, content = await _file(admin, bot)
     assert message.raw["document"]["file_name"] == "cases-2026-01-01-2026-02-04-third-party.xlsx"
     assert message.text == (
-        "📋 2026-01-01 至 2026-02-04 收到的案件：4 件。\n给外部单位：要求保密的工人在表中无法被认出。"
+        "📋 2026-01-01 至 2026-02-04 收到的案件：4件。\n"
+        "给外部单位：要求保密的工人，表里没有姓名、电话和 Telegram 名字。"
+        "但用人单位、工地、金额和日期都还在，可能让人认出单独反映的工人：发出工会之前，请逐行检查。"
     )
     assert _values(_sheet(content))[1:] == [row for row in hidden]
     assert admin.inline_buttons(what.message_id) == []
@@ -291,7 +293,7 @@ def test_worker_text_never_becomes_a_formula() -> None:
     content = write_csv(HOSTILE, language="zh-Hans")
     assert content.startswith("\ufeff".encode())
     assert list(csv.reader(io.StringIO(content.decode("utf-8-sig")))) == [
-        ["姓名", "电话", "帮助工人数"],
+        ["姓名", "电话", "受助工人数"],
         ['\'=HYPERLINK("http://evil.example","点我")', "'+8613812345678", "3"],
         ["'@SUM(A1)", "'-1", ""],
     ]

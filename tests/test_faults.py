@@ -61,6 +61,7 @@ from tests.test_wages import (
     MONTHS_Q,
     SITE_Q,
     WORK_Q,
+    WORKERS_Q,
 )
 
 REFUSALS = ("400", "403")  # one call refused
@@ -87,7 +88,7 @@ REASON = {  # what the log must name: Telegram's description as PTB reports it
 NAME, PHONE, EMPLOYER = "张秀英", "13912345678", "宏达建筑劳务"
 TYPED = f"老板欠我三个月工资，电话 {PHONE}"
 VICTIM_ID, BYSTANDER_ID, UPLOADER_ID = 3001, 3002, 3003
-SORRY = "抱歉，我们这边出了点问题。您填的内容都保存着，请过一分钟再试。"
+SORRY = "抱歉，我们这边出了点问题。您填的内容都还在，请过一分钟再试。"
 
 
 # -- the bot as the matrix runs it ------------------------------------------------------------------------
@@ -222,10 +223,10 @@ async def _to_months(worker: Person) -> None:
 
 async def _to_evidence(worker: Person) -> None:
     await _to_months(worker)
-    worker.press("3 个月")
+    worker.press("3个月")
     await worker.next_message(lambda m: AMOUNT_Q in (m.text or ""))
     worker.send_text("8500")
-    await worker.next_message(lambda m: "几个工友" in (m.text or ""))
+    await worker.next_message(lambda m: WORKERS_Q in (m.text or ""))
     worker.press("只有我")
     await worker.next_message(lambda m: CONTRACT_Q in (m.text or ""))
     worker.press("签了")
@@ -267,7 +268,7 @@ async def test_a_button_of_a_form(cell: Cell, method: str, kind: str) -> None:
     question = victim.last_message
     assert question is not None
     fault = cell.fail(method, kind, victim)
-    victim.press("3 个月")
+    victim.press("3个月")
     await cell.through(fault)
 
     if method == "answerCallbackQuery" or kind not in REFUSALS:
@@ -275,12 +276,12 @@ async def test_a_button_of_a_form(cell: Cell, method: str, kind: str) -> None:
         # next question waits behind it, in order.
         await victim.next_message(lambda m: AMOUNT_Q in (m.text or ""))
         if method == "editMessageText":
-            await victim.next_edit(lambda m: m.text == "欠薪时间：3 个月", message_id=question.message_id)
+            await victim.next_edit(lambda m: m.text == "欠了多久：3个月", message_id=question.message_id)
     elif kind == "403":
         assert await cell.victim_blocked()
     else:
         await victim.next_message(lambda m: m.text == SORRY)
-        victim.press("3 个月", message_id=question.message_id)  # the buttons are still there
+        victim.press("3个月", message_id=question.message_id)  # the buttons are still there
         await victim.next_message(lambda m: AMOUNT_Q in (m.text or ""))
     if kind != "403" or method == "answerCallbackQuery":
         assert await cell.answer_of("unpaid_months") == 3
@@ -388,7 +389,7 @@ async def test_an_officers_alert_and_its_evidence(
 
     if kind in REFUSALS:  # given up at once, and the admins told in the bot
         notice = await admin.next_message(lambda m: "没能送达" in (m.text or ""))
-        assert notice.text.startswith("⚠️ 发给工会干事 王干事的") and f"案件：{case.reference}" in notice.text
+        assert notice.text.startswith("⚠️ 发给工会干事王干事的") and f"案件：{case.reference}" in notice.text
         await eventually(lambda: _count(wang), lambda count: count == expected - 1)
     else:  # tried again until Telegram took it
         await eventually(lambda: _count(wang), lambda count: count == expected)
@@ -505,12 +506,12 @@ async def test_deleting_the_chat(cell: Cell, command: str, kind: str) -> None:
     if command == "/forget":
         victim.press((await victim.next_message(lambda m: bool(m.button_labels))).button_labels[0])
     told = await victim.next_message(lambda m: "可能没有删掉" in (m.text or ""))
-    assert "超过 48 小时" not in told.text  # they are minutes old: never said they are too old
+    assert "超过48小时" not in told.text  # they are minutes old: never said they are too old
     await cell.through(fault)
     if command == "/deletemessages":  # kept, so asking again deletes them
         assert await cell.bot.storage.list_chat_messages(VICTIM_ID) != []
         victim.send_command(command)
-        done = await victim.next_message(lambda m: "已从这个对话删除" in (m.text or "") and m != told)
+        done = await victim.next_message(lambda m: "已删除这个对话里的" in (m.text or "") and m != told)
         assert "可能没有删掉" not in done.text
     else:  # the worker's data is gone all the same, and they were told how to clear the chat
         assert await cell.bot.storage.get_worker(VICTIM_ID) is None

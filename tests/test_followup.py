@@ -45,21 +45,21 @@ async def test_not_solved_reopens_the_case_and_tells_the_officer(
     clock.advance(timedelta(hours=1))
     await bot.run_schedules()
     asked = await worker.next_message(lambda m: "解决了吗" in (m.text or ""))
-    assert asked.text == "前几天工会办结了 W-000001（拖欠工资）。您的问题现在解决了吗？"
-    assert asked.button_labels == ["✅ 解决了", "🟡 部分解决", "❌ 没有解决"]
+    assert asked.text == "前几天，工会办完了您的求助 W-000001（欠薪）。您的问题现在解决了吗？"
+    assert asked.button_labels == ["✅ 解决了", "🟡 解决了一部分", "❌ 没有解决"]
 
     worker.press("❌ 没有解决")
     stars = await worker.next_message(lambda m: "满意" in (m.text or ""))
-    assert stars.text.startswith("很抱歉。W-000001 已重新办理")
+    assert stars.text.startswith("很抱歉。W-000001 又重新在办了")
     assert (await worker.next_edit(message_id=asked.message_id)).text.endswith("❌ 没有解决")
     assert await _status(bot, case) == CaseStatus.REOPENED
     news = await wang.next_message(lambda m: "没有解决" in (m.text or ""))
-    assert news.text == "❌ 工人说 W-000001 没有解决。案件已重新办理。"
+    assert news.text == "❌ 工人说 W-000001 的问题没有解决。案件已重新办理。"
 
     worker.press("⭐⭐")
     assert (await worker.next_edit(message_id=stars.message_id)).text == "谢谢您告诉我们：⭐⭐"
     query = worker.press_data(f"fs:{case.id}:5", message_id=stars.message_id)  # a second rating
-    assert "失效" in (await worker.next_answer(query))["text"]
+    assert "不能用了" in (await worker.next_answer(query))["text"]
     events = [(e.action, e.note) for e in await bot.storage.list_case_events(case.id)]
     assert ("followup", '{"solved": "no"}') in events and ("satisfaction", "2") in events
 
@@ -82,7 +82,7 @@ async def test_solved_closes_the_case_and_nobody_else_can_answer(
     stranger.send_command("/help")
     await stranger.next_message()
     query = stranger.press_data(f"fu:{case.id}:no")
-    assert "失效" in (await stranger.next_answer(query))["text"]
+    assert "不能用了" in (await stranger.next_answer(query))["text"]
     assert await _status(bot, case) == CaseStatus.RESOLVED
 
     worker.press("✅ Yes, solved", message_id=asked.message_id)

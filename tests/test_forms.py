@@ -16,7 +16,7 @@ async def test_a_menu_button_pressed_in_a_half_filled_form_is_answered_once_and_
 
     query = worker.press("🙋 加入工会", message_id=menu.message_id)
     offer = await worker.next_message(lambda m: "还没填完" in (m.text or ""))
-    assert offer.text == "您的“反映欠薪”还没填完。继续填，还是删掉？"
+    assert offer.text == "您的“反映欠薪”还没填完。接着填，还是删掉？"
     assert offer.button_labels == ["继续填表", "删掉，做别的"]
     await worker.next_answer(query)
     answers = [params for method, params in sandbox.calls if method == "answerCallbackQuery"]

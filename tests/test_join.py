@@ -15,7 +15,7 @@ from tests.flow_helpers import answer, onboard, press
 async def test_worker_joins_in_chinese_sharing_their_phone(bot: UnionApplication, worker: Person) -> None:
     await onboard(worker, "简体中文")
     question = await press(worker, "🙋 加入工会")
-    assert question.text == "您叫什么名字？（全名）"
+    assert question.text == "您叫什么名字？请写全名。"
     phone_question = await answer(worker, "张<b>三</b> & *_[")
     assert worker.reply_keyboard == [["📱 发送我的手机号"]]
     assert "电话号码" in phone_question.text
@@ -31,7 +31,7 @@ async def test_worker_joins_in_chinese_sharing_their_phone(bot: UnionApplication
     await answer(worker, "四川省 巴中县")
     summary = await answer(worker, "城关镇")
     assert "张<b>三</b> & *_[" in summary.text  # reaches the summary intact, not as markup
-    assert summary.button_labels == ["✅ 提交", "✏️ 修改", "✖️ 取消"]
+    assert summary.button_labels == ["✅ 提交", "✏️ 改一项", "✖️ 取消"]
 
     received = await press(worker, "✅ 提交")
     assert "M-000001" in received.text
@@ -43,7 +43,7 @@ async def test_worker_joins_in_chinese_sharing_their_phone(bot: UnionApplication
     assert stored is not None and stored.profile["hometown"] == "四川省 巴中县"
 
     worker.send_command("/join")
-    assert "已经申请过了（M-000001）" in (await worker.next_message()).text
+    assert "已经申请过了（编号 M-000001）" in (await worker.next_message()).text
 
 
 async def test_worker_joins_in_english_typing_the_phone_and_editing(
@@ -79,14 +79,14 @@ async def test_hostile_input_gets_an_answer_and_the_question_stays(
     worker.send_command("/join")
     await worker.next_message()
     worker.send_sticker()
-    assert (await worker.next_message()).text == "请用文字输入您的回答。"
+    assert (await worker.next_message()).text == "请打字回答。"
     worker.send_photo()
-    assert (await worker.next_message()).text == "请用文字输入您的回答。"
-    assert (await answer(worker, "长" * 51)).text == "太长了，请不要超过 50 个字。"
+    assert (await worker.next_message()).text == "请打字回答。"
+    assert (await answer(worker, "长" * 51)).text == "太长了，请不要超过50个字。"
     worker.send_command("/nonsense")
     assert "没有这个命令" in (await worker.next_message()).text
     forged = worker.press_data("trade:forged")
-    assert "失效" in (await worker.next_answer(forged))["text"]
+    assert "不能用了" in (await worker.next_answer(forged))["text"]
     assert "电话号码" in (await answer(worker, "王五")).text  # still at the name question until now
 
 
@@ -103,7 +103,7 @@ async def test_switching_flows_asks_before_dropping_the_draft(bot: UnionApplicat
         assert "电话号码" in again.text
     worker.send_command("/start")
     await worker.next_message()
-    assert (await press(worker, "删掉，做别的")).text == "已删除，什么都没有提交。"
+    assert (await press(worker, "删掉，做别的")).text == "已删除，什么都没有发出去。"
     assert "🙋 加入工会" in (await worker.next_message()).button_labels
     assert await bot.storage.list_cases_for_worker(WORKER_ID) == []
 

@@ -24,7 +24,7 @@ TODAY = date(2026, 1, 5)
 async def _start_in_chinese(worker: Person) -> None:
     await onboard(worker, "简体中文")
     worker.send_command("/legal")
-    await worker.next_message(lambda m: m.text == "是什么方面的问题？")
+    await worker.next_message(lambda m: m.text == "是哪方面的问题？")
 
 
 async def test_chinese_typed_story_documents_hearing_date_and_shared_phone(
@@ -32,15 +32,16 @@ async def test_chinese_typed_story_documents_hearing_date_and_shared_phone(
 ) -> None:
     await onboard(worker, "简体中文")
     question = await press(worker, "⚖️ 法律援助")
-    assert question.text == "是什么方面的问题？"
-    assert question.button_labels == ["工伤", "解雇/合同", "社保", "职业病", "拖欠工资", "其他"]
+    assert question.text == "是哪方面的问题？"
+    assert question.button_labels == ["工伤", "被辞退或合同问题", "社保", "职业病", "欠薪", "其他"]
     story = await press(worker, "工伤")
     await worker.next_edit(lambda m: m.text == "问题：工伤")
     assert "发生了什么事" in story.text
     deadline = await answer(worker, HOSTILE)
-    assert "仲裁开庭" in deadline.text and deadline.button_labels == ["我不知道有期限"]
+    assert "仲裁或法院开庭" in deadline.text
+    assert deadline.button_labels == ["我不知道有这样的日期", "⏰ 期限已经过了"]
 
-    assert (await answer(worker, "仲裁开庭 3月8日上午9点")).text == "期限或开庭日期：2026年3月8日星期日"
+    assert (await answer(worker, "仲裁开庭 3月8日上午9点")).text == "要注意的日期：2026年3月8日星期日"
     documents = await worker.next_message()
     assert "合同" in documents.text and documents.button_labels == ["跳过：我没有"]
     worker.send_photo(caption="工资条")
@@ -48,7 +49,7 @@ async def test_chinese_typed_story_documents_hearing_date_and_shared_phone(
     worker.send_document("劳动合同.pdf", b"%PDF-1.4 contract")
     assert (await worker.next_message()).button_labels == ["✅ 好了"]
     contact = await press(worker, "✅ 好了")
-    assert contact.button_labels == ["在Telegram上给我发消息", "打电话"]
+    assert contact.button_labels == ["在 Telegram 上给我发消息", "打电话"]
 
     phone_question = await press(worker, "打电话")  # no phone on the roster: share or type it
     assert "电话号码" in phone_question.text
@@ -60,14 +61,14 @@ async def test_chinese_typed_story_documents_hearing_date_and_shared_phone(
     assert time_question.button_labels == ["随时", "白天", "晚上", "只在周末"]
     summary = await press(worker, "晚上")
     assert "申请法律援助" in summary.text
-    assert f"经过: {HOSTILE}" in summary.text  # intact, not read as markup
-    assert "期限或开庭日期: 2026年3月8日星期日" in summary.text
-    assert "材料: 2 个文件" in summary.text
-    assert "联系方式: 打电话: 13000001001" in summary.text
-    assert "方便的时间: 晚上" in summary.text
+    assert f"发生了什么：{HOSTILE}" in summary.text  # intact, not read as markup
+    assert "要注意的日期：2026年3月8日星期日" in summary.text
+    assert "材料：2个文件" in summary.text
+    assert "联系方式：打电话：13000001001" in summary.text
+    assert "方便的时间：晚上" in summary.text
 
     received = await press(worker, "✅ 提交")
-    assert received.text.startswith("已收到。您的案件编号是 L-000001。")
+    assert received.text.startswith("收到了。您的求助编号是 L-000001。")
     assert "法律援助中心会联系您（打电话到 13000001001，晚上）。" in received.text
     assert "两个工作日" in received.text
     case = await bot.storage.get_case_by_reference("L-000001")
@@ -79,6 +80,7 @@ async def test_chinese_typed_story_documents_hearing_date_and_shared_phone(
         "description": HOSTILE,
         "voice_file_id": None,
         "deadline": "2026-03-08",
+        "deadline_passed": False,
         "contact_method": "phone",
         "phone": "13000001001",
         "contact_time": "evenings",
@@ -101,16 +103,16 @@ async def test_english_voice_note_story_no_deadline_no_documents_by_telegram(
     assert story.text.startswith("What happened?")
     worker.send_voice(duration=40)
     assert (await worker.next_message()).text == "🎤 Voice note received."
-    assert (await worker.next_message()).text.startswith("Is there a date coming up?")
-    documents = await press(worker, "No deadline I know of")
-    await worker.next_edit(lambda m: m.text == "Deadline or hearing: none known")
+    assert (await worker.next_message()).text.startswith("Is there an important date soon?")
+    documents = await press(worker, "No date that I know of")
+    await worker.next_edit(lambda m: m.text == "Important date: none that you know of")
     assert documents.text.startswith("Do you have papers about it?")
     contact = await press(worker, "Skip: I have none")
     assert contact.text.startswith("How should the union")
     await press(worker, "Message me here in Telegram")
     summary = await press(worker, "Any time")
     assert "What happened: 🎤 voice note" in summary.text
-    assert "Deadline or hearing: none known" in summary.text
+    assert "Important date: none that you know of" in summary.text
     assert "Documents: none" in summary.text
     assert "Contact: Message me here in Telegram" in summary.text
 
@@ -141,7 +143,7 @@ async def test_english_close_hearing_is_urgent_uses_the_roster_phone_and_answers
     await worker.next_message()
     await press(worker, "Occupational disease")
     await answer(worker, "Dust in the workshop & no masks for 3 years.")
-    assert (await answer(worker, "1/9")).text == "Deadline or hearing: Friday, January 9, 2026"
+    assert (await answer(worker, "1/9")).text == "Important date: Friday, January 9, 2026"
     await worker.next_message()
     worker.send_voice()  # a voice note here is evidence, not the story
     await worker.next_message(lambda m: m.text.startswith("Got it (1)"))
@@ -162,7 +164,7 @@ async def test_english_close_hearing_is_urgent_uses_the_roster_phone_and_answers
     assert choose.button_labels == [
         "Problem",
         "What happened",
-        "Deadline or hearing",
+        "Important date",
         "Documents",
         "Contact",
         "Phone",
@@ -175,10 +177,10 @@ async def test_english_close_hearing_is_urgent_uses_the_roster_phone_and_answers
     summary = await press(worker, "Work injury")
     assert "Problem: Work injury" in summary.text
     await press(worker, "✏️ Change an answer")
-    await press(worker, "Deadline or hearing")
+    await press(worker, "Important date")
     await answer(worker, "tomorrow")
     summary = await worker.next_message()
-    assert "Deadline or hearing: Tuesday, January 6, 2026" in summary.text
+    assert "Important date: Tuesday, January 6, 2026" in summary.text
 
     received = await press(worker, "✅ Submit")
     assert "contact you by phone on 13812345678 (Weekends only)" in received.text
@@ -192,10 +194,35 @@ async def test_english_close_hearing_is_urgent_uses_the_roster_phone_and_answers
     assert [a.kind for a in await bot.storage.list_attachments(case.id)] == ["voice"]
 
 
+async def test_a_time_limit_that_has_passed_makes_the_request_urgent(
+    bot: UnionApplication, worker: Person
+) -> None:
+    await _start_in_chinese(worker)
+    await press(worker, "被辞退或合同问题")
+    await answer(worker, "上个月被辞退了")
+    documents = await press(worker, "⏰ 期限已经过了")
+    await worker.next_edit(lambda m: m.text == "要注意的日期：期限已经过了")
+    assert "有没有相关的材料" in documents.text
+    await press(worker, "跳过：我没有")
+    await press(worker, "在 Telegram 上给我发消息")
+    summary = await press(worker, "随时")
+    assert "要注意的日期：期限已经过了" in summary.text.splitlines()
+
+    received = await press(worker, "✅ 提交")
+    assert received.text == (
+        "收到了。您的求助编号是 L-000001。\n"
+        "接下来：工会干事或法律援助中心会联系您（在 Telegram 上发消息，随时）。\n"
+        "您的日期很近或已经过了，所以标为紧急：一个工作日内会有人联系您。"
+    )
+    case = await bot.storage.get_case_by_reference("L-000001")
+    assert case is not None and case.priority == Priority.URGENT
+    assert case.fields["deadline"] is None and case.fields["deadline_passed"] is True
+
+
 async def test_unpaid_wages_go_to_their_own_form(bot: UnionApplication, worker: Person) -> None:
     await _start_in_chinese(worker)
-    handover = await press(worker, "拖欠工资")
-    assert handover.text.startswith("欠薪有专门的表格")
+    handover = await press(worker, "欠薪")
+    assert handover.text.startswith("欠薪有专门的表，")
     assert handover.inline_buttons == [[("💰 反映欠薪", "menu:wages")]]
     assert "draft" not in bot.user_data.get(WORKER_ID, {})
     assert await bot.storage.list_cases_for_worker(WORKER_ID) == []
@@ -212,31 +239,31 @@ async def test_hostile_input_gets_an_answer_and_the_question_stays(
     await _start_in_chinese(worker)
     assert (await answer(worker, "工伤")).text == "请点上面的一个按钮。"
     forged = worker.press_data("legal:problem:forged")
-    assert "失效" in (await worker.next_answer(forged))["text"]
+    assert "不能用了" in (await worker.next_answer(forged))["text"]
     await press(worker, "其他")
 
     worker.send_sticker()
-    assert (await worker.next_message()).text == "请用文字写下发生了什么，或者发一条语音。"
+    assert (await worker.next_message()).text == "请写下发生了什么，或者发一条语音。"
     worker.send_photo()
-    assert (await worker.next_message()).text == "请用文字写下发生了什么，或者发一条语音。"
-    assert (await answer(worker, "长" * 2001)).text == "太长了，请不要超过 2000 个字。"
+    assert (await worker.next_message()).text == "请写下发生了什么，或者发一条语音。"
+    assert (await answer(worker, "长" * 2001)).text == "太长了，请不要超过2000个字。"
     worker.send_command("/nonsense")
     assert "没有这个命令" in (await worker.next_message()).text
-    assert "有没有快到的日期" in (await answer(worker, "长" * 2000)).text
+    assert "最近有没有要注意的日期" in (await answer(worker, "长" * 2000)).text
 
     worker.send_voice()
-    assert (await worker.next_message()).text == "请用文字输入您的回答。"
+    assert (await worker.next_message()).text == "请打字回答。"
     for typed, reason in [
         ("下个月吧", "没看出这是哪一天。"),
         ("2/30", "没看出这是哪一天。"),
         ("<b>&", "没看出这是哪一天。"),
         ("2025-12-01", "这个日期（2025年12月1日星期一）已经过去了。"),
-        ("3000-01-01", "在两年以后"),
+        ("3000-01-01", "是两年以后了"),
     ]:
         again = await answer(worker, typed)
         assert reason in again.text, typed
-        assert "12月5日" in again.text and again.button_labels == ["我不知道有期限"]
-    await press(worker, "我不知道有期限")
+        assert "12月5日" in again.text and again.button_labels == ["我不知道有这样的日期", "⏰ 期限已经过了"]
+    await press(worker, "我不知道有这样的日期")
 
     worker.send_sticker()
     assert (await worker.next_message()).text == "请发照片、文件或语音，或者点按钮。"
@@ -245,11 +272,11 @@ async def test_hostile_input_gets_an_answer_and_the_question_stays(
 
     assert (await answer(worker, "电话")).text == "请点上面的一个按钮。"
     forged = worker.press_data("legal:contact:fax")
-    assert "失效" in (await worker.next_answer(forged))["text"]
+    assert "不能用了" in (await worker.next_answer(forged))["text"]
     await press(worker, "打电话")
     assert "不是电话号码" in (await answer(worker, "12345")).text
     worker.send_sticker()
-    assert (await worker.next_message()).text == "请用文字输入您的回答。"
+    assert (await worker.next_message()).text == "请打字回答。"
     saved = worker.press_data("legal:phone:saved")  # forged: nothing on the roster, so asked again
     await worker.next_answer(saved)
     assert "电话号码" in (await worker.next_message()).text
@@ -257,7 +284,7 @@ async def test_hostile_input_gets_an_answer_and_the_question_stays(
     await worker.next_message()
 
     forged = worker.press_data("legal:time:never")
-    assert "失效" in (await worker.next_answer(forged))["text"]
+    assert "不能用了" in (await worker.next_answer(forged))["text"]
     summary = await press(worker, "随时")
     assert (await answer(worker, "提交")).text == "请点上面的一个按钮。"
     assert "长" * 2000 in summary.text
@@ -282,11 +309,11 @@ async def test_legal_while_joining_asks_before_dropping_and_the_other_way_round(
     assert (await press(worker, "删掉，做别的")).text.startswith("已删除")
     menu = await worker.next_message()
     assert "⚖️ 法律援助" in menu.button_labels
-    assert (await press(worker, "⚖️ 法律援助")).text == "是什么方面的问题？"
+    assert (await press(worker, "⚖️ 法律援助")).text == "是哪方面的问题？"
 
     await press(worker, "社保")
     await answer(worker, "公司不交社保")
-    await press(worker, "我不知道有期限")
+    await press(worker, "我不知道有这样的日期")
     await press(worker, "跳过：我没有")
     await press(worker, "打电话")
     worker.send_command("/start")
@@ -296,14 +323,14 @@ async def test_legal_while_joining_asks_before_dropping_and_the_other_way_round(
     await answer(worker, "13812345678")
     await worker.next_message()
     summary = await press(worker, "白天")
-    assert "经过: 公司不交社保" in summary.text
+    assert "发生了什么：公司不交社保" in summary.text
 
     worker.send_command("/cancel")
-    assert (await worker.next_message()).text == "已取消，什么都没有提交。"
+    assert (await worker.next_message()).text == "已取消，什么都没有发出去。"
     assert await bot.storage.list_cases_for_worker(WORKER_ID) == []
     for stale in ("form:submit", "legal:time:any", "legal:deadline:none", "evidence:done"):
         query = worker.press_data(stale)
-        assert "失效" in (await worker.next_answer(query))["text"], stale
+        assert "不能用了" in (await worker.next_answer(query))["text"], stale
 
 
 async def test_join_while_in_legal_asks_before_dropping(bot: UnionApplication, worker: Person) -> None:
@@ -319,10 +346,10 @@ async def test_stale_buttons_of_earlier_questions_are_answered(bot: UnionApplica
     deadline = await answer(worker, "粉尘")
     await answer(worker, "3月8日")
     await worker.next_message()  # documents
-    old = worker.press("我不知道有期限", message_id=deadline.message_id)  # the date was already typed
-    assert "失效" in (await worker.next_answer(old))["text"]
+    old = worker.press("我不知道有这样的日期", message_id=deadline.message_id)  # the date was already typed
+    assert "不能用了" in (await worker.next_answer(old))["text"]
     contact = await press(worker, "跳过：我没有")
-    assert contact.button_labels == ["在Telegram上给我发消息", "打电话"]
+    assert contact.button_labels == ["在 Telegram 上给我发消息", "打电话"]
 
 
 async def test_legal_aid_needs_consent_first(bot: UnionApplication, worker: Person) -> None:
@@ -336,15 +363,15 @@ async def test_restart_in_the_middle_resumes_at_the_same_question(
     async with running_bot(config, clock=clock):
         await _start_in_chinese(worker)
         await press(worker, "社保")
-        assert "有没有快到的日期" in (await answer(worker, "公司三年没交社保 <b>&")).text
+        assert "最近有没有要注意的日期" in (await answer(worker, "公司三年没交社保 <b>&")).text
 
     async with running_bot(config, clock=clock) as bot:
-        assert (await answer(worker, "4月1日")).text == "期限或开庭日期：2026年4月1日星期三"
+        assert (await answer(worker, "4月1日")).text == "要注意的日期：2026年4月1日星期三"
         await worker.next_message(lambda m: "有没有相关的材料" in m.text)
         await press(worker, "跳过：我没有")
-        await press(worker, "在Telegram上给我发消息")
+        await press(worker, "在 Telegram 上给我发消息")
         summary = await press(worker, "随时")
-        assert "问题: 社保" in summary.text and "经过: 公司三年没交社保 <b>&" in summary.text
+        assert "问题：社保" in summary.text and "发生了什么：公司三年没交社保 <b>&" in summary.text
         await press(worker, "✅ 提交")
         case = await bot.storage.get_case_by_reference("L-000001")
         assert case is not None

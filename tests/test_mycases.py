@@ -45,14 +45,14 @@ async def test_a_worker_without_cases_gets_a_kind_line_and_the_menu(
     bot: UnionApplication, worker: Person
 ) -> None:
     await onboard(worker, "简体中文")
-    reply = await press(worker, "📂 我的事项")
-    assert reply.text.startswith("您还没有案件。")
+    reply = await press(worker, "📂 我的求助")
+    assert reply.text.startswith("您还没有求助。")
     assert "💰 反映欠薪" in reply.button_labels
 
     worker.send_command("/start")
     await worker.next_message()
     worker.send_command("/mycases")
-    assert (await worker.next_message()).text.startswith("您还没有案件。")
+    assert (await worker.next_message()).text.startswith("您还没有求助。")
 
 
 async def test_list_and_history_in_english(bot: UnionApplication, worker: Person, clock: FakeClock) -> None:
@@ -137,10 +137,10 @@ async def test_nobody_sees_or_touches_another_workers_case(
 
     worker.send_command("/mycases")
     listing = await worker.next_message()
-    assert listing.button_labels == [f"{mine.reference} · 拖欠工资", "⬅️ 主菜单"]
-    worker.press(f"{mine.reference} · 拖欠工资")
-    await worker.next_message(lambda m: "撤回这个案件" in m.button_labels)
-    worker.press("撤回这个案件")
+    assert listing.button_labels == [f"{mine.reference} · 欠薪", "⬅️ 主菜单"]
+    worker.press(f"{mine.reference} · 欠薪")
+    await worker.next_message(lambda m: "撤回这个求助" in m.button_labels)
+    worker.press("撤回这个求助")
     await worker.next_message(lambda m: "是的，撤回" in m.button_labels)
 
     seen = len(worker.messages)
@@ -156,7 +156,7 @@ async def test_nobody_sees_or_touches_another_workers_case(
         "mycase:open:",
         "mycase:nonsense",
     ):
-        assert "失效" in await _stale(worker, data), data
+        assert "不能用了" in await _stale(worker, data), data
     worker.send_text("随便说说")
     assert (await worker.next_message()).text == "请点上面的一个按钮。"  # still at the question, nothing else
     assert len(worker.messages) == seen + 1
@@ -172,24 +172,24 @@ async def test_withdraw_asks_first_then_changes_the_status(bot: UnionApplication
     case = await _case(bot.storage)
     worker.send_command("/mycases")
     await worker.next_message()
-    await press(worker, f"{case.reference} · 拖欠工资")
+    await press(worker, f"{case.reference} · 欠薪")
 
-    confirm = await press(worker, "撤回这个案件")
-    assert confirm.text == f"要撤回 {case.reference} 吗？撤回后工会将不再办理。"
-    assert confirm.button_labels == ["是的，撤回", "不，继续办理"]
+    confirm = await press(worker, "撤回这个求助")
+    assert confirm.text == f"要撤回 {case.reference} 吗？撤回以后，工会就不再办了。"
+    assert confirm.button_labels == ["是的，撤回", "不撤回，继续办"]
     worker.send_sticker()
     assert (await worker.next_message()).text == "请点上面的一个按钮。"
-    kept = await press(worker, "不，继续办理")
-    assert kept.text == "好的，案件继续办理。"
+    kept = await press(worker, "不撤回，继续办")
+    assert kept.text == "好的，这个求助继续办。"
     assert (await bot.storage.get_case(case.id)).status == CaseStatus.NEW  # type: ignore[union-attr]
-    assert "撤回这个案件" in (await worker.next_message()).button_labels
+    assert "撤回这个求助" in (await worker.next_message()).button_labels
 
-    await press(worker, "撤回这个案件")
+    await press(worker, "撤回这个求助")
     done = await press(worker, "是的，撤回")
     assert done.text.startswith(f"{case.reference} 已撤回。")
     view = await worker.next_message()
-    assert "状态：已撤回" in view.text and "您撤回了案件" in view.text
-    assert view.button_labels == ["✉️ 给工会干事留言", "⬅️ 返回我的事项"]
+    assert "状态：已撤回" in view.text and "您撤回了这个求助" in view.text
+    assert view.button_labels == ["✉️ 给工会干事留言", "⬅️ 返回我的求助"]
     stored = await bot.storage.get_case(case.id)
     assert stored is not None and stored.status == CaseStatus.WITHDRAWN
     last = (await bot.storage.list_case_events(case.id))[-1]
@@ -200,8 +200,8 @@ async def test_withdraw_asks_first_then_changes_the_status(bot: UnionApplication
         True,
     )
 
-    assert "失效" in await _stale(worker, f"mycase:yes:{case.id}")  # the old confirmation, pressed again
-    worker.press("撤回这个案件", message_id=confirm.message_id - 1)  # withdraw button on an old view
+    assert "不能用了" in await _stale(worker, f"mycase:yes:{case.id}")  # the old confirmation, pressed again
+    worker.press("撤回这个求助", message_id=confirm.message_id - 1)  # withdraw button on an old view
     assert "不能撤回了" in (await worker.next_message()).text
 
 
@@ -222,7 +222,7 @@ async def test_withdraw_when_the_officer_acted_meanwhile(bot: UnionApplication, 
         == "W-000001 changed in the meantime, so it was not withdrawn. Here is how it stands now."
     )
     view = await worker.next_message()
-    assert "Status: resolved" in view.text and "💬 Paid in full." in view.text
+    assert "Status: finished" in view.text and "💬 Paid in full." in view.text
     assert "Withdraw this case" not in view.button_labels
     assert (await bot.storage.get_case(case.id)).status == CaseStatus.RESOLVED  # type: ignore[union-attr]
 
@@ -240,25 +240,25 @@ async def test_messages_reach_storage_intact_and_answer_the_officer(
     )
     worker.send_command("/mycases")
     await worker.next_message()
-    await press(worker, f"❗ {case.reference} · 拖欠工资")
+    await press(worker, f"❗ {case.reference} · 欠薪")
     prompt = await press(worker, "✉️ 给工会干事留言")
     assert prompt.text.startswith(f"请写下您要对工会干事说的话（关于 {case.reference}）")
 
     worker.send_sticker()
-    assert (await worker.next_message()).text == "请写下您的留言，或者发送一张照片、一个文件或一条语音。"
+    assert (await worker.next_message()).text == "请写下您要说的话，或者发一张照片、一个文件或一条语音。"
     worker.send_location(31.2, 121.4)
-    assert (await worker.next_message()).text.startswith("请写下您的留言")
+    assert (await worker.next_message()).text.startswith("请写下您要说的话")
     worker.send_text("长" * 2001)
-    assert (await worker.next_message()).text == "太长了，请不要超过 2000 个字。"
+    assert (await worker.next_message()).text == "太长了，请不要超过2000个字。"
     worker.send_command("/nonsense")
     assert "没有这个命令" in (await worker.next_message()).text
-    assert "失效" in await _stale(worker, "mycase:yes:1")
+    assert "不能用了" in await _stale(worker, "mycase:yes:1")
 
     worker.send_text("<b>&*_[")
     sent = await worker.next_message()
-    assert sent.text == f"已发送。您的留言已存入 {case.reference}，工会干事会看到。"
+    assert sent.text == f"已发送。您的留言已经存到 {case.reference} 里，工会干事会看到。"
     view = await worker.next_message()
-    assert "状态：正在办理" in view.text and "您的留言\n💬 <b>&*_[" in view.text
+    assert "状态：正在办" in view.text and "您的留言\n💬 <b>&*_[" in view.text
     stored = await bot.storage.get_case(case.id)
     assert stored is not None and stored.status == CaseStatus.IN_PROGRESS
     events = await bot.storage.list_case_events(case.id)
@@ -352,13 +352,13 @@ async def test_a_form_started_while_writing_takes_over(bot: UnionApplication, wo
     case = await _case(bot.storage)
     worker.send_command("/mycases")
     await worker.next_message()
-    await press(worker, f"{case.reference} · 拖欠工资")
+    await press(worker, f"{case.reference} · 欠薪")
     await press(worker, "✉️ 给工会干事留言")
 
     worker.send_command("/join")
-    assert (await worker.next_message()).text == "您叫什么名字？（全名）"
+    assert (await worker.next_message()).text == "您叫什么名字？请写全名。"
     worker.send_command("/cancel")
-    assert (await worker.next_message()).text == "已取消，什么都没有提交。"
+    assert (await worker.next_message()).text == "已取消，什么都没有发出去。"
     worker.send_text("你好")  # not the message to the officer any more
     assert "没看懂" in (await worker.next_message()).text
     assert [e.action for e in await bot.storage.list_case_events(case.id)] == ["created"]
@@ -372,7 +372,7 @@ async def test_a_restart_while_writing_resumes_there(
         case = await _case(application.storage)
         worker.send_command("/mycases")
         await worker.next_message()
-        await press(worker, f"{case.reference} · 拖欠工资")
+        await press(worker, f"{case.reference} · 欠薪")
         await press(worker, "✉️ 给工会干事留言")
 
     async with running_bot(config, clock=clock) as application:
@@ -387,12 +387,12 @@ async def test_an_album_of_photos_all_reach_the_case(bot: UnionApplication, work
     case = await _case(bot.storage, CaseKind.WAGES)
     worker.send_command("/mycases")
     await worker.next_message()
-    await press(worker, f"{case.reference} · 拖欠工资")
+    await press(worker, f"{case.reference} · 欠薪")
     await press(worker, "✉️ 给工会干事留言")
     for number in range(3):  # Telegram delivers an album as one update per photo
         worker.send_photo(caption="工资条" if number == 0 else None, media_group_id="album-1")
-    await worker.next_message(lambda m: m.text.startswith("这张也存到"))
-    await worker.next_message(lambda m: m.text.startswith("这张也存到"))
+    await worker.next_message(lambda m: m.text.startswith("这个也存到"))
+    await worker.next_message(lambda m: m.text.startswith("这个也存到"))
     assert [a.kind for a in await bot.storage.list_attachments(case.id)] == ["photo", "photo", "photo"]
     worker.send_photo(media_group_id="album-2")  # a new album, not sent to the officer: not kept
     assert "没看懂" in (await worker.next_message(lambda m: "没看懂" in m.text)).text

@@ -79,7 +79,7 @@ async def test_cases_lists_the_officers_open_cases_with_filters(
 
     wang.send_command("/cases")
     listed = await wang.next_message()
-    assert listed.text.splitlines()[0] == "您的未结案件："
+    assert listed.text.splitlines()[0] == "您的未办结案件："
     assert listed.button_labels == [group.reference, late.reference]  # collective first
     wang.send_command("/cases overdue")
     assert (await wang.next_message()).button_labels == [late.reference]
@@ -92,9 +92,9 @@ async def test_cases_lists_the_officers_open_cases_with_filters(
 
     wang.press(group.reference)
     card = await wang.next_message()
-    assert card.text.startswith(f"{group.reference} · 拖欠工资 · 新案件\n🔴 群体性案件")
-    assert "欠薪方: <b>黑心</b>公司" in card.text  # shown as typed, not as markup
-    assert "✋ 我来办" in card.button_labels
+    assert card.text.startswith(f"{group.reference} · 欠薪 · 新案件\n🔴 群体性案件")
+    assert "欠薪方：<b>黑心</b>公司" in card.text  # shown as typed, not as markup
+    assert "✋ 接手" in card.button_labels
 
 
 async def test_admins_see_every_case_and_officers_only_theirs(
@@ -110,7 +110,7 @@ async def test_admins_see_every_case_and_officers_only_theirs(
     wang.send_command("/case W-999999")
     assert (await wang.next_message()).text == "没有这个案件。"
     wang.send_command("/case")
-    assert "例如 /case W-000123" in (await wang.next_message()).text
+    assert "比如 /case W-000123" in (await wang.next_message()).text
     wang.send_command("/find 100%_")
     assert (await wang.next_message()).text.endswith("没有案件。")  # % and _ are literal
 
@@ -119,7 +119,7 @@ async def test_admins_see_every_case_and_officers_only_theirs(
     admin.send_command("/cases all")
     assert (await admin.next_message()).button_labels == [mine.reference, other.reference]
     admin.send_command(f"/case {other.reference.lower().replace('-0000', '')}")
-    assert (await admin.next_message()).text.startswith(f"{other.reference} · 拖欠工资")
+    assert (await admin.next_message()).text.startswith(f"{other.reference} · 欠薪")
 
 
 async def test_pending_lists_open_membership_applications(bot: UnionApplication, admin: Person) -> None:
@@ -159,27 +159,27 @@ async def test_stats_counts_open_overdue_and_this_weeks_results(
     lines = (await wang.next_message()).text.splitlines()
     assert lines[:6] == [
         "您的案件：",
-        "未结：2",
-        "  · 入会申请: 0",
-        "  · 拖欠工资: 1",
-        "  · 法律援助: 1",
+        "未办结：2",
+        "  · 入会申请：0",
+        "  · 欠薪：1",
+        "  · 法律援助：1",
         "群体性：1",
     ]
     assert "超时：1" in lines
-    assert "已解决：1" in lines
-    assert "追回工资：12,500 元，涉及 5 名工人" in lines
+    assert "已办结：1" in lines
+    assert "追回欠薪：1.25万元，涉及5名工人" in lines
 
 
 async def test_admins_add_deactivate_and_reactivate_officers(
     bot: UnionApplication, sandbox: BotApiSandbox, wang: Person, admin: Person
 ) -> None:
     admin.send_command("/officers add 2010 周 干事 wages legal")
-    assert (await admin.next_message()).text.startswith("周 干事 现在是干事了")
+    assert (await admin.next_message()).text.startswith("周 干事现在是工会干事了")
     added = await bot.storage.get_officer(2010)
     assert added is not None and added.active and added.specialties == [CaseKind.WAGES, CaseKind.LEGAL]
 
     admin.send_command("/officers deactivate 2001")
-    assert (await admin.next_message()).text.startswith("王干事 已停用")
+    assert (await admin.next_message()).text.startswith("王干事已停用")
     wang.send_command("/cases")
     assert (await wang.next_message()).text == "这个功能只供工会干事使用。"
     admin.send_command("/officers")
@@ -188,7 +188,7 @@ async def test_admins_add_deactivate_and_reactivate_officers(
     admin.send_command(f"/officers deactivate {ADMIN_ID}")
     assert (await admin.next_message()).text == "您不能停用自己。"
     admin.send_command("/officers deactivate 999")
-    assert (await admin.next_message()).text == "没有这个编号的干事。"
+    assert (await admin.next_message()).text == "没有这个 ID 的工会干事。"
     admin.send_command("/officers fire 2001")
     assert (await admin.next_message()).text.startswith("用法：/officers")
 
@@ -199,7 +199,7 @@ async def test_admins_add_deactivate_and_reactivate_officers(
     admin.send_command("/officers activate 2001")
     assert "已恢复在岗" in (await admin.next_message()).text
     wang.send_command("/cases")
-    assert (await wang.next_message()).text.startswith("您的未结案件：")
+    assert (await wang.next_message()).text.startswith("您的未办结案件：")
 
     wang.send_command("/officers")
     assert (await wang.next_message()).text == "只有工会管理员可以这样做。"
@@ -221,5 +221,5 @@ async def test_reassign_command(bot: UnionApplication, wang: Person, admin: Pers
     assert "已请管理员改派" in (await wang.next_message()).text
     await admin.next_message(lambda m: "请求改派" in m.text)
     admin.send_command(f"/reassign {case.reference}")
-    choices = await admin.next_message(lambda m: "改由谁来办" in m.text)
+    choices = await admin.next_message(lambda m: "改派给谁" in m.text)
     assert "王干事" not in choices.button_labels and "陈干事" in choices.button_labels

@@ -39,7 +39,7 @@ async def test_language_then_consent_then_menu(bot: UnionApplication, worker: Pe
 
     worker.send_command("/start")
     again = await worker.next_message()
-    assert again.text.startswith("Welcome back to 沙盒镇总工会.")
+    assert again.text.startswith("Welcome back to Sandbox Town Federation of Trade Unions.")
 
 
 async def test_refusing_consent_asks_nothing_personal(bot: UnionApplication, worker: Person) -> None:
@@ -47,7 +47,7 @@ async def test_refusing_consent_asks_nothing_personal(bot: UnionApplication, wor
     await worker.next_message()
     worker.press("繁體中文")
     await worker.next_message(lambda m: "您同意嗎" in m.text)
-    worker.press("不用了")
+    worker.press("我不同意")
     refused = await worker.next_edit(lambda m: "不會問您任何個人資料" in m.text)
     assert refused.button_labels == []
     stored = await bot.storage.get_worker(WORKER_ID)
@@ -70,7 +70,7 @@ async def test_forged_and_stale_buttons_are_answered(bot: UnionApplication, work
     await worker.next_message()
     forged = worker.press_data("lang:xx")
     answer = await _answer_of(worker, forged)
-    assert "按钮已经失效" in answer
+    assert "按钮已经不能用了" in answer
     worker.press("English")
     await worker.next_message(lambda m: "Do you agree" in m.text)
     stale = worker.press_data("lang:en", message_id=worker.messages[0].message_id)
@@ -85,7 +85,7 @@ async def test_cancel_leaves_nothing_half_done(bot: UnionApplication, worker: Pe
     worker.send_command("/start")
     await worker.next_message()
     worker.send_command("/cancel")
-    assert "已停止" in (await worker.next_message()).text
+    assert "已停下" in (await worker.next_message()).text
     worker.send_command("/cancel")
     assert "没有要取消的事" in (await worker.next_message()).text
 

@@ -118,7 +118,7 @@ async def test_a_photo_that_keeps_failing_holds_up_nobody_and_is_given_up_with_a
     # Nor, after a minute, is the news of the same case: the worker's message follows the photo.
     worker.send_command("/mycases")
     await worker.next_message()
-    await press(worker, "W-000001 · 拖欠工资")
+    await press(worker, "W-000001 · 欠薪")
     await press(worker, "✉️ 给工会干事留言")
     worker.send_text("工资条在我这里")
     await worker.next_message(lambda m: (m.text or "").startswith("已发送"))
@@ -138,9 +138,9 @@ async def test_a_photo_that_keeps_failing_holds_up_nobody_and_is_given_up_with_a
     await bot.outbox.send_due()
     notice = await admin.next_message(lambda m: "没能送达" in (m.text or ""))
     assert notice.text.splitlines() == [
-        "⚠️ 发给工会干事 王干事的照片没能送达。",
+        "⚠️ 发给工会干事王干事的照片没能送达。",
         "案件：W-000001",
-        "原因：Telegram 连续 24 小时都没发成功（最后一次：Bad Gateway）。",
+        "原因：Telegram 连续24小时都没发成功（最后一次：Bad Gateway）。",
         "请用别的办法联系对方，比如打电话。",
     ]
     backlog = await bot.storage.outbox_backlog(
@@ -162,7 +162,7 @@ async def test_a_message_telegram_refuses_is_given_up_at_once_and_the_admins_are
     await bot.outbox.send_due()
     notice = await admin.next_message(lambda m: "没能送达" in (m.text or ""))
     assert notice.text.splitlines() == [
-        "⚠️ 发给工会干事 王干事的消息没能送达。",
+        "⚠️ 发给工会干事王干事的消息没能送达。",
         "原因：Telegram 拒收了（Can't parse entities）。",
         "请用别的办法联系对方，比如打电话。",
     ]
@@ -184,7 +184,7 @@ async def test_a_worker_who_blocked_the_bot_is_marked_and_their_officer_told(
     for reader in (wang, admin):  # the officer whose news it was, and the admins
         notice = await reader.next_message(lambda m: "没能送达" in (m.text or ""))
         assert notice.text.splitlines()[:3] == [
-            f"⚠️ 发给{case.reference} 的工人的消息没能送达。",
+            f"⚠️ 发给案件 {case.reference} 的工人的消息没能送达。",
             f"案件：{case.reference}",
             "原因：对方屏蔽了机器人，Telegram 不让发。",
         ]

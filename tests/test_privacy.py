@@ -34,7 +34,7 @@ from tests.flow_helpers import eventually, onboard
 from tests.test_alerts import _fill_wages
 
 FORGET_Q = "要删除您的全部资料吗"
-OLDER = "超过 48 小时的消息删不掉"
+OLDER = "超过48小时的消息删不掉"
 
 
 class ShiftedTime:
@@ -106,10 +106,14 @@ async def _my_data(sandbox: BotApiSandbox, worker: Person) -> tuple[SentMessage,
     return document, sandbox.file_content(document.raw["document"]["file_id"]).decode("utf-8")
 
 
-async def _forget(worker: Person) -> SentMessage:
+async def _forget(worker: Person, *, stopping: str | None = None) -> SentMessage:
+    """/forget and yes. ``stopping``, when given, is the warning about open cases that the question must
+    start with ("" for a question with no warning)."""
     worker.send_command("/forget")
     question = await worker.next_message(lambda m: FORGET_Q in m.text)
     assert question.button_labels[0] == "🗑 是的，删除我的资料"
+    if stopping is not None:
+        assert question.text.startswith(f"{stopping}\n\n{FORGET_Q}" if stopping else FORGET_Q)
     worker.press("🗑 是的，删除我的资料")
     return await worker.next_message(lambda m: "您的资料已经删除" in m.text)
 
@@ -124,13 +128,13 @@ async def test_a_worker_who_declines_reads_rights_stays_reachable_and_is_asked_n
     await worker.next_message()
     worker.press("简体中文")
     consent = await worker.next_message(lambda m: "您同意吗" in m.text)
-    assert "/mydata" in consent.text and "/forget" in consent.text and "365 天" in consent.text
-    worker.press("不用了")
+    assert "/mydata" in consent.text and "/forget" in consent.text and "事情办完1年后" in consent.text
+    worker.press("我不同意")
     await worker.next_edit(lambda m: "不会问您任何个人资料" in m.text)
 
     worker.send_command("/rights")
     topics = await worker.next_message()
-    assert "💰 拖欠工资" in topics.button_labels
+    assert "💰 欠薪" in topics.button_labels
     for command in ("/wages", "/join", "/legal"):
         worker.send_command(command)
         refused = await worker.next_message()
@@ -141,7 +145,7 @@ async def test_a_worker_who_declines_reads_rights_stays_reachable_and_is_asked_n
     assert stored.consent_at is None and stored.profile == {}
 
     _, text = await _my_data(sandbox, worker)
-    assert "同意资料保存方式: 没有同意" in text and "您没有案件。" in text
+    assert "同意我们保管资料：没有同意" in text and "您没有求助。" in text
 
 
 # -- disclosure ------------------------------------------------------------------------------------------
@@ -155,11 +159,11 @@ async def test_the_disclosure_choice_is_on_the_alert_and_the_case_card(
     worker.press("✅ 提交")
     await worker.next_message(lambda m: "W-000001" in m.text)
     alert = await wang.next_message(lambda m: "W-000001" in (m.text or ""))
-    assert "⚠️ 绝不能让老板知道是谁反映的。" in alert.text.splitlines()
+    assert "⚠️ 绝不能让用人单位知道是谁反映的。" in alert.text.splitlines()
 
     wang.send_command("/case W-000001")
-    card = await wang.next_message(lambda m: "W-000001 · 拖欠工资" in m.text)
-    assert "⚠️ 绝不能让老板知道是谁反映的。" in card.text.splitlines()
+    card = await wang.next_message(lambda m: "W-000001 · 欠薪" in m.text)
+    assert "⚠️ 绝不能让用人单位知道是谁反映的。" in card.text.splitlines()
 
     # Legal aid does not ask; its officers see the default, which is "no".
     await bot.storage.create_case(
@@ -169,7 +173,7 @@ async def test_the_disclosure_choice_is_on_the_alert_and_the_case_card(
     )
     admin.send_command("/case L-000002")
     legal = await admin.next_message(lambda m: "L-000002 · 法律援助" in m.text)
-    assert "⚠️ 绝不能让老板知道是谁反映的。" in legal.text.splitlines()
+    assert "⚠️ 绝不能让用人单位知道是谁反映的。" in legal.text.splitlines()
 
 
 async def test_the_third_party_view_leaves_out_name_and_phone_unless_the_worker_said_yes(
@@ -244,18 +248,18 @@ async def test_mydata_sends_everything_stored_in_the_workers_language(
     wang.press("📝 内部备注")
     await wang.next_message(lambda m: "内部备注" in m.text)
     wang.send_text("老板态度很差")
-    await wang.next_message(lambda m: "备注已存入" in m.text)
+    await wang.next_message(lambda m: "内部备注已保存到" in m.text)
 
     document, text = await _my_data(sandbox, worker)
     assert document.raw["document"]["file_name"].startswith("my-data-")
-    assert "请保管好这个文件" in (document.text or "")
+    assert "请收好这个文件" in (document.text or "")
     lines = text.splitlines()
     assert lines[0] == "沙盒镇总工会：我们保存的关于您的资料"
-    assert f"Telegram 用户编号: {WORKER_ID}" in lines and "语言: 简体中文" in lines
-    assert "Telegram 上的名字: 小张" in lines
-    assert "== W-000001 · 拖欠工资 ==" in lines
-    assert "  欠薪方: 宏达劳务" in lines and "  欠薪金额: 8,500 元" in lines
-    assert "  证据: 1 个文件" in lines
+    assert f"Telegram 用户编号：{WORKER_ID}" in lines and "语言：简体中文" in lines
+    assert "Telegram 上的名字：小张" in lines
+    assert "== W-000001 · 欠薪 ==" in lines
+    assert "  欠工资的老板：宏达劳务" in lines and "  欠薪金额：8500元" in lines
+    assert "  证据：1个文件" in lines
     assert "    请把工资条拍照发来" in lines and "    明天就发" in lines  # both sides of the conversation
     assert any(line.startswith("  1. 照片") for line in lines)
     assert "老板态度很差" not in text  # internal notes are the officers'
@@ -291,20 +295,22 @@ async def test_forget_before_the_case_is_resolved_withdraws_it_and_tells_the_off
     bot: UnionApplication, sandbox: BotApiSandbox, worker: Person, wang: Person
 ) -> None:
     await _report_wages(worker, wang)
-    wang.press("✋ 我来办")
+    wang.press("✋ 接手")
     await worker.next_message(lambda m: "已接手" in m.text)
     case = await _case(bot)
     assert await bot.storage.list_attachments(case.id)
 
-    done = await _forget(worker)
-    assert "已撤回：W-000001。已告诉工会干事。" in done.text
-    assert "1 个案件留在工会的记录里" in done.text
+    done = await _forget(
+        worker, stopping="⚠️ 工会会停止办理 W-000001。不会再有人帮您要工资，也不会再回复您的求助。"
+    )
+    assert "已撤回：W-000001。已经告诉工会干事了。" in done.text
+    assert "1个求助还留在工会的记录里" in done.text
     assert OLDER not in done.text  # everything was recent
     # The chat is clear: of the bot's messages only the last word is left, and none of the worker's.
     assert [m.message_id for m in worker.messages] == [done.message_id]
     assert worker.sent_messages == []
     told = await wang.next_message(lambda m: "工人撤回了 W-000001" in m.text)
-    assert "要求工会删除他的资料" in told.text
+    assert "要求工会删除他/她的资料" in told.text
 
     case = await _case(bot)
     assert case.status == CaseStatus.WITHDRAWN and case.anonymised_at is not None
@@ -328,7 +334,7 @@ async def test_forget_before_the_case_is_resolved_withdraws_it_and_tells_the_off
 
     # The officer can no longer reach a worker who is gone.
     wang.send_command("/case W-000001")
-    card = await wang.next_message(lambda m: "W-000001 · 拖欠工资" in m.text)
+    card = await wang.next_message(lambda m: "W-000001 · 欠薪" in m.text)
     assert "已匿名" in card.text and card.button_labels == ["📝 内部备注"]
     assert "小张" not in card.text and "阳光花园" not in card.text
 
@@ -350,8 +356,8 @@ async def test_forget_after_the_case_is_resolved_keeps_the_outcome(
     await bot.outbox.send_due()
     seen = len(wang.messages)
 
-    done = await _forget(worker)
-    assert "已撤回" not in done.text and "1 个案件留在工会的记录里" in done.text
+    done = await _forget(worker, stopping="")  # nothing open: no warning that work stops
+    assert "已撤回" not in done.text and "1个求助还留在工会的记录里" in done.text
     case = await _case(bot)
     assert case.status == CaseStatus.RESOLVED and case.anonymised_at is not None
     assert (case.outcome, case.amount_recovered, case.workers_helped) == (
@@ -455,10 +461,10 @@ async def test_every_view_change_and_export_is_in_the_admins_audit_trail(
     bot: UnionApplication, sandbox: BotApiSandbox, worker: Person, wang: Person, chen: Person, admin: Person
 ) -> None:
     await _report_wages(worker, wang)
-    wang.press("✋ 我来办")
+    wang.press("✋ 接手")
     await wang.next_message(lambda m: "您已接手 W-000001" in m.text)
     wang.send_command("/case w1")
-    card = await wang.next_message(lambda m: "W-000001 · 拖欠工资" in m.text)
+    card = await wang.next_message(lambda m: "W-000001 · 欠薪" in m.text)
     assert "查看了" not in card.text  # the card's history is the work, not the looking
     wang.press("📎 把文件发给我", message_id=card.message_id)
     await wang.next_message(lambda m: m.kind == "photo")
@@ -469,12 +475,12 @@ async def test_every_view_change_and_export_is_in_the_admins_audit_trail(
     admin.send_command("/audit W-000001")
     trail = await admin.next_message(lambda m: "W-000001 的查看和操作记录" in m.text)
     lines = trail.text.splitlines()
-    assert lines[0] == "W-000001 的查看和操作记录，第 1 页，共 1 页："
-    assert any(line.endswith("工人: 收到案件") for line in lines)
-    assert any(line.endswith("王干事: 状态：已接手") for line in lines)
-    assert any(line.endswith("王干事: 查看了案件卡片（/case）") for line in lines)
-    assert any(line.endswith("王干事: 收到了案件文件") for line in lines)
-    assert any(line.endswith("工人: 工人下载了自己的资料") for line in lines)
+    assert lines[0] == "W-000001 的查看和操作记录，第1页，共1页："
+    assert any(line.endswith("工人：收到案件") for line in lines)
+    assert any(line.endswith("王干事：状态：已接手") for line in lines)
+    assert any(line.endswith("王干事：查看了案件卡片（/case）") for line in lines)
+    assert any(line.endswith("王干事：收到了案件文件") for line in lines)
+    assert any(line.endswith("工人：工人下载了自己的资料") for line in lines)
     assert "宏达" not in trail.text and "小张" not in trail.text  # who and what, never the contents
 
 
@@ -490,12 +496,12 @@ async def test_a_long_audit_trail_comes_in_pages_under_telegrams_limit(
             )
         )
     admin.send_command("/audit W-000001")
-    first = await admin.next_message(lambda m: "第 1 页" in m.text)
-    pages = int(first.text.splitlines()[0].split("共 ")[1].split(" 页")[0])
+    first = await admin.next_message(lambda m: "第1页" in m.text)
+    pages = int(first.text.splitlines()[0].split("共")[1].split("页")[0])
     assert pages >= 2 and len(first.text) < 4096
     assert first.text.endswith("下一页：/audit W-000001 2")
     admin.send_command(f"/audit W-000001 {pages}")
-    last = await admin.next_message(lambda m: f"第 {pages} 页" in m.text)
+    last = await admin.next_message(lambda m: f"第{pages}页" in m.text)
     assert "下一页" not in last.text and len(last.text) < 4096
 
 
@@ -518,9 +524,9 @@ async def test_deleting_messages_clears_the_last_48_hours_and_says_older_ones_re
     await _recorded(bot, recent.message_id)  # the worker can see it a moment before the bot notes it
 
     worker.send_command("/deletemessages")
-    done = await worker.next_message(lambda m: "已从这个对话删除" in m.text)
+    done = await worker.next_message(lambda m: "已删除这个对话里的" in m.text)
     # The reply and the command are gone; the 49-hour-old ones stay, and the worker is told plainly.
-    assert done.text.startswith("已从这个对话删除 2 条消息。") and OLDER in done.text
+    assert done.text.startswith("已删除这个对话里的2条消息。") and OLDER in done.text
     shown = [m.message_id for m in worker.messages]
     assert recent.message_id not in shown and done.message_id in shown
     assert [m for m in shown if m != done.message_id] == old_bot
@@ -539,7 +545,7 @@ async def test_deleting_messages_works_in_the_middle_of_a_form_which_then_goes_o
     worker.send_command("/wages")
     await worker.next_message(lambda m: "谁欠您的工资" in m.text)
     worker.send_command("/deletemessages")
-    done = await worker.next_message(lambda m: "已从这个对话删除" in m.text)
+    done = await worker.next_message(lambda m: "已删除这个对话里的" in m.text)
     assert OLDER not in done.text
     assert [m.message_id for m in worker.messages] == [done.message_id] and worker.sent_messages == []
     worker.send_text("宏达劳务")
@@ -553,14 +559,14 @@ async def test_when_telegram_fails_to_delete_the_worker_is_told_the_truth_not_th
     sandbox.fail("deleteMessages", 500, times=1)
     worker.send_command("/deletemessages")
     told = await worker.next_message(lambda m: "删" in (m.text or ""))
-    assert told.text.startswith("已从这个对话删除 0 条消息。")
+    assert told.text.startswith("已删除这个对话里的0条消息。")
     assert "可能没有删掉：Telegram 刚才没有正常回应。请过一分钟再发送 /deletemessages" in told.text
     assert OLDER not in told.text  # they are minutes old
     assert await bot.storage.list_chat_messages(WORKER_ID) != []  # kept, so asking again deletes them
 
     worker.send_command("/deletemessages")
     again = await worker.next_message(lambda m: "删" in (m.text or "") and m.message_id != told.message_id)
-    assert "可能没有删掉" not in again.text and not again.text.startswith("已从这个对话删除 0 条")
+    assert "可能没有删掉" not in again.text and not again.text.startswith("已删除这个对话里的0条")
 
 
 # -- logs ------------------------------------------------------------------------------------------------
@@ -605,9 +611,9 @@ async def test_the_privacy_page_in_the_menu_offers_the_same_three_things(
     await onboard(worker)
     worker.press("🔒 隐私和我的资料")
     page = await worker.next_message(lambda m: "您的资料和安全" in m.text)
-    assert "365 天" in page.text and "730 天" in page.text
-    assert page.button_labels == ["📄 我的资料副本", "🧹 删除这个对话里的消息", "🗑 删除我的全部资料"]
-    worker.press("📄 我的资料副本")
+    assert "事情办完1年后" in page.text and "如果您2年没有用这个机器人" in page.text
+    assert page.button_labels == ["📄 拿一份我的资料", "🧹 删除这个对话里的消息", "🗑 删除我的全部资料"]
+    worker.press("📄 拿一份我的资料")
     await worker.next_message(lambda m: m.kind == "document")
     worker.press("🗑 删除我的全部资料")
     await worker.next_message(lambda m: FORGET_Q in m.text)

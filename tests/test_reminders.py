@@ -74,12 +74,12 @@ async def test_a_routine_case_is_warned_at_75_percent_then_reminded_at_the_breac
     assert _texts(wang) == []
     await _sweep_at(bot, clock, MONDAY_9.replace(hour=12))
     [warning] = await _wait_for(wang, 1)
-    assert warning.startswith("⏰ 提醒：W-000001（拖欠工资）需要在 1 小时 内首次回应。")
-    assert "✋ 我来办" in next(m for m in wang.messages if m.text == warning).button_labels
+    assert warning.startswith("⏰ 提醒：W-000001（欠薪）需要在1小时内首次回应。")
+    assert "✋ 接手" in next(m for m in wang.messages if m.text == warning).button_labels
     await _sweep_at(bot, clock, MONDAY_9.replace(hour=12, minute=30))  # nothing new before the breach
     await _sweep_at(bot, clock, MONDAY_9.replace(hour=13))
     texts = await _wait_for(wang, 2)
-    assert texts[1].startswith("⚠️ 已超时 1 分钟：W-000001（拖欠工资）还需要首次回应。")
+    assert texts[1].startswith("⚠️ 已超时1分钟：W-000001（欠薪）还需要首次回应。")
     await bot.run_schedules()  # the same moment again: nothing twice
     await bot.outbox.send_due()
     assert len(_texts(wang)) == 2
@@ -108,7 +108,7 @@ async def test_routine_reminders_wait_for_the_morning_and_collective_ones_do_not
     await _sweep_at(bot, clock, MONDAY_9.replace(hour=23))  # 07:00 local
     morning = next(text for text in await _wait_for(wang, 2) if "W-000001" in text)
     # One reminder saying how late it is, not the night's worth in a burst.
-    assert morning.startswith("⚠️ 已超时 5 小时：W-000001")
+    assert morning.startswith("⚠️ 已超时5.5小时：W-000001")
     assert sum("W-000001" in text for text in _texts(wang)) == 1
 
 
@@ -125,18 +125,18 @@ async def test_unanswered_reminders_escalate_to_the_backup_then_the_admins(
 
     await _sweep_at(bot, clock, MONDAY_9.replace(hour=14))  # reminder 3: the backup too
     [to_backup] = await _wait_for(chen, 1)
-    assert "您是替补（B岗）。王干事 还没有处理：请接手这个案件。" in to_backup
+    assert "您是替补。王干事还没有处理：请接手这个案件。" in to_backup
     await _sweep_at(bot, clock, MONDAY_9.replace(hour=16))  # reminder 4
     await _wait_for(chen, 2)
     assert _texts(boss) == []
 
     await _sweep_at(bot, clock, MONDAY_9.replace(hour=18))  # reminder 5: the admins too
     [to_admin] = await _wait_for(boss, 1)
-    assert "这个案件一直没人处理。请接手或改派。" in to_admin and "已超时 8 小时" in to_admin
+    assert "这个案件一直没人处理。请接手或改派。" in to_admin and "已超时8小时" in to_admin
     assert len(await _wait_for(wang, 6)) == 6  # warning and five reminders
 
     # The backup takes it over from the reminder: the reminders stop.
-    chen.press("✋ 我来办")
+    chen.press("✋ 接手")
     await chen.next_message(lambda m: "您已接手" in (m.text or ""))
     for hour in (20, 22):
         await _sweep_at(bot, clock, MONDAY_9.replace(hour=hour))
@@ -182,7 +182,7 @@ async def test_waiting_for_the_worker_pauses_the_clock(
     assert _texts(people[OFFICER_ID]) == []
     await _sweep_at(bot, clock, MONDAY_9 + timedelta(days=13, hours=1))  # 3 days and 1 hour later: late
     [reminder] = await _wait_for(people[OFFICER_ID], 1)
-    assert reminder.startswith("⚠️ 已超时 1 小时：W-000001（拖欠工资）还需要跟进（已经很久没有处理）。")
+    assert reminder.startswith("⚠️ 已超时1小时：W-000001（欠薪）还需要跟进（已有一段时间没有处理）。")
 
 
 async def test_an_officer_action_starts_a_new_period_and_a_resolved_case_is_left_alone(

@@ -38,31 +38,31 @@ ADMIN_REPORT = [
     "全部案件",
     "",
     "新案件：6",
-    "  · 入会申请: 2",
-    "  · 拖欠工资: 2",
-    "  · 法律援助: 2",
+    "  · 入会申请：2",
+    "  · 欠薪：2",
+    "  · 法律援助：2",
     "群体性案件：1",
     "这些新案件目前的状态：",
-    "  · 新案件: 1",
-    "  · 已解决: 5",
+    "  · 新案件：1",
+    "  · 已办结：5",  # the officers' word for "resolved" (bot/locales/glossary.toml)
     "",
-    "已解决：5",
-    "转劳动监察、仲裁、法院或法律援助：1",
+    "已办结：5",
+    "转交劳动监察、劳动仲裁、法院或法律援助中心：1",
     "目前超时：1",
-    "首次回应用时（中位数）：2 小时",
-    "办结用时（中位数）：2 天",
-    "按时处理：50%（6 件中 3 件）",
-    "追回工资：7,000 元，涉及 4 名工人",
+    "首次回应用时（中位数）：2小时",
+    "办结用时（中位数）：2天",
+    "按时处理：50%（6件中3件）",
+    "追回欠薪：7000元，涉及4名工人",
     "",
     "新会员：2",
     "按行业：",
-    "  · 建筑工地: 1",
-    "  · 工厂 / 制造业: 1",
+    "  · 建筑工地：1",
+    "  · 工厂（制造业）：1",
     "按月份：",
-    "  · 2026-01: 1",
-    "  · 2026-02: 1",
+    "  · 2026-01：1",
+    "  · 2026-02：1",
     "",
-    "群发覆盖：0 名工人",  # no broadcast in this data set; tests/test_storage_broadcasts.py counts some
+    "群发通知覆盖：0名工人",  # no broadcast in this data set; tests/test_storage_broadcasts.py counts some
 ]
 
 
@@ -155,9 +155,9 @@ async def test_a_known_data_set_in_figures_text_and_charts(
     edited = await wang_person.next_edit(message_id=choose.message_id)
     lines = edited.text.splitlines()
     assert lines[:2] == ["📊 统计报表：2026-01-01 至 2026-02-04", "您的案件（您是主办人或替补的）"]
-    assert "新案件：4" in lines and "  · 入会申请: 0" in lines and "目前超时：1" in lines
-    assert "首次回应用时（中位数）：1 小时" in lines and "办结用时（中位数）：14.7 天" in lines
-    assert "按时处理：50%（4 件中 2 件）" in lines and "新会员：0" in lines
+    assert "新案件：4" in lines and "  · 入会申请：0" in lines and "目前超时：1" in lines
+    assert "首次回应用时（中位数）：1小时" in lines and "办结用时（中位数）：14.7天" in lines
+    assert "按时处理：50%（4件中2件）" in lines and "新会员：0" in lines
     assert not any("群发" in line or "按行业" in line for line in lines)
 
     # /stats: open and overdue now, and this week (Monday 2 to Wednesday 4 February in Shanghai).
@@ -168,20 +168,20 @@ async def test_a_known_data_set_in_figures_text_and_charts(
     # news of the last step may still be on its way.
     delivery = lines.index("发给工会干事和工人的消息：")
     assert lines[delivery + 1].startswith("等待送达：")
-    assert lines[delivery + 2].startswith("最近 7 天放弃发送的：")
+    assert lines[delivery + 2].startswith("最近7天放弃发送的：")
     assert lines[:delivery] + lines[delivery + 4 :] == [
         "全部案件：",
-        "未结：1",
-        "  · 入会申请: 0",
-        "  · 拖欠工资: 0",
-        "  · 法律援助: 1",
+        "未办结：1",
+        "  · 入会申请：0",
+        "  · 欠薪：0",
+        "  · 法律援助：1",
         "群体性：0",
         "超时：1",
         "",
         "本周（2026-02-02 至 2026-02-04）：",
         "新案件：2",
-        "已解决：2",
-        "追回工资：3,000 元，涉及 1 名工人",
+        "已办结：2",
+        "追回欠薪：3000元，涉及1名工人",
         "新会员：1",
         "",
         "其他时间段和图表：/report。导出表格：/export。",

@@ -151,8 +151,8 @@ async def test_kill_9_in_the_middle_of_a_form_keeps_the_answers(
     worker.send_text("四川")
     await worker.next_message(lambda m: "乡镇" in m.text)
     worker.send_text("城关镇")
-    summary = await worker.next_message(lambda m: "请核对" in m.text)
-    assert "姓名</b>" not in summary.text and "姓名: 张三" in summary.text  # the answer from before the crash
+    summary = await worker.next_message(lambda m: "请看一下您填的对不对" in m.text)
+    assert "姓名</b>" not in summary.text and "姓名：张三" in summary.text  # the answer from before the crash
     assert bot_process.terminate() == 0
 
 
@@ -197,5 +197,5 @@ async def test_kill_9_in_the_legal_form(
     worker.send_voice(duration=40)  # the story as a voice note, while the bot is down
     bot_process.start()
     assert (await worker.next_message()).text == "🎤 Voice note received."
-    await worker.next_message(lambda m: "Is there a date coming up?" in m.text)
+    await worker.next_message(lambda m: "Is there an important date soon?" in m.text)
     assert bot_process.terminate() == 0

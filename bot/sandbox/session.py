@@ -23,7 +23,10 @@ WORKER_ID, OFFICER_ID, BACKUP_ID, ADMIN_ID = 1001, 2001, 2002, 2003
 
 def default_sandbox_config() -> Config:
     return Config(
-        union=UnionConfig(name="沙盒镇总工会"),
+        union=UnionConfig(
+            name="沙盒镇总工会",
+            names={"zh-Hant": "沙盒鎮總工會", "en": "Sandbox Town Federation of Trade Unions"},
+        ),
         officers=[
             OfficerConfig(
                 telegram_id=OFFICER_ID, name="王干事", specialties=["wages", "legal", "membership"]
