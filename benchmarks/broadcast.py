@@ -34,9 +34,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.broadcasts import create  # noqa: E402
-from bot.clock import SystemClock  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from bot.broadcasts.dispatch import create  # noqa: E402
+from bot.core.clock import SystemClock  # noqa: E402
+from bot.core.config import load_config  # noqa: E402
 from bot.sandbox.server import BotApiSandbox, SentMessage  # noqa: E402
 from bot.sandbox.session import SANDBOX_TOKEN  # noqa: E402
 from storage import SQLiteStorage  # noqa: E402

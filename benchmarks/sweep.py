@@ -19,9 +19,9 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bot.clock import FakeClock
-from bot.config import Config, SLAConfig, UnionConfig
-from bot.reminders import ReminderSweep
+from bot.core.clock import FakeClock
+from bot.core.config import Config, SLAConfig, UnionConfig
+from bot.sweeps.reminders import ReminderSweep
 from storage import SQLiteStorage
 from storage.models import CaseKind, NewCase, OfficerIn
 
@@ -53,7 +53,7 @@ async def _measure(size: int, due_counts: list[int], config: Config) -> list[tup
     results: list[tuple[int, int, float]] = []
     with tempfile.TemporaryDirectory() as scratch:
         clock = FakeClock()
-        storage = SQLiteStorage(str(Path(scratch) / "sweep.db"), clock=clock)
+        storage = SQLiteStorage(str(Path(scratch) / "sweep.db"), now=clock.now)
         await storage.open()
         await storage.sync_officers(
             [OfficerIn(telegram_id=OFFICER, name="王干事", specialties=[CaseKind.WAGES])]

@@ -60,7 +60,7 @@ def serve_bare(base_url: str, file_url: str) -> None:
 def serve_project(base_url: str, file_url: str, database: str) -> None:
     """The union bot as ``union-bot run`` starts it, but without its own rate limiter."""
     from bot.app import build_application, serve
-    from bot.logs import configure_logging
+    from bot.core.logs import configure_logging
 
     class _Urls:  # the sandbox's addresses, in the shape sandbox_config expects
         def __init__(self) -> None:

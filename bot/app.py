@@ -10,31 +10,36 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from telegram import Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults, JobQueue
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 import flows
-from bot import broadcast_admin, casework, collective, commands, officers, privacy, reporting, status
-from bot.botapi import BoundedRequest, UnionBot
-from bot.broadcasts import BroadcastDispatcher
-from bot.clock import Clock, SystemClock
-from bot.collective import CollectiveDetector
-from bot.config import Config
-from bot.context import BotContext
-from bot.delivery import backoff, failure_of
-from bot.digests import DigestSweep
-from bot.outbox import OutboxDispatcher
-from bot.persistence import SQLitePersistence
-from bot.reminders import ReminderSweep
-from bot.updates import PerUserUpdateProcessor
+from bot.broadcasts import admin as broadcast_admin
+from bot.broadcasts.dispatch import BroadcastDispatcher
+from bot.cases import collective, privacy
+from bot.cases.collective import CollectiveDetector
+from bot.core.clock import Clock, SystemClock
+from bot.core.config import Config
+from bot.core.context import BotContext
+from bot.officers import casework
+from bot.officers import lists as officers
+from bot.reports import reporting
+from bot.runtime import commands, status
+from bot.runtime.botapi import BoundedRequest, UnionBot
+from bot.runtime.delivery import backoff, failure_of
+from bot.runtime.outbox import OutboxDispatcher
+from bot.runtime.persistence import SQLitePersistence
+from bot.runtime.updates import PerUserUpdateProcessor
+from bot.sweeps.digests import DigestSweep
+from bot.sweeps.followup import FollowupSweep
+from bot.sweeps.reminders import ReminderSweep
 from flows import subscription
-from flows.followup import FollowupSweep
 from storage import SQLiteStorage, Storage
 from storage.models import OutboxMessage
 
@@ -57,7 +62,9 @@ LONGEST_START_RETRY = timedelta(seconds=30)
 LONGEST_MENU_RETRY = timedelta(minutes=10)
 
 
-class UnionApplication(Application):  # type: ignore[type-arg]
+class UnionApplication(
+    Application[UnionBot, BotContext, dict[str, Any], dict[Any, Any], dict[Any, Any], JobQueue[BotContext]]
+):
     """An Application that makes each update durable before taking the next.
 
     After every update: the conversation state and draft answers are committed together with the
@@ -353,6 +360,12 @@ async def serve(application: UnionApplication) -> None:
     logger.info("Stopped")
 
 
+class _Timeouts(TypedDict):
+    connect_timeout: float
+    read_timeout: float
+    write_timeout: float
+
+
 def build_application(
     config: Config,
     *,
@@ -366,10 +379,10 @@ def build_application(
     ``rate_limited=False`` is for benchmarks against a sandbox without Telegram's limits only.
     """
     clock = clock or SystemClock()
-    storage = storage or SQLiteStorage(config.storage.database, clock=clock)
+    storage = storage or SQLiteStorage(config.storage.database, now=clock.now)
     # Each request waits this long for Telegram's answer; long polling adds its own wait on top.
     timeout = config.telegram.request_timeout
-    timeouts = {"connect_timeout": timeout, "read_timeout": timeout, "write_timeout": timeout}
+    timeouts: _Timeouts = {"connect_timeout": timeout, "read_timeout": timeout, "write_timeout": timeout}
     # Built here rather than by the builder so that it is our UnionBot (bot/botapi.py); the requests are
     # a few connections for sending (bot/botapi.py says why few) and one for long polling.
     bot = UnionBot(

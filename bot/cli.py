@@ -13,15 +13,21 @@ from pathlib import Path
 
 from telegram.error import InvalidToken, TelegramError
 
-from bot import __version__, privacy
+from bot import __version__
 from bot.app import build_application, serve
-from bot.config import Config, ConfigError, load_config
-from bot.delivery import failure_of
-from bot.exports import Audience, ExportFormat, ExportKind, ThirdPartyRoster, build_export, save
-from bot.i18n import LANGUAGES
-from bot.logs import configure_logging
-from bot.reports import Period, parse_date
-from bot.status import StatusReport, read_status, status_lines
+from bot.broadcasts import dispatch as broadcasts
+from bot.broadcasts.schedule import ScheduleError, describe, local_time, parse_moment, parse_rule
+from bot.cases import privacy
+from bot.core.clock import SystemClock
+from bot.core.config import Config, ConfigError, load_config
+from bot.core.i18n import LANGUAGES
+from bot.core.logs import configure_logging
+from bot.reports.exports import Audience, ExportFormat, ExportKind, ThirdPartyRoster, build_export, save
+from bot.reports.figures import Period, parse_date
+from bot.runtime.delivery import failure_of
+from bot.runtime.status import StatusReport, read_status, status_lines
+from bot.sandbox.session import run_sandbox_session
+from storage import SQLiteStorage
 from storage.base import StorageError
 from storage.models import Schedule, ScheduleKind
 
@@ -99,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _broadcast_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _broadcast_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     broadcast = commands.add_parser(
         "broadcast",
         help="Create, list or cancel broadcasts to workers (the running bot sends them).",
@@ -161,8 +167,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "export":
             return asyncio.run(_export(args))
         if args.command == "sandbox":
-            from bot.sandbox.session import run_sandbox_session
-
             return asyncio.run(run_sandbox_session(config_path=args.config, database=args.database))
     except ConfigError as error:
         for problem in error.problems:
@@ -198,7 +202,6 @@ def _date(text: str) -> date:
 
 
 async def _export(args: argparse.Namespace) -> int:
-    from storage import SQLiteStorage
 
     if args.first > args.last:
         print("union-bot: --from must not be after --to", file=sys.stderr)
@@ -265,11 +268,9 @@ def _status(config_path: str) -> int:
 
 
 async def _read_status(config: Config) -> StatusReport:
-    from bot.clock import SystemClock
-    from storage import SQLiteStorage
 
     clock = SystemClock()
-    storage = SQLiteStorage(config.storage.database, clock=clock)
+    storage = SQLiteStorage(config.storage.database, now=clock.now)
     await storage.open()
     try:
         return await read_status(storage, config, clock.now())
@@ -278,7 +279,6 @@ async def _read_status(config: Config) -> StatusReport:
 
 
 async def _migrate(config_path: str) -> int:
-    from storage import SQLiteStorage
 
     config = load_config(config_path)
     storage = SQLiteStorage(config.storage.database)
@@ -293,15 +293,11 @@ async def _migrate(config_path: str) -> int:
 
 async def _broadcast(args: argparse.Namespace) -> int:
     """``union-bot broadcast create|list|cancel``: the library does the work (bot/broadcasts.py)."""
-    from bot import broadcasts
-    from bot.broadcast_schedule import ScheduleError, describe, local_time, parse_moment, parse_rule
-    from bot.clock import SystemClock
-    from storage import SQLiteStorage
 
     config = load_config(args.config)
     zone = config.union.zone
     clock = SystemClock()
-    storage = SQLiteStorage(config.storage.database, clock=clock)
+    storage = SQLiteStorage(config.storage.database, now=clock.now)
     await storage.open()
     try:
         if args.action == "list":
@@ -369,7 +365,6 @@ def _texts(options: list[str]) -> dict[str, str]:
 
 
 async def _backup(config_path: str, path: str, *, force: bool) -> int:
-    from storage import SQLiteStorage
 
     config = load_config(config_path)
     # Not opened: open() would create or migrate the database, and a backup must copy it as it is.

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from telegram.ext import BaseHandler
+from bot.core.context import BotHandler
+from flows import followup, join, legal, menu, mycases, onboarding, privacy, rights, wages
 
 PRIVACY_GROUP = -1  # before the conversations: see flows/privacy.py
 
 
-def conversation_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def conversation_handlers() -> list[BotHandler]:
     """The flows' handlers, in the order they get to see an update."""
-    # Imported here: the flows import bot.commands, which bot.app wires up after importing this package.
-    from flows import followup, join, legal, menu, mycases, onboarding, rights, wages
-
     # Forms first: while one is open, its fallbacks see /start and other commands and ask before
     # dropping the draft.
     return [
@@ -27,8 +25,6 @@ def conversation_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     ]
 
 
-def privacy_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def privacy_handlers() -> list[BotHandler]:
     """/mydata, /forget, /deletemessages and the privacy page, registered in PRIVACY_GROUP."""
-    from flows import privacy
-
     return privacy.handlers()

@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Message, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
-from bot.context import BotContext
+from bot.core.context import BotContext, BotHandler
 from flows import forms
 from storage.models import AttachmentIn
 
@@ -52,7 +52,8 @@ def attachment_of(message: Message) -> dict[str, Any] | None:
 
 
 def collected(context: BotContext) -> list[dict[str, Any]]:
-    return forms.answers(context).setdefault(EVIDENCE, [])
+    files: list[dict[str, Any]] = forms.answers(context).setdefault(EVIDENCE, [])
+    return files
 
 
 def attachments(answers: dict[str, Any]) -> list[AttachmentIn]:
@@ -107,7 +108,7 @@ async def _hint(update: Update, context: BotContext) -> None:
     )
 
 
-def state(on_done: Callable[[Update, BotContext], Awaitable[int]]) -> list[BaseHandler]:  # type: ignore[type-arg]
+def state(on_done: Callable[[Update, BotContext], Awaitable[int]]) -> list[BotHandler]:
     """Handlers for an evidence question: files are kept, Done/Skip moves on, anything else gets a hint."""
 
     async def finished(update: Update, context: BotContext) -> int:
@@ -126,4 +127,4 @@ def state(on_done: Callable[[Update, BotContext], Awaitable[int]]) -> list[BaseH
 def describe(context: BotContext, answers: dict[str, Any]) -> str:
     """For the summary: how many files, or none."""
     count = len(answers.get(EVIDENCE, []))
-    return context.t("{count} file(s)", count=count) if count else context.t("none")
+    return context.t.plural("{count} file", "{count} files", count) if count else context.t("none")

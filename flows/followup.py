@@ -1,7 +1,7 @@
 """Follow-up: some days after a case is resolved, the worker is asked whether the problem is solved.
 
 yes → the case is closed · partly → the officer is told · no → the case is reopened and the officer told.
-Then how satisfied they are (1–5). The question is sent by the scheduled sweep (:class:`FollowupSweep`);
+Then how satisfied they are (1–5). The question is sent by the scheduled sweep (bot/sweeps/followup.py);
 the answers arrive here as button presses, checked against the worker who owns the case.
 """
 
@@ -14,18 +14,16 @@ import re
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler
+from telegram.ext import CallbackQueryHandler
 
-from bot import notify
-from bot.clock import Clock
-from bot.commands import stale_button
-from bot.config import Config
-from bot.context import BotContext
-from bot.i18n import N_, NP_, OFFICERS, translate, translate_in
-from flows.mycases import KIND_LABELS, worker_case
-from storage import Storage
+from bot.cases import notify
+from bot.cases.vocabulary import KIND_LABELS
+from bot.core.context import BotContext, BotHandler
+from bot.core.i18n import N_, NP_, OFFICERS, officer_language, translate, translate_in
+from bot.runtime.commands import stale_button
+from flows.mycases import worker_case
 from storage.base import StorageError
-from storage.models import ANONYMOUS_WORKER_ID, Case, CaseStatus, NewCaseEvent, Officer, OutboxMessage
+from storage.models import Case, CaseStatus, NewCaseEvent, Officer, OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -59,29 +57,6 @@ def question(case: Case, language: str) -> OutboxMessage:
         params={"text": text, "parse_mode": "HTML", "reply_markup": {"inline_keyboard": buttons}},
         dedupe_key=f"followup:{case.id}",
     )
-
-
-class FollowupSweep:
-    """Asks the workers whose cases were resolved ``[followup] after`` ago, once each."""
-
-    def __init__(self, storage: Storage, config: Config, clock: Clock) -> None:
-        self._storage = storage
-        self._config = config
-        self._clock = clock
-
-    async def run(self) -> int:
-        if not self._config.followup.enabled:
-            return 0
-        asked = 0
-        due = await self._storage.due_followups(self._clock.now() - self._config.followup.after)
-        for case in due:
-            worker = await self._storage.get_worker(case.worker_id)
-            if worker is None or worker.blocked or worker.telegram_id == ANONYMOUS_WORKER_ID:
-                await self._storage.mark_followup_sent(case.id)  # nobody to ask; do not try again
-                continue
-            language = worker.language or self._config.union.default_language
-            asked += await self._storage.mark_followup_sent(case.id, outbox=[question(case, language)])
-        return asked
 
 
 async def _answered(context: BotContext, case: Case, action: str) -> bool:
@@ -168,11 +143,9 @@ def _officer_news(case: Case, answer: str, officers: Sequence[Officer], default:
     return [
         notify.officer_note(
             officer.telegram_id,
-            translate_in(
-                OFFICERS, notify.officer_language(officer, default), template, reference=case.reference
-            ),
+            translate_in(OFFICERS, officer_language(officer, default), template, reference=case.reference),
             key=f"followup-news:{case.id}:{officer.telegram_id}",
-            markup=notify.officer_buttons(case, notify.officer_language(officer, default)),
+            markup=notify.officer_buttons(case, officer_language(officer, default)),
         )
         for officer in notify.officers_to_tell(case, officers)
     ]
@@ -204,7 +177,7 @@ async def got_satisfaction(update: Update, context: BotContext) -> None:
     await query.edit_message_text(context.t("Thank you for telling us: {stars}", stars=STARS[stars - 1]))
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BotHandler]:
     return [
         CallbackQueryHandler(got_solved, pattern=f"^{SOLVED}"),
         CallbackQueryHandler(got_satisfaction, pattern=f"^{SATISFACTION}"),

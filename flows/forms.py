@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import string
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import (
-    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -23,11 +23,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.assignment import choose_officers
-from bot.commands import stale_button
-from bot.context import BotContext
-from bot.i18n import Html, labelled
-from bot.privacy import has_current_consent
+from bot.cases import filing
+from bot.cases.privacy import has_current_consent
+from bot.core.context import BotContext, BotHandler
+from bot.core.i18n import Html, labelled
+from bot.runtime.commands import stale_button
 from flows.menu import MENU_PREFIX, show_menu
 from storage.models import Case, NewCase
 
@@ -44,32 +44,60 @@ DROP = "form:drop"
 SWITCH_COMMANDS = ["start", "join", "wages", "legal", "mycases", "rights", "language", "help"]
 
 Asker = Callable[[Update, BotContext], Awaitable[int]]
+Step = Callable[[Update, BotContext], Coroutine[Any, Any, int | None]]  # None: the question stays
 ChoiceT = TypeVar("ChoiceT", bound=StrEnum)
+
+
+class Question(Protocol):
+    """What the summary, edits and resuming need of a question: a Field, TextQuestion or ChoiceQuestion."""
+
+    @property
+    def key(self) -> str: ...  # in its "change an answer" button; a declared question's answer too
+
+    @property
+    def label(self) -> str: ...  # message id: the answer's name in "change an answer"
+
+    @property
+    def state(self) -> int: ...  # the conversation state that asks it
+
+    @property
+    def ask(self) -> Asker: ...
 
 
 @dataclass(frozen=True)
 class Field:
-    key: str  # in the draft's answers
-    label: str  # message id
-    state: int  # the state that asks it
+    """A question whose steps the form writes by hand (it is truly special)."""
+
+    key: str
+    label: str
+    state: int
     ask: Asker
 
 
 @dataclass(frozen=True)
 class Form:
-    """One worker form, as the shared handlers need to know it."""
+    """One worker form, as the shared handlers need to know it. Its questions are in the order asked."""
 
     name: str  # "join", "wages", "legal"
     title: str  # message id
-    fields: list[Field]
+    fields: list[Question]
     summary_state: int
     describe: Callable[[BotContext, dict[str, Any]], list[tuple[str, str]]] = field(default=lambda c, a: [])
 
-    def field_by_key(self, key: str) -> Field | None:
+    def field_by_key(self, key: str) -> Question | None:
         return next((f for f in self.fields if f.key == key), None)
 
     def asker_for(self, state: int) -> Asker | None:
         return next((f.ask for f in self.fields if f.state == state), None)
+
+    def asker_after(self, state: int) -> Asker:
+        """What a declared question goes on to: the next in the list, the summary after the last."""
+        states = [f.state for f in self.fields]
+        after = states.index(state) + 1
+        return self.fields[after].ask if after < len(states) else self.ask_summary
+
+    async def ask_summary(self, update: Update, context: BotContext) -> int:
+        return await show_summary(update, context, self)
 
 
 # -- the draft --------------------------------------------------------------------------------------
@@ -77,11 +105,13 @@ class Form:
 
 def draft(context: BotContext) -> dict[str, Any]:
     assert context.user_data is not None
-    return context.user_data.setdefault(DRAFT, {})
+    current: dict[str, Any] = context.user_data.setdefault(DRAFT, {})
+    return current
 
 
 def answers(context: BotContext) -> dict[str, Any]:
-    return draft(context).setdefault("answers", {})
+    given: dict[str, Any] = draft(context).setdefault("answers", {})
+    return given
 
 
 def discard(context: BotContext) -> None:
@@ -231,7 +261,7 @@ async def next_question(update: Update, context: BotContext, form: Form, ask_nex
     return await ask_next(update, context)
 
 
-def text_state(on_text: Callable[[Update, BotContext], Awaitable[int | None]]) -> list[BaseHandler]:  # type: ignore[type-arg]
+def text_state(on_text: Step) -> list[BotHandler]:
     """Handlers for a question answered by typing: text goes to the step, anything else gets a hint."""
     return [
         MessageHandler(filters.TEXT & ~filters.COMMAND, on_text),
@@ -239,7 +269,7 @@ def text_state(on_text: Callable[[Update, BotContext], Awaitable[int | None]]) -
     ]
 
 
-def button_state(*handlers: BaseHandler) -> list[BaseHandler]:  # type: ignore[type-arg]
+def button_state(*handlers: BotHandler) -> list[BotHandler]:
     """Handlers for a question answered with buttons: anything typed gets a hint."""
     return [*handlers, MessageHandler(~filters.COMMAND, hint_button)]
 
@@ -252,6 +282,93 @@ async def hint_text(update: Update, context: BotContext) -> None:
 async def hint_button(update: Update, context: BotContext) -> None:
     """Handler form of expect_button: the question stays."""
     await expect_button(update, context)
+
+
+# -- declared questions -----------------------------------------------------------------------------
+# An ordinary question is declared, not written: it makes its own ask step, got step and handlers,
+# and after an answer goes on to the next question of its form (see Form.asker_after).
+
+
+@dataclass(frozen=True)
+class TextQuestion:
+    """A question answered by typing a line, kept as typed."""
+
+    key: str
+    label: str  # message id
+    state: int
+    prompt: str  # message id
+    limit: int  # the most characters an answer may have
+    markup: Callable[[BotContext], Any] | None = None  # a keyboard sent with the question
+
+    async def ask(self, update: Update, context: BotContext) -> int:
+        markup = self.markup(context) if self.markup else None
+        return await ask(update, context, self.state, context.t(self.prompt), markup)
+
+    async def take(self, update: Update, context: BotContext) -> str | None:
+        """The typed answer, kept in the draft; None after saying what is wanted."""
+        text = await read_text(update, context, limit=self.limit)
+        if text is not None:
+            answers(context)[self.key] = text
+        return text
+
+    def handlers(self, form: Form) -> list[BotHandler]:
+        return text_state(_answered(form, self.state, self.take))
+
+
+@dataclass(frozen=True)
+class ChoiceQuestion(Generic[ChoiceT]):
+    """A question answered with one button of a fixed list; the answer replaces the question."""
+
+    key: str
+    label: str  # message id
+    state: int
+    prompt: str  # message id
+    labels: Mapping[ChoiceT, str]  # every choice, as message ids, in the buttons' order
+    prefix: str  # a button's callback data is the prefix and the choice
+    echo: str  # message id with one placeholder, for the chosen label: "Work: {trade}"
+    per_row: int = 2
+
+    def __post_init__(self) -> None:
+        _placeholder(self.echo)  # a wrong echo fails when the form is declared, not in a worker's chat
+
+    async def ask(self, update: Update, context: BotContext) -> int:
+        markup = choice_buttons(context, self.labels, self.prefix, per_row=self.per_row)
+        return await ask(update, context, self.state, context.t(self.prompt), markup)
+
+    async def take(self, update: Update, context: BotContext) -> ChoiceT | None:
+        """The choice, shown in place of the question and kept; None after answering a stale button."""
+        choice = await read_choice(update, context, type(next(iter(self.labels))), self.prefix)
+        if choice is None:
+            return None
+        chosen = context.t(self.labels[choice])
+        await show_choice(update, context.t(self.echo, **{_placeholder(self.echo): chosen}))
+        answers(context)[self.key] = choice.value
+        return choice
+
+    def handlers(self, form: Form, got: Step | None = None) -> list[BotHandler]:
+        """``got`` replaces the usual step (take, then the next question) where the choice decides what
+        comes next."""
+        step = got or _answered(form, self.state, self.take)
+        return button_state(CallbackQueryHandler(step, pattern=f"^{self.prefix}"))
+
+
+def _answered(form: Form, state: int, take: Callable[[Update, BotContext], Awaitable[object]]) -> Step:
+    """The got step of a declared question: take the answer, then go on (the question stays on None)."""
+
+    async def got(update: Update, context: BotContext) -> int | None:
+        if await take(update, context) is None:
+            return None
+        return await next_question(update, context, form, form.asker_after(state))
+
+    return got
+
+
+def _placeholder(msgid: str) -> str:
+    """The one placeholder of an echo ("Work: {trade}" → "trade"): each echo names its own."""
+    names = {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
+    if len(names) != 1:
+        raise ValueError(f"an echo takes exactly one placeholder: {msgid!r}")
+    return names.pop()
 
 
 # -- summary and edits ------------------------------------------------------------------------------
@@ -300,7 +417,7 @@ async def edit_field(update: Update, context: BotContext, form: Form) -> int | N
     return await chosen.ask(update, context)
 
 
-def summary_handlers(form: Form, submit: Callable[[Update, BotContext], Awaitable[int]]) -> list[BaseHandler]:  # type: ignore[type-arg]
+def summary_handlers(form: Form, submit: Step) -> list[BotHandler]:
     async def on_edit(update: Update, context: BotContext) -> int:
         return await choose_field(update, context, form)
 
@@ -315,57 +432,19 @@ def summary_handlers(form: Form, submit: Callable[[Update, BotContext], Awaitabl
 
 
 async def file_case(update: Update, context: BotContext, new_case: NewCase) -> Case:
-    """Write the case with its two officers to SQLite first; queue their alerts; only then tell the
-    worker it was received."""
-    # Imported here: the alerts show the flows' labels, and the flows import this module.
-    from bot import alerts
-
+    """File the worker's case (bot.cases.filing), dropping the draft once it is in SQLite; only then may
+    the caller tell the worker it was received."""
     assert update.effective_user
-    query = update.callback_query
-    storage = context.storage
-    # Officers see the worker by the name Telegram shows; /forget erases it with the rest of the profile.
-    await storage.update_worker_profile(
-        new_case.worker_id, {"telegram_name": update.effective_user.first_name}
-    )
-    worker = await storage.get_worker(new_case.worker_id)
-    profile = worker.profile if worker is not None else {}
-    fields = new_case.fields
-    assignment = choose_officers(
-        await storage.list_officers(active_only=True),
-        await storage.officer_workloads(),
-        kind=new_case.kind,
-        place=fields.get("site") or fields.get("workplace") or profile.get("workplace"),
+    case = await filing.file_case(
+        context.union_app,
+        new_case,
+        telegram_name=update.effective_user.first_name,
         language=context.language,
+        on_filed=lambda: discard(context),
     )
-    case = await storage.create_case(
-        new_case.model_copy(
-            update={
-                "assignee_id": assignment.primary.telegram_id if assignment.primary else None,
-                "backup_id": assignment.backup.telegram_id if assignment.backup else None,
-            }
-        )
-    )
-    discard(context)
-    messages = alerts.alert_messages(
-        case,
-        assignment,
-        attachments=new_case.attachments,
-        worker_name=update.effective_user.first_name,
-        default_language=context.config.union.default_language,
-    )
-    try:
-        messages += await context.union_app.collective.check(case, context.clock.now())
-    except Exception:  # a failed check must never cost the worker their report
-        logger.exception("Collective-case check failed for %s", case.reference)
-    for message in messages:
-        # About this case: its messages keep their order, and forgetting its worker drops the unsent ones.
-        await storage.enqueue_outbox(message.model_copy(update={"case_id": message.case_id or case.id}))
-    if messages:
-        context.union_app.send_outbox_soon()
-    if query is not None:
-        await query.answer()
-        await query.edit_message_reply_markup(reply_markup=None)
-    logger.info("Case %s filed", case.reference)
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        await update.callback_query.edit_message_reply_markup(reply_markup=None)
     return case
 
 
@@ -379,7 +458,7 @@ async def cancel(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-def fallbacks(form: Form) -> list[BaseHandler]:  # type: ignore[type-arg]
+def fallbacks(form: Form) -> list[BotHandler]:
     """Every form's way out: /cancel, switching to something else (asked first), stale buttons."""
 
     async def switch(update: Update, context: BotContext) -> None:

@@ -5,16 +5,16 @@ Submitting files a membership case (入会申请) and keeps the answers on the w
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic import Field as ModelField
 from telegram import ReplyKeyboardRemove, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler
 
-from bot.context import BotContext
-from bot.i18n import N_
+from bot.cases.vocabulary import TRADE_LABELS, Trade
+from bot.core.context import BotContext
+from bot.core.i18n import N_
 from flows import forms, phone
 from flows.menu import menu_pattern
 from storage.models import OPEN_STATUSES, CaseKind, NewCase
@@ -23,39 +23,21 @@ NAME, PHONE, EMPLOYER, TRADE, HOMETOWN, WORKPLACE, SUMMARY = range(100, 107)
 
 TRADE_PREFIX = "trade:"
 
-
-class Trade(StrEnum):
-    CONSTRUCTION = "construction"
-    MANUFACTURING = "manufacturing"
-    MINING = "mining"
-    LOGISTICS = "logistics"
-    SERVICES = "services"
-    DOMESTIC = "domestic"
-    AGRICULTURE = "agriculture"
-    OTHER = "other"
-
-
-TRADE_LABELS: dict[Trade, str] = {
-    Trade.CONSTRUCTION: N_("Construction"),
-    Trade.MANUFACTURING: N_("Factory / manufacturing"),
-    Trade.MINING: N_("Mining"),
-    Trade.LOGISTICS: N_("Logistics / delivery"),
-    Trade.SERVICES: N_("Services (shops, restaurants…)"),
-    Trade.DOMESTIC: N_("Domestic work"),
-    Trade.AGRICULTURE: N_("Agriculture"),
-    Trade.OTHER: N_("Other"),
-}
+NAME_LIMIT = 50
+EMPLOYER_LIMIT = 100
+HOMETOWN_LIMIT = 50
+WORKPLACE_LIMIT = 50
 
 
 class MembershipFields(BaseModel):
     """What a membership application holds (the union's roster, 联系花名册)."""
 
-    name: str = ModelField(min_length=1, max_length=50)
+    name: str = ModelField(min_length=1, max_length=NAME_LIMIT)
     phone: str = ModelField(pattern=r"^\+?\d{7,15}$")
-    employer: str = ModelField(min_length=1, max_length=100)
+    employer: str = ModelField(min_length=1, max_length=EMPLOYER_LIMIT)
     trade: Trade
-    hometown: str = ModelField(min_length=1, max_length=50)
-    workplace: str = ModelField(min_length=1, max_length=50)
+    hometown: str = ModelField(min_length=1, max_length=HOMETOWN_LIMIT)
+    workplace: str = ModelField(min_length=1, max_length=WORKPLACE_LIMIT)
 
 
 # -- steps ------------------------------------------------------------------------------------------
@@ -89,20 +71,7 @@ async def start(update: Update, context: BotContext) -> int:
                 ),
             )
             return ConversationHandler.END
-    return await ask_name(update, context)
-
-
-async def ask_name(update: Update, context: BotContext) -> int:
-    return await forms.ask(update, context, NAME, context.t("What is your full name?"), ReplyKeyboardRemove())
-
-
-async def got_name(update: Update, context: BotContext) -> int | None:
-    """Name typed."""
-    name = await forms.read_text(update, context, limit=50)
-    if name is None:
-        return None
-    forms.answers(context)["name"] = name
-    return await forms.next_question(update, context, FORM, ask_phone)
+    return await NAME_QUESTION.ask(update, context)
 
 
 async def ask_phone(update: Update, context: BotContext) -> int:
@@ -115,64 +84,7 @@ async def got_phone(update: Update, context: BotContext) -> int | None:
     if number is None:
         return None
     forms.answers(context)["phone"] = number
-    return await forms.next_question(update, context, FORM, ask_employer)
-
-
-async def ask_employer(update: Update, context: BotContext) -> int:
-    return await forms.ask(
-        update, context, EMPLOYER, context.t("Where do you work? The company, site or boss's name.")
-    )
-
-
-async def got_employer(update: Update, context: BotContext) -> int | None:
-    employer = await forms.read_text(update, context, limit=100)
-    if employer is None:
-        return None
-    forms.answers(context)["employer"] = employer
-    return await forms.next_question(update, context, FORM, ask_trade)
-
-
-async def ask_trade(update: Update, context: BotContext) -> int:
-    markup = forms.choice_buttons(context, TRADE_LABELS, TRADE_PREFIX)
-    return await forms.ask(update, context, TRADE, context.t("What kind of work do you do?"), markup)
-
-
-async def got_trade(update: Update, context: BotContext) -> int | None:
-    """Trade chosen."""
-    trade = await forms.read_choice(update, context, Trade, TRADE_PREFIX)
-    if trade is None:
-        return None
-    await forms.show_choice(update, context.t("Work: {trade}", trade=context.t(TRADE_LABELS[trade])))
-    forms.answers(context)["trade"] = trade.value
-    return await forms.next_question(update, context, FORM, ask_hometown)
-
-
-async def ask_hometown(update: Update, context: BotContext) -> int:
-    return await forms.ask(
-        update, context, HOMETOWN, context.t("Where is your hometown? (province and county)")
-    )
-
-
-async def got_hometown(update: Update, context: BotContext) -> int | None:
-    hometown = await forms.read_text(update, context, limit=50)
-    if hometown is None:
-        return None
-    forms.answers(context)["hometown"] = hometown
-    return await forms.next_question(update, context, FORM, ask_workplace)
-
-
-async def ask_workplace(update: Update, context: BotContext) -> int:
-    return await forms.ask(
-        update, context, WORKPLACE, context.t("Which township or district do you work in now?")
-    )
-
-
-async def got_workplace(update: Update, context: BotContext) -> int | None:
-    workplace = await forms.read_text(update, context, limit=50)
-    if workplace is None:
-        return None
-    forms.answers(context)["workplace"] = workplace
-    return await forms.show_summary(update, context, FORM)
+    return await forms.next_question(update, context, FORM, EMPLOYER_QUESTION.ask)
 
 
 async def submit(update: Update, context: BotContext) -> int:
@@ -210,38 +122,77 @@ def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, s
     ]
 
 
+# -- the form: its ordinary questions declared, the phone written above -----------------------------
+
+NAME_QUESTION = forms.TextQuestion(
+    "name",
+    N_("Name"),
+    NAME,
+    prompt=N_("What is your full name?"),
+    limit=NAME_LIMIT,
+    # A share-phone or location keyboard left from an earlier form must not linger under the name.
+    markup=lambda context: ReplyKeyboardRemove(),
+)
+EMPLOYER_QUESTION = forms.TextQuestion(
+    "employer",
+    N_("Workplace"),
+    EMPLOYER,
+    prompt=N_("Where do you work? The company, site or boss's name."),
+    limit=EMPLOYER_LIMIT,
+)
+TRADE_QUESTION = forms.ChoiceQuestion(
+    "trade",
+    N_("Work"),
+    TRADE,
+    prompt=N_("What kind of work do you do?"),
+    labels=TRADE_LABELS,
+    prefix=TRADE_PREFIX,
+    echo=N_("Work: {trade}"),
+)
+HOMETOWN_QUESTION = forms.TextQuestion(
+    "hometown",
+    N_("Hometown"),
+    HOMETOWN,
+    prompt=N_("Where is your hometown? (province and county)"),
+    limit=HOMETOWN_LIMIT,
+)
+WORKPLACE_QUESTION = forms.TextQuestion(
+    "workplace",
+    N_("Working in"),
+    WORKPLACE,
+    prompt=N_("Which township or district do you work in now?"),
+    limit=WORKPLACE_LIMIT,
+)
+
 FORM = forms.Form(
     name="join",
     title=N_("Join the union"),
     fields=[
-        forms.Field("name", N_("Name"), NAME, ask_name),
+        NAME_QUESTION,
         forms.Field("phone", N_("Phone"), PHONE, ask_phone),
-        forms.Field("employer", N_("Workplace"), EMPLOYER, ask_employer),
-        forms.Field("trade", N_("Work"), TRADE, ask_trade),
-        forms.Field("hometown", N_("Hometown"), HOMETOWN, ask_hometown),
-        forms.Field("workplace", N_("Working in"), WORKPLACE, ask_workplace),
+        EMPLOYER_QUESTION,
+        TRADE_QUESTION,
+        HOMETOWN_QUESTION,
+        WORKPLACE_QUESTION,
     ],
     summary_state=SUMMARY,
     describe=_describe,
 )
 
 
-def conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def conversation() -> ConversationHandler[BotContext]:
     return ConversationHandler(
         entry_points=[
             CommandHandler("join", start),
             CallbackQueryHandler(start, pattern=menu_pattern("join")),
         ],
         states={
-            NAME: forms.text_state(got_name),
-            PHONE: [
-                MessageHandler(filters.CONTACT | (filters.TEXT & ~filters.COMMAND), got_phone),
-                MessageHandler(~filters.COMMAND, forms.hint_text),
-            ],
-            EMPLOYER: forms.text_state(got_employer),
-            TRADE: forms.button_state(CallbackQueryHandler(got_trade, pattern=f"^{TRADE_PREFIX}")),
-            HOMETOWN: forms.text_state(got_hometown),
-            WORKPLACE: forms.text_state(got_workplace),
+            NAME: NAME_QUESTION.handlers(FORM),
+            PHONE: phone.state(got_phone),
+            EMPLOYER: EMPLOYER_QUESTION.handlers(FORM),
+            TRADE: TRADE_QUESTION.handlers(FORM),
+            HOMETOWN: HOMETOWN_QUESTION.handlers(FORM),
+            WORKPLACE: WORKPLACE_QUESTION.handlers(FORM),
             SUMMARY: forms.summary_handlers(FORM, submit),
         },
         fallbacks=forms.fallbacks(FORM),

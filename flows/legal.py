@@ -17,7 +17,6 @@ from pydantic import BaseModel, model_validator
 from pydantic import Field as ModelField
 from telegram import Update
 from telegram.ext import (
-    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -25,9 +24,17 @@ from telegram.ext import (
     filters,
 )
 
-from bot.commands import stale_button
-from bot.context import BotContext
-from bot.i18n import N_, Html, labelled, locale_dir_name
+from bot.cases.vocabulary import (
+    CONTACT_LABELS,
+    PROBLEM_LABELS,
+    TIME_LABELS,
+    ContactMethod,
+    ContactTime,
+    Problem,
+)
+from bot.core.context import BotContext, BotHandler
+from bot.core.i18n import N_, Html, labelled, locale_dir_name
+from bot.runtime.commands import stale_button
 from flows import evidence, forms, phone
 from flows.menu import MENU_PREFIX, menu_pattern
 from flows.phone import normalise_phone
@@ -43,56 +50,13 @@ SAVED_PHONE = "legal:phone:saved"
 TIME_PREFIX = "legal:time:"
 
 DESCRIPTION_LIMIT = 2000
+# A date typed in words ("next Tuesday afternoon, 3 o'clock") fits; longer is a story, not a date.
+DEADLINE_TYPED_LIMIT = 100
 URGENT_WITHIN = timedelta(days=7)
 # A date this far ahead is more likely a typo in the year than a real hearing.
 LATEST_AHEAD = timedelta(days=2 * 365)
 # A date typed without a year that fell this recently means this year (already past), not next year.
 RECENT_PAST = timedelta(days=60)
-
-
-class Problem(StrEnum):
-    INJURY = "work_injury"
-    DISMISSAL = "dismissal_or_contract"
-    INSURANCE = "social_insurance"
-    DISEASE = "occupational_disease"
-    WAGES = "unpaid_wages"  # never stored: handed over to the wages form
-    OTHER = "other"
-
-
-PROBLEM_LABELS: dict[Problem, str] = {
-    Problem.INJURY: N_("Work injury"),
-    Problem.DISMISSAL: N_("Dismissal or contract"),
-    Problem.INSURANCE: N_("Social insurance"),
-    Problem.DISEASE: N_("Occupational disease"),
-    Problem.WAGES: N_("Unpaid wages"),
-    Problem.OTHER: N_("Other"),
-}
-
-
-class ContactMethod(StrEnum):
-    TELEGRAM = "telegram"
-    PHONE = "phone"
-
-
-CONTACT_LABELS: dict[ContactMethod, str] = {
-    ContactMethod.TELEGRAM: N_("Message me here in Telegram"),
-    ContactMethod.PHONE: N_("Phone call"),
-}
-
-
-class ContactTime(StrEnum):
-    ANY = "any"
-    DAYTIME = "daytime"
-    EVENINGS = "evenings"
-    WEEKENDS = "weekends"
-
-
-TIME_LABELS: dict[ContactTime, str] = {
-    ContactTime.ANY: N_("Any time"),
-    ContactTime.DAYTIME: N_("Daytime"),
-    ContactTime.EVENINGS: N_("Evenings"),
-    ContactTime.WEEKENDS: N_("Weekends only"),
-}
 
 
 class DescriptionKind(StrEnum):
@@ -216,15 +180,13 @@ async def start(update: Update, context: BotContext) -> int:
 async def ask_problem(update: Update, context: BotContext) -> int:
     # Unpaid wages only on the first pass: switching forms from the summary would lose every answer.
     editing = forms.draft(context).get("editing")
-    labels = [
-        (context.t(label), PROBLEM_PREFIX + problem)
+    labels = {
+        problem: label
         for problem, label in PROBLEM_LABELS.items()
         if not (editing and problem == Problem.WAGES)
-    ]
-    rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
-    return await forms.ask(
-        update, context, PROBLEM, context.t("What is the problem about?"), forms.buttons(rows)
-    )
+    }
+    markup = forms.choice_buttons(context, labels, PROBLEM_PREFIX)
+    return await forms.ask(update, context, PROBLEM, context.t("What is the problem about?"), markup)
 
 
 async def got_problem(update: Update, context: BotContext) -> int | None:
@@ -317,7 +279,7 @@ async def ask_deadline(update: Update, context: BotContext) -> int:
 
 async def got_deadline_text(update: Update, context: BotContext) -> int | None:
     """A date typed: read leniently, refused if past or implausibly far."""
-    text = await forms.read_text(update, context, limit=100)
+    text = await forms.read_text(update, context, limit=DEADLINE_TYPED_LIMIT)
     if text is None:
         return None
     today = _today(context)
@@ -390,32 +352,18 @@ async def ask_documents(update: Update, context: BotContext) -> int:
 
 async def documents_done(update: Update, context: BotContext) -> int:
     """Done or Skip pressed."""
-    return await forms.next_question(update, context, FORM, ask_contact)
-
-
-async def ask_contact(update: Update, context: BotContext) -> int:
-    rows = [[(context.t(label), CONTACT_PREFIX + method)] for method, label in CONTACT_LABELS.items()]
-    return await forms.ask(
-        update,
-        context,
-        CONTACT,
-        context.t("How should the union or the legal-aid centre contact you? Choose what is safe for you."),
-        forms.buttons(rows),
-    )
+    return await forms.next_question(update, context, FORM, CONTACT_QUESTION.ask)
 
 
 async def got_contact(update: Update, context: BotContext) -> int | None:
-    """Telegram or phone chosen; a phone call needs a number next."""
-    method = await forms.read_choice(update, context, ContactMethod, CONTACT_PREFIX)
+    """Telegram or phone chosen; a phone call needs a number next, even when changing just this answer."""
+    method = await CONTACT_QUESTION.take(update, context)
     if method is None:
         return None
-    await forms.show_choice(update, context.t("Contact: {method}", method=context.t(CONTACT_LABELS[method])))
-    answers = forms.answers(context)
-    answers["contact_method"] = method.value
     if method == ContactMethod.PHONE:
         return await ask_phone(update, context)
-    answers.pop("phone", None)
-    return await forms.next_question(update, context, FORM, ask_contact_time)
+    forms.answers(context).pop("phone", None)
+    return await forms.next_question(update, context, FORM, TIME_QUESTION.ask)
 
 
 async def _saved_phone(update: Update, context: BotContext) -> str | None:
@@ -467,28 +415,7 @@ async def _phone_chosen(update: Update, context: BotContext, phone: str) -> int:
     answers["phone"] = phone
     # Changing only the number from the summary also means "call me".
     answers["contact_method"] = ContactMethod.PHONE.value
-    return await forms.next_question(update, context, FORM, ask_contact_time)
-
-
-async def ask_contact_time(update: Update, context: BotContext) -> int:
-    markup = forms.choice_buttons(context, TIME_LABELS, TIME_PREFIX)
-    return await forms.ask(
-        update, context, CONTACT_TIME, context.t("When is a good time to contact you?"), markup
-    )
-
-
-async def got_contact_time(update: Update, context: BotContext) -> int | None:
-    """Time chosen: the summary."""
-    time = await forms.read_choice(update, context, ContactTime, TIME_PREFIX)
-    if time is None:
-        return None
-    await forms.show_choice(update, context.t("Best time: {time}", time=context.t(TIME_LABELS[time])))
-    forms.answers(context)["contact_time"] = time.value
-    return await forms.next_question(update, context, FORM, ask_summary)
-
-
-async def ask_summary(update: Update, context: BotContext) -> int:
-    return await forms.show_summary(update, context, FORM)
+    return await forms.next_question(update, context, FORM, TIME_QUESTION.ask)
 
 
 def _fields(answers: dict[str, Any]) -> LegalFields:
@@ -558,6 +485,7 @@ def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, s
     deadline = answers.get("deadline")
     method = answers.get("contact_method")
     time = answers.get("contact_time")
+    contact: str
     if method == ContactMethod.PHONE:
         contact = labelled(
             context.language, context.t(CONTACT_LABELS[ContactMethod.PHONE]), str(answers.get("phone", ""))
@@ -580,6 +508,28 @@ def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, s
     ]
 
 
+# -- the form: its ordinary questions declared, the special ones written above -----------------------
+
+CONTACT_QUESTION = forms.ChoiceQuestion(
+    "contact_method",
+    N_("Contact"),
+    CONTACT,
+    prompt=N_("How should the union or the legal-aid centre contact you? Choose what is safe for you."),
+    labels=CONTACT_LABELS,
+    prefix=CONTACT_PREFIX,
+    echo=N_("Contact: {method}"),
+    per_row=1,
+)
+TIME_QUESTION = forms.ChoiceQuestion(
+    "contact_time",
+    N_("Best time"),
+    CONTACT_TIME,
+    prompt=N_("When is a good time to contact you?"),
+    labels=TIME_LABELS,
+    prefix=TIME_PREFIX,
+    echo=N_("Best time: {time}"),
+)
+
 FORM = forms.Form(
     name="legal",
     title=N_("Ask for legal aid"),
@@ -588,17 +538,17 @@ FORM = forms.Form(
         forms.Field("description", N_("What happened"), DESCRIPTION, ask_description),
         forms.Field("deadline", N_("Important date"), DEADLINE, ask_deadline),
         forms.Field(evidence.EVIDENCE, N_("Documents"), DOCUMENTS, ask_documents),
-        forms.Field("contact_method", N_("Contact"), CONTACT, ask_contact),
+        CONTACT_QUESTION,
         # Listed so "Continue the form" after an interruption can ask for the number again.
         forms.Field("phone", N_("Phone"), PHONE, ask_phone),
-        forms.Field("contact_time", N_("Best time"), CONTACT_TIME, ask_contact_time),
+        TIME_QUESTION,
     ],
     summary_state=SUMMARY,
     describe=_describe,
 )
 
 
-def conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def conversation() -> ConversationHandler[BotContext]:
     return ConversationHandler(
         entry_points=[
             CommandHandler("legal", start),
@@ -616,15 +566,12 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
                 *forms.text_state(got_deadline_text),
             ],
             DOCUMENTS: evidence.state(documents_done),
-            CONTACT: forms.button_state(CallbackQueryHandler(got_contact, pattern=f"^{CONTACT_PREFIX}")),
+            CONTACT: CONTACT_QUESTION.handlers(FORM, got=got_contact),
             PHONE: [
                 CallbackQueryHandler(got_saved_phone, pattern=f"^{SAVED_PHONE}$"),
-                MessageHandler(filters.CONTACT | (filters.TEXT & ~filters.COMMAND), got_phone),
-                MessageHandler(~filters.COMMAND, forms.hint_text),
+                *phone.state(got_phone),
             ],
-            CONTACT_TIME: forms.button_state(
-                CallbackQueryHandler(got_contact_time, pattern=f"^{TIME_PREFIX}")
-            ),
+            CONTACT_TIME: TIME_QUESTION.handlers(FORM),
             SUMMARY: forms.summary_handlers(FORM, submit),
         },
         fallbacks=forms.fallbacks(FORM),
@@ -633,5 +580,5 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
     )
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BotHandler]:
     return [conversation()]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler
+from telegram.ext import CallbackQueryHandler
 
-from bot.commands import choose_language, show_help
-from bot.context import BotContext
-from bot.i18n import N_, Translator
+from bot.core.context import BotContext, BotHandler
+from bot.core.i18n import N_, Translator
+from bot.runtime.commands import choose_language, show_help
 
 MENU_PREFIX = "menu:"
 
@@ -57,7 +57,7 @@ async def _help(update: Update, context: BotContext) -> None:
     await show_help(update, context)
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BotHandler]:
     """The menu buttons that are not flows."""
     return [
         CallbackQueryHandler(_language, pattern=menu_pattern("language")),

@@ -15,7 +15,6 @@ from typing import Any
 
 from telegram import Message, Update
 from telegram.ext import (
-    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -23,10 +22,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import notify
-from bot.commands import choose_language, not_understood, show_help, stale_button
-from bot.context import BotContext
-from bot.i18n import N_, Html, money
+from bot.cases import notify
+from bot.cases.vocabulary import KIND_LABELS
+from bot.core.context import BotContext, BotHandler
+from bot.core.i18n import N_, Html, money
+from bot.runtime.commands import choose_language, not_understood, show_help, stale_button
 from flows import forms, rights
 from flows.evidence import MEDIA, attachment_of
 from flows.menu import MENU_PREFIX, menu_pattern, show_menu
@@ -36,7 +36,6 @@ from storage.models import (
     AttachmentIn,
     Case,
     CaseEvent,
-    CaseKind,
     CaseStatus,
     NewCaseEvent,
     Outcome,
@@ -65,12 +64,6 @@ MARKER = "mycases"
 
 # Commands that leave "my cases"; the flows' own commands are caught by their conversations first.
 LEAVE_COMMANDS = [command for command in forms.SWITCH_COMMANDS if command != "mycases"]
-
-KIND_LABELS: dict[CaseKind, str] = {
-    CaseKind.MEMBERSHIP: N_("Membership application"),
-    CaseKind.WAGES: N_("Unpaid wages"),
-    CaseKind.LEGAL: N_("Legal aid"),
-}
 
 STATUS_LABELS: dict[CaseStatus, str] = {
     CaseStatus.NEW: N_("received, waiting for an officer"),
@@ -621,12 +614,12 @@ async def album_part(update: Update, context: BotContext) -> None:
     )
 
 
-def album_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def album_handlers() -> list[BotHandler]:
     """Registered after every flow: only media no conversation took reaches it."""
     return [MessageHandler(MEDIA, album_part)]
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BotHandler]:
     return [
         ConversationHandler(
             entry_points=[

@@ -10,10 +10,10 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.commands import LANGUAGE_PREFIX, language_keyboard, store_language
-from bot.context import BotContext
-from bot.i18n import span
-from bot.privacy import CONSENT_VERSION, has_current_consent
+from bot.cases.privacy import CONSENT_VERSION, has_current_consent
+from bot.core.context import BotContext
+from bot.core.i18n import span
+from bot.runtime.commands import LANGUAGE_PREFIX, language_keyboard, store_language
 from flows.menu import show_menu
 
 logger = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ async def cancel(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-def conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def conversation() -> ConversationHandler[BotContext]:
     return ConversationHandler(
         entry_points=[CommandHandler("start", start)],
         states={

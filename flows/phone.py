@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.ext import MessageHandler, filters
 
-from bot.context import BotContext
+from bot.core.context import BotContext, BotHandler
 from flows import forms
 
 _SEPARATORS = re.compile(r"[\s\-().]")
@@ -55,3 +56,11 @@ async def read(update: Update, context: BotContext, state: int) -> str | None:
         context.t("Phone number: {phone}", phone=phone), reply_markup=ReplyKeyboardRemove()
     )
     return phone
+
+
+def state(on_phone: forms.Step) -> list[BotHandler]:
+    """Handlers for the phone question: a shared contact or typed text goes to the step, else a hint."""
+    return [
+        MessageHandler(filters.CONTACT | (filters.TEXT & ~filters.COMMAND), on_phone),
+        MessageHandler(~filters.COMMAND, forms.hint_text),
+    ]

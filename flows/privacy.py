@@ -19,16 +19,18 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler
 
-from bot import chatlog, privacy
-from bot.commands import stale_button
-from bot.context import BotContext
-from bot.delivery import FailureKind, failure_of
-from bot.i18n import LANGUAGE_NAMES, N_, Translator, labelled, listing, span
+from bot.cases import privacy
+from bot.cases.vocabulary import KIND_LABELS, TRADE_LABELS, Trade
+from bot.core.context import BotContext, BotHandler
+from bot.core.i18n import LANGUAGE_NAMES, N_, Nn_, Translator, labelled, listing, span
+from bot.runtime import chatlog
+from bot.runtime.commands import stale_button
+from bot.runtime.delivery import FailureKind, failure_of
 from flows import forms, join, legal, wages
 from flows.menu import menu_pattern
-from flows.mycases import KIND_LABELS, STATUS_LABELS, outcome_lines, what_happened
+from flows.mycases import STATUS_LABELS, outcome_lines, what_happened
 from storage.models import Attachment, Case, CaseKind, Worker
 
 logger = logging.getLogger(__name__)
@@ -70,14 +72,19 @@ OLDER_REMAIN = N_(
     "Messages older than 48 hours could not be deleted: Telegram does not let a bot delete them. "
     "To remove them too, delete this chat in Telegram (press and hold the chat, then Delete)."
 )
-NOT_DELETED_TRY_AGAIN = N_(
-    "{count} message(s) may not have been deleted: Telegram did not answer as it should just now. "
+NOT_DELETED_TRY_AGAIN = Nn_(
+    "{count} message may not have been deleted: Telegram did not answer as it should just now. "
     "Send /deletemessages again in a minute, or delete this chat in Telegram yourself "
-    "(press and hold the chat, then Delete)."
+    "(press and hold the chat, then Delete).",
+    "{count} messages may not have been deleted: Telegram did not answer as it should just now. "
+    "Send /deletemessages again in a minute, or delete this chat in Telegram yourself "
+    "(press and hold the chat, then Delete).",
 )
-NOT_DELETED_DELETE_CHAT = N_(
-    "{count} message(s) may not have been deleted: Telegram did not answer as it should just now. "
-    "To remove them, delete this chat in Telegram yourself (press and hold the chat, then Delete)."
+NOT_DELETED_DELETE_CHAT = Nn_(
+    "{count} message may not have been deleted: Telegram did not answer as it should just now. "
+    "To remove it, delete this chat in Telegram yourself (press and hold the chat, then Delete).",
+    "{count} messages may not have been deleted: Telegram did not answer as it should just now. "
+    "To remove them, delete this chat in Telegram yourself (press and hold the chat, then Delete).",
 )
 MYDATA_CAPTION = N_(
     "Everything we keep about you. Keep this file safe: anyone who sees it learns what you told us."
@@ -231,7 +238,7 @@ def _profile_label(t: Translator, key: str) -> str:
 def _profile_value(t: Translator, key: str, value: object) -> str:
     if key == "trade":
         try:
-            return t(join.TRADE_LABELS[join.Trade(str(value))])
+            return t(TRADE_LABELS[Trade(str(value))])
         except ValueError:
             pass
     return str(value)
@@ -289,9 +296,15 @@ async def delete_messages(update: Update, context: BotContext) -> None:
     deletion = await chatlog.delete_recent(
         context.bot, context.storage, update.effective_chat.id, context.clock.now()
     )
-    lines = [context.t("Deleted {count} message(s) from this chat.", count=deletion.deleted)]
+    lines = [
+        context.t.plural(
+            "Deleted {count} message from this chat.",
+            "Deleted {count} messages from this chat.",
+            deletion.deleted,
+        )
+    ]
     if deletion.failed:
-        lines.append(context.t(NOT_DELETED_TRY_AGAIN, count=deletion.failed))
+        lines.append(context.t.plural(*NOT_DELETED_TRY_AGAIN, deletion.failed))
     if deletion.older_remain:
         lines.append(context.t(OLDER_REMAIN))
     await forms.say(update, context, "\n\n".join(lines))
@@ -352,15 +365,22 @@ async def forget(update: Update, context: BotContext) -> None:
         )
     if forgotten.anonymised:
         lines.append(
-            t(
-                "{count} case(s) stay in the union's records without your details.",
-                count=len(forgotten.anonymised),
+            t.plural(
+                "{count} case stays in the union's records without your details.",
+                "{count} cases stay in the union's records without your details.",
+                len(forgotten.anonymised),
             )
         )
-    lines.append(t("Deleted {count} message(s) from this chat.", count=deletion.deleted))
+    lines.append(
+        t.plural(
+            "Deleted {count} message from this chat.",
+            "Deleted {count} messages from this chat.",
+            deletion.deleted,
+        )
+    )
     if deletion.failed:
         # Their ids are forgotten with the rest: only the worker can delete these now.
-        lines.append(t(NOT_DELETED_DELETE_CHAT, count=deletion.failed))
+        lines.append(t.plural(*NOT_DELETED_DELETE_CHAT, deletion.failed))
     if deletion.older_remain:
         lines.append(t(OLDER_REMAIN))
     lines.append(t("You will not get union news any more. Send /start if you want to use the bot again."))
@@ -389,7 +409,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     await (action or stale_button)(update, context)
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BotHandler]:
     """Registered in flows.PRIVACY_GROUP, before every conversation (bot/app.py)."""
     return [
         CommandHandler("mydata", _stop(send_my_data)),

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.commands import stale_button
-from bot.context import BotContext
-from bot.i18n import N_, Html
+from bot.core.context import BotContext, BotHandler
+from bot.core.i18n import N_, Html
+from bot.runtime.commands import stale_button
 from flows import forms
 from flows.menu import MENU_PREFIX, menu_pattern
 
@@ -195,7 +195,7 @@ async def show_topic(update: Update, context: BotContext) -> None:
     await query.edit_message_text(_topic_text(context, topic), reply_markup=markup)
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BotHandler]:
     return [
         CommandHandler("rights", show_topics),
         CallbackQueryHandler(show_topics, pattern=menu_pattern("rights")),

@@ -11,14 +11,16 @@ import re
 
 from telegram import ChatMember, Update
 from telegram.constants import ChatType
-from telegram.ext import BaseHandler, CallbackQueryHandler, ChatMemberHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler
 
-from bot.broadcasts import ATTEND, PREVIEW_ATTEND
-from bot.commands import stale_button
-from bot.context import BotContext
-from bot.i18n import translate_in
+from bot.core.context import BotContext, BotHandler
+from bot.core.i18n import translate_in
+from bot.runtime.commands import stale_button
 
 logger = logging.getLogger(__name__)
+
+ATTEND = "ba:"  # "ba:<occurrence id>", the "I will attend" button under a broadcast (bot/broadcasts)
+PREVIEW_ATTEND = "bp:"  # the same button on an admin's preview: counts nothing
 
 _ATTEND_DATA = re.compile(rf"^{ATTEND}([0-9]{{1,18}})$")
 
@@ -93,7 +95,7 @@ async def chat_member(update: Update, context: BotContext) -> None:
         await context.storage.set_worker_flags(changed.chat.id, blocked=blocked)
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BotHandler]:
     return [
         CommandHandler("unsubscribe", unsubscribe),
         CommandHandler("subscribe", subscribe),

@@ -7,17 +7,13 @@ filed with high priority. By default the employer is never told who reported: ma
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from enum import StrEnum
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, model_validator
 from pydantic import Field as ModelField
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import (
-    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -25,9 +21,20 @@ from telegram.ext import (
     filters,
 )
 
-from bot.commands import stale_button
-from bot.context import BotContext
-from bot.i18n import N_, Html, money
+from bot.cases.amounts import (
+    AMOUNT_PROBLEMS,
+    MAX_AMOUNT,
+    MAX_MONTHS,
+    MAX_WORKERS,
+    AmountError,
+    months_from_text,
+    parse_amount,
+    parse_workers,
+)
+from bot.cases.vocabulary import CONTRACT_LABELS, MONTH_LABELS, Contract
+from bot.core.context import BotContext, BotHandler
+from bot.core.i18n import N_, Html, money
+from bot.runtime.commands import stale_button
 from flows import evidence, forms
 from flows.menu import menu_pattern
 from storage.models import CaseKind, NewCase, Priority
@@ -56,31 +63,9 @@ EMPLOYER_LIMIT = 100
 SITE_LIMIT = 200
 WORK_LIMIT = 200
 MONTHS_LIMIT = 100
-MAX_AMOUNT = Decimal(10_000_000)  # more than this is a typo (an extra zero), not one wage claim
-MAX_WORKERS = 10_000
-MAX_MONTHS = 600
-
-
-class Contract(StrEnum):
-    YES = "yes"
-    NO = "no"
-    UNSURE = "unsure"
-
-
-CONTRACT_LABELS: dict[Contract, str] = {
-    Contract.YES: N_("Yes, I signed one"),
-    Contract.NO: N_("No contract"),
-    Contract.UNSURE: N_("Not sure"),
-}
-
-# Buttons for the usual answers; anything else is typed. 12 stands for "a year or more".
-MONTH_LABELS: dict[int, str] = {
-    1: N_("1 month"),
-    2: N_("2 months"),
-    3: N_("3 months"),
-    6: N_("6 months"),
-    12: N_("A year or more"),
-}
+# Room for a number as workers type it ("¥8,500元", "十二个人", "5 people"); anything longer is not one.
+AMOUNT_TYPED_LIMIT = 50
+WORKERS_TYPED_LIMIT = 30
 
 
 class Location(BaseModel):
@@ -115,133 +100,12 @@ class WagesFields(BaseModel):
         return self
 
 
-# -- reading numbers ---------------------------------------------------------------------------------
-
-
-class AmountProblem(StrEnum):
-    NOT_A_NUMBER = "not_a_number"
-    ZERO = "zero"
-    NEGATIVE = "negative"
-    TOO_LARGE = "too_large"
-
-
-AMOUNT_PROBLEMS: dict[AmountProblem, str] = {
-    AmountProblem.NOT_A_NUMBER: N_("I could not read an amount there."),
-    AmountProblem.ZERO: N_("The amount must be more than 0."),
-    AmountProblem.NEGATIVE: N_("The amount cannot be negative."),
-    AmountProblem.TOO_LARGE: N_("That is more than {limit}. Please check the number of zeros."),
-}
-
-
-class AmountError(ValueError):
-    """An amount that cannot be taken; ``problem`` says why (its message is in AMOUNT_PROBLEMS)."""
-
-    def __init__(self, problem: AmountProblem) -> None:
-        super().__init__(problem.value)
-        self.problem = problem
-
-
-_CURRENCY = re.compile(r"^(?:¥|rmb|cny)|(?:元|圆|块钱|块|塊錢|塊|yuan|rmb|cny)$")
-_MULTIPLIERS = {"千": 1000, "k": 1000, "万": 10_000, "萬": 10_000, "w": 10_000}
-_PLAIN = re.compile(r"^\d+(?:\.\d+)?$")
-_GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
-_MINUS = ("-", "−")
-
-
-def parse_amount(text: str) -> Decimal:
-    """An amount of money as workers type it: 8500, 8,500, 8500元, ¥8,500, ８５００, 8.5千, 8.5k, 1.2万.
-
-    Rounded to cents. Raises AmountError for zero, negative, unreadable and implausibly large amounts.
-    """
-    # NFKC turns full-width digits and signs (Chinese input methods) into ASCII: ８５００ → 8500, ￥ → ¥.
-    clean = unicodedata.normalize("NFKC", text).lower()
-    clean = re.sub(r"\s+", "", clean)
-    for _ in range(2):  # a sign and a currency on both sides: ¥8500元
-        clean = _CURRENCY.sub("", clean)
-    negative = clean.startswith(_MINUS)
-    clean = clean.lstrip("".join(_MINUS)).lstrip("¥")
-    multiplier = 1
-    if clean and clean[-1] in _MULTIPLIERS:
-        multiplier = _MULTIPLIERS[clean[-1]]
-        clean = clean[:-1]
-    if not (_PLAIN.match(clean) or _GROUPED.match(clean)):
-        raise AmountError(AmountProblem.NOT_A_NUMBER)
-    try:
-        amount = (Decimal(clean.replace(",", "")) * multiplier).quantize(
-            Decimal("0.01"), rounding=ROUND_HALF_UP
-        )
-    except InvalidOperation as error:
-        raise AmountError(AmountProblem.NOT_A_NUMBER) from error
-    if amount == 0:
-        raise AmountError(AmountProblem.ZERO)
-    if negative:
-        raise AmountError(AmountProblem.NEGATIVE)
-    if amount > MAX_AMOUNT:
-        raise AmountError(AmountProblem.TOO_LARGE)
-    return amount
+# -- showing numbers ---------------------------------------------------------------------------------
 
 
 def show_amount(context: BotContext, amount: Decimal) -> str:
     """8500 → "8500元" / "8,500 yuan"; cents only when there are some."""
     return money(context.language, amount)
-
-
-_CHINESE_DIGITS = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "兩": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_CHINESE_NUMBER = re.compile(r"^([一二两兩三四五六七八九]?)(十?)([一二两兩三四五六七八九]?)$")
-
-
-def _small_number(text: str) -> int | None:
-    """Digits, or a Chinese number up to 99 (三, 十二, 二十五); None otherwise."""
-    if text.isascii() and text.isdigit():
-        return int(text)
-    match = _CHINESE_NUMBER.match(text)
-    if not text or match is None:
-        return None
-    tens, ten, ones = match.groups()
-    if not ten:  # one digit alone (三); two without 十 (三五) is not a number
-        return _CHINESE_DIGITS[tens] if tens and not ones else None
-    return _CHINESE_DIGITS.get(tens, 1) * 10 + _CHINESE_DIGITS.get(ones, 0)
-
-
-_MONTHS_TYPED = re.compile(r"^(\w+?)(?:个月|個月|月|months?|mos?)$")
-_YEARS_TYPED = re.compile(r"^(\w+?)(?:年|years?|yrs?)$")
-_HALF_YEAR = ("半年", "halfayear", "halfyear")
-
-
-def months_from_text(text: str) -> int | None:
-    """How many months a typed answer means, if it is simply that ("3个月", "3 months", "一年"); else None."""
-    clean = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).lower())
-    if clean in _HALF_YEAR:
-        return 6
-    months: int | None = None
-    if match := _MONTHS_TYPED.match(clean):
-        months = _small_number(match.group(1))
-    elif (match := _YEARS_TYPED.match(clean)) and (years := _small_number(match.group(1))) is not None:
-        months = years * 12
-    else:
-        months = _small_number(clean)
-    return months if months is not None and 1 <= months <= MAX_MONTHS else None
-
-
-_PEOPLE = re.compile(r"(?:个人|個人|人|名|个|個|people|persons?|workers?|ofus)$")
-
-
-def parse_workers(text: str) -> int | None:
-    """A number of people as typed ("5", "５", "5人", "十二个人", "5 people"); None if it is not one."""
-    clean = _PEOPLE.sub("", re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).lower()))
-    return _small_number(clean)
 
 
 # -- steps ------------------------------------------------------------------------------------------
@@ -256,25 +120,7 @@ async def start(update: Update, context: BotContext) -> int:
         context,
         context.t("Let's report the unpaid wages: a few short questions. Send /cancel at any time to stop."),
     )
-    return await ask_employer(update, context)
-
-
-async def ask_employer(update: Update, context: BotContext) -> int:
-    return await forms.ask(
-        update,
-        context,
-        EMPLOYER,
-        context.t("Who owes you the wages? Type the name of the company, the contractor or the labour boss."),
-    )
-
-
-async def got_employer(update: Update, context: BotContext) -> int | None:
-    """Employer typed."""
-    employer = await forms.read_text(update, context, limit=EMPLOYER_LIMIT)
-    if employer is None:
-        return None
-    forms.answers(context)["employer"] = employer
-    return await forms.next_question(update, context, FORM, ask_site)
+    return await EMPLOYER_QUESTION.ask(update, context)
 
 
 async def ask_site(update: Update, context: BotContext) -> int:
@@ -304,7 +150,8 @@ async def got_site(update: Update, context: BotContext) -> int | None:
     answers["site"] = site
     answers.pop("location", None)
     await forms.say(update, context, context.t("Project / site: {site}", site=site), ReplyKeyboardRemove())
-    return await forms.next_question(update, context, FORM, ask_work)
+    # Not the site's name next, as the form's order would have it: a typed site has one.
+    return await forms.next_question(update, context, FORM, WORK_QUESTION.ask)
 
 
 async def got_location(update: Update, context: BotContext) -> int:
@@ -342,7 +189,7 @@ async def got_site_name(update: Update, context: BotContext) -> int | None:
     if site is None:
         return None
     forms.answers(context)["site"] = site
-    return await forms.next_question(update, context, FORM, ask_work)
+    return await forms.next_question(update, context, FORM, WORK_QUESTION.ask)
 
 
 async def got_no_site_name(update: Update, context: BotContext) -> int | None:
@@ -355,25 +202,7 @@ async def got_no_site_name(update: Update, context: BotContext) -> int | None:
     await query.answer()
     await query.edit_message_text(context.t("Project / site: the location sent"))
     forms.answers(context).pop("site", None)
-    return await forms.next_question(update, context, FORM, ask_work)
-
-
-async def ask_work(update: Update, context: BotContext) -> int:
-    return await forms.ask(
-        update,
-        context,
-        WORK,
-        context.t("What work did you do there? For example: bricklaying, welding, cleaning."),
-    )
-
-
-async def got_work(update: Update, context: BotContext) -> int | None:
-    """Work typed."""
-    work = await forms.read_text(update, context, limit=WORK_LIMIT)
-    if work is None:
-        return None
-    forms.answers(context)["work"] = work
-    return await forms.next_question(update, context, FORM, ask_months)
+    return await forms.next_question(update, context, FORM, WORK_QUESTION.ask)
 
 
 async def ask_months(update: Update, context: BotContext) -> int:
@@ -428,7 +257,7 @@ async def ask_amount(update: Update, context: BotContext) -> int:
 
 async def got_amount(update: Update, context: BotContext) -> int | None:
     """Amount typed: read leniently, refused with the reason when it cannot be right."""
-    text = await forms.read_text(update, context, limit=50)
+    text = await forms.read_text(update, context, limit=AMOUNT_TYPED_LIMIT)
     if text is None:
         return None
     try:
@@ -443,14 +272,17 @@ async def got_amount(update: Update, context: BotContext) -> int | None:
     return await forms.next_question(update, context, FORM, ask_workers)
 
 
+def _just_me(context: BotContext) -> Any:
+    return forms.buttons([[(context.t("Just me"), WORKERS_JUST_ME)]])
+
+
 async def ask_workers(update: Update, context: BotContext) -> int:
-    markup = forms.buttons([[(context.t("Just me"), WORKERS_JUST_ME)]])
     return await forms.ask(
         update,
         context,
         WORKERS,
         context.t("How many workers are owed wages here, counting you? Tap “Just me”, or type the number."),
-        markup,
+        _just_me(context),
     )
 
 
@@ -461,12 +293,12 @@ async def got_workers_button(update: Update, context: BotContext) -> int:
     await query.answer()
     await query.edit_message_text(context.t("Workers affected: just me"))
     forms.answers(context)["workers_affected"] = 1
-    return await forms.next_question(update, context, FORM, ask_contract)
+    return await forms.next_question(update, context, FORM, CONTRACT_QUESTION.ask)
 
 
 async def got_workers_text(update: Update, context: BotContext) -> int | None:
     """A number of workers typed; more than one is a collective case."""
-    text = await forms.read_text(update, context, limit=30)
+    text = await forms.read_text(update, context, limit=WORKERS_TYPED_LIMIT)
     if text is None:
         return None
     count = parse_workers(text)
@@ -476,9 +308,7 @@ async def got_workers_text(update: Update, context: BotContext) -> int | None:
             if count is None
             else context.t("The number must be between 1 and {limit}.", limit=MAX_WORKERS)
         )
-        return await forms.ask(
-            update, context, WORKERS, reason, forms.buttons([[(context.t("Just me"), WORKERS_JUST_ME)]])
-        )
+        return await forms.ask(update, context, WORKERS, reason, _just_me(context))
     forms.answers(context)["workers_affected"] = count
     if count > 1:
         await forms.say(
@@ -486,26 +316,7 @@ async def got_workers_text(update: Update, context: BotContext) -> int | None:
             context,
             context.t("{count} workers were not paid: the union will deal with this first.", count=count),
         )
-    return await forms.next_question(update, context, FORM, ask_contract)
-
-
-async def ask_contract(update: Update, context: BotContext) -> int:
-    markup = forms.choice_buttons(context, CONTRACT_LABELS, CONTRACT_PREFIX, per_row=1)
-    return await forms.ask(
-        update, context, CONTRACT, context.t("Did you sign a written labour contract?"), markup
-    )
-
-
-async def got_contract(update: Update, context: BotContext) -> int | None:
-    """Contract answered."""
-    contract = await forms.read_choice(update, context, Contract, CONTRACT_PREFIX)
-    if contract is None:
-        return None
-    await forms.show_choice(
-        update, context.t("Written contract: {answer}", answer=context.t(CONTRACT_LABELS[contract]))
-    )
-    forms.answers(context)["contract"] = contract.value
-    return await forms.next_question(update, context, FORM, ask_evidence)
+    return await forms.next_question(update, context, FORM, CONTRACT_QUESTION.ask)
 
 
 async def ask_evidence(update: Update, context: BotContext) -> int:
@@ -660,19 +471,46 @@ def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, s
     ]
 
 
+# -- the form: its ordinary questions declared, the special ones written above -----------------------
+
+EMPLOYER_QUESTION = forms.TextQuestion(
+    "employer",
+    N_("Who owes"),
+    EMPLOYER,
+    prompt=N_("Who owes you the wages? Type the name of the company, the contractor or the labour boss."),
+    limit=EMPLOYER_LIMIT,
+)
+WORK_QUESTION = forms.TextQuestion(
+    "work",
+    N_("Work done"),
+    WORK,
+    prompt=N_("What work did you do there? For example: bricklaying, welding, cleaning."),
+    limit=WORK_LIMIT,
+)
+CONTRACT_QUESTION = forms.ChoiceQuestion(
+    "contract",
+    N_("Written contract"),
+    CONTRACT,
+    prompt=N_("Did you sign a written labour contract?"),
+    labels=CONTRACT_LABELS,
+    prefix=CONTRACT_PREFIX,
+    echo=N_("Written contract: {answer}"),
+    per_row=1,
+)
+
 FORM = forms.Form(
     name="wages",
     title=N_("Report unpaid wages"),
     fields=[
-        forms.Field("employer", N_("Who owes"), EMPLOYER, ask_employer),
+        EMPLOYER_QUESTION,
         forms.Field("site", N_("Project / site"), SITE, ask_site),
         # Listed so "Continue the form" after an interruption can ask for the name again.
         forms.Field("site_name", N_("Site name"), SITE_NAME, ask_site_name),
-        forms.Field("work", N_("Work done"), WORK, ask_work),
+        WORK_QUESTION,
         forms.Field("unpaid_for", N_("Unpaid for"), MONTHS, ask_months),
         forms.Field("amount_owed", N_("Amount owed"), AMOUNT, ask_amount),
         forms.Field("workers_affected", N_("Workers affected"), WORKERS, ask_workers),
-        forms.Field("contract", N_("Written contract"), CONTRACT, ask_contract),
+        CONTRACT_QUESTION,
         forms.Field(evidence.EVIDENCE, N_("Evidence"), PROOF, ask_evidence),
         forms.Field("disclose_identity", N_("Name and phone for the boss"), DISCLOSE, ask_disclose),
     ],
@@ -681,14 +519,14 @@ FORM = forms.Form(
 )
 
 
-def conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def conversation() -> ConversationHandler[BotContext]:
     return ConversationHandler(
         entry_points=[
             CommandHandler("wages", start),
             CallbackQueryHandler(start, pattern=menu_pattern("wages")),
         ],
         states={
-            EMPLOYER: forms.text_state(got_employer),
+            EMPLOYER: EMPLOYER_QUESTION.handlers(FORM),
             SITE: [
                 MessageHandler(filters.LOCATION, got_location),
                 MessageHandler(filters.TEXT & ~filters.COMMAND, got_site),
@@ -698,7 +536,7 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
                 CallbackQueryHandler(got_no_site_name, pattern=f"^{SITE_SKIP}$"),
                 *forms.text_state(got_site_name),
             ],
-            WORK: forms.text_state(got_work),
+            WORK: WORK_QUESTION.handlers(FORM),
             MONTHS: [
                 CallbackQueryHandler(got_months_button, pattern=f"^{MONTHS_PREFIX}"),
                 *forms.text_state(got_months_text),
@@ -708,7 +546,7 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
                 CallbackQueryHandler(got_workers_button, pattern=f"^{WORKERS_JUST_ME}$"),
                 *forms.text_state(got_workers_text),
             ],
-            CONTRACT: forms.button_state(CallbackQueryHandler(got_contract, pattern=f"^{CONTRACT_PREFIX}")),
+            CONTRACT: CONTRACT_QUESTION.handlers(FORM),
             PROOF: evidence.state(evidence_done),
             DISCLOSE: forms.button_state(CallbackQueryHandler(got_disclose, pattern=f"^{DISCLOSE_PREFIX}")),
             SUMMARY: forms.summary_handlers(FORM, submit),
@@ -719,5 +557,5 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
     )
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BotHandler]:
     return [conversation()]

@@ -20,16 +20,15 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, closing
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 from pydantic import BaseModel
 
-from bot.clock import Clock, SystemClock
 from storage.base import CaseChanged, InvalidTransition, Storage, StorageError
 from storage.migrations import applied_versions, migrate, transaction, utc_text
 from storage.models import (
@@ -157,9 +156,10 @@ def _require_changed(count: int, what: str) -> None:
 
 
 class SQLiteStorage(Storage):
-    def __init__(self, database: str, *, clock: Clock | None = None) -> None:
+    def __init__(self, database: str, *, now: Callable[[], datetime] | None = None) -> None:
         self._database = database
-        self._clock: Clock = clock or SystemClock()
+        # The application's clock (tests use a fake one); storage imports nothing from the bot.
+        self._clock_now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._point_reader: sqlite3.Connection | None = None
@@ -172,7 +172,7 @@ class SQLiteStorage(Storage):
         return self._database != _MEMORY
 
     def _now(self) -> str:
-        return utc_text(self._clock.now())
+        return utc_text(self._clock_now())
 
     async def _connect(self) -> aiosqlite.Connection:
         # isolation_level=None: the sqlite3 module must not open transactions behind our back.
@@ -269,7 +269,7 @@ class SQLiteStorage(Storage):
     async def migrate(self) -> list[str]:
         conn = self._writer_conn()
         async with self._write_lock:
-            return await migrate(conn, self._clock.now())
+            return await migrate(conn, self._clock_now())
 
     async def schema_version(self) -> int:
         async with self._read() as conn:
@@ -1332,7 +1332,7 @@ class SQLiteStorage(Storage):
         seen_workers: Sequence[int] = (),
         chat_messages: Sequence[NewChatMessage] = (),
     ) -> None:
-        now = self._clock.now()
+        now = self._clock_now()
         deletes = [(change.kind, change.key) for change in changes if change.value is None]
         upserts = [
             (change.kind, change.key, _json(change.value), utc_text(now))
@@ -1377,7 +1377,7 @@ class SQLiteStorage(Storage):
             )
 
     async def latest_processed_update_id(self) -> int | None:
-        cutoff = utc_text(self._clock.now() - _PROCESSED_UPDATE_RETENTION)
+        cutoff = utc_text(self._clock_now() - _PROCESSED_UPDATE_RETENTION)
         async with self._read() as conn:
             row = await _select_one(
                 conn,
@@ -1388,7 +1388,7 @@ class SQLiteStorage(Storage):
 
     async def is_update_processed(self, update_id: int) -> bool:
         # Old ids are ignored even before they are pruned: they may belong to a restarted sequence.
-        cutoff = utc_text(self._clock.now() - _PROCESSED_UPDATE_RETENTION)
+        cutoff = utc_text(self._clock_now() - _PROCESSED_UPDATE_RETENTION)
         row = await self._point_read(
             "SELECT 1 FROM processed_updates WHERE update_id = ? AND processed_at >= ?", (update_id, cutoff)
         )

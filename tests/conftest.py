@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.app import UnionApplication
-from bot.clock import FakeClock
-from bot.config import Config
-from bot.logs import LIBRARY_LOGGERS, guard_log_records, quiet_libraries
+from bot.core.clock import FakeClock
+from bot.core.config import Config
+from bot.core.logs import LIBRARY_LOGGERS, guard_log_records, quiet_libraries
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.session import (
     ADMIN_ID,

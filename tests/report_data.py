@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.app import UnionApplication
-from bot.casework import suggested_member_number
-from bot.clock import FakeClock
+from bot.core.clock import FakeClock
+from bot.officers.casework import suggested_member_number
 from bot.sandbox.server import BotApiSandbox, Person, SentMessage
 from bot.sandbox.session import ADMIN_ID, BACKUP_ID, OFFICER_ID, WORKER_ID
 from tests.flow_helpers import answer, onboard

@@ -7,11 +7,11 @@ import html
 import re
 from datetime import UTC, datetime
 
-from bot.alerts import MESSAGE_LIMIT, alert_messages, backup_note, officer_language, primary_alert
 from bot.app import UnionApplication
-from bot.assignment import Assignment
-from bot.clock import FakeClock
-from bot.delivery import JITTER, LONGEST_RETRY
+from bot.cases.alerts import MESSAGE_LIMIT, alert_messages, backup_note, officer_language, primary_alert
+from bot.cases.assignment import Assignment
+from bot.core.clock import FakeClock
+from bot.runtime.delivery import JITTER, LONGEST_RETRY
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.session import BACKUP_ID, OFFICER_ID
 from storage.models import AttachmentIn, Case, CaseKind, CaseStatus, Officer, Priority

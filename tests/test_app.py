@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 
 from bot.app import MENU_JOB, UnionApplication
-from bot.clock import FakeClock
-from bot.config import Config
+from bot.core.clock import FakeClock
+from bot.core.config import Config
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.session import SANDBOX_TOKEN, running_bot
 from tests.flow_helpers import eventually, onboard

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.assignment import choose_officers
+from bot.cases.assignment import choose_officers
 from storage.models import CaseKind, Officer, OfficerRole, Workload
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -165,7 +165,7 @@ def test_with_no_specialist_the_admins_get_the_case(caplog: pytest.LogCaptureFix
         _officer(9, role=OfficerRole.ADMIN, specialties=()),
     ]
     workloads = {8: Workload(open_cases=2)}
-    with caplog.at_level(logging.WARNING, logger="bot.assignment"):
+    with caplog.at_level(logging.WARNING, logger="bot.cases.assignment"):
         assert _ids(officers, workloads) == (9, 8)
     assert "wages" in caplog.text
 
@@ -176,7 +176,7 @@ def test_a_lone_admin_gets_the_case_without_backup() -> None:
 
 
 def test_with_nobody_at_all_the_case_has_no_officer(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="bot.assignment"):
+    with caplog.at_level(logging.WARNING, logger="bot.cases.assignment"):
         assert _ids([]) == (None, None)
         assert _ids([_officer(1, active=False)]) == (None, None)
     assert "No active officer or admin" in caplog.text

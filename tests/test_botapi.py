@@ -9,8 +9,8 @@ import pytest
 from telegram.request import HTTPXRequest
 
 from bot.app import build_application
-from bot.botapi import BoundedRequest
-from bot.config import TelegramConfig
+from bot.core.config import TelegramConfig
+from bot.runtime.botapi import BoundedRequest
 from bot.sandbox.session import SANDBOX_TOKEN, default_sandbox_config
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.app import UnionApplication
-from bot.broadcast_admin import DRAFT
-from bot.clock import FakeClock
+from bot.broadcasts.admin import DRAFT
+from bot.core.clock import FakeClock
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.session import ADMIN_ID
 from storage.models import AudienceKind, BroadcastStatus, OfficerIn, OfficerRole, ScheduleKind
@@ -104,7 +104,7 @@ async def test_an_english_admin_schedules_a_weekly_broadcast_for_a_region(
     assert (await _press(admin, "By township or district")).startswith("Type the township or district")
     assert (
         await _say(admin, "chengguan")
-    ) == "By township or district: chengguan: 1 worker(s) would get it now."
+    ) == "By township or district: chengguan: 1 worker would get it now."
     assert (await admin.next_message()).text.endswith("(time in Asia/Shanghai).")
     assert (
         await _say(admin, "2020-01-01 09:00")

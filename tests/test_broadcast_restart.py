@@ -53,7 +53,7 @@ import sys
 
 import bot.app
 from bot import cli
-from bot.config import BroadcastConfig
+from bot.core.config import BroadcastConfig
 
 bot.app.OVERALL_MAX_RATE = 1000
 _load_config = cli.load_config

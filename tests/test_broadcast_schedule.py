@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.broadcast_schedule import (
+from bot.broadcasts.schedule import (
     ScheduleError,
     describe,
     first_run,

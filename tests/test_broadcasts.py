@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.app import UnionApplication
-from bot.botapi import UnionBot
-from bot.broadcast_schedule import parse_rule
-from bot.broadcasts import BroadcastDispatcher, Pacer, create, render
-from bot.clock import FakeClock
-from bot.config import Config
+from bot.broadcasts.dispatch import BroadcastDispatcher, Pacer, create, render
+from bot.broadcasts.schedule import parse_rule
+from bot.core.clock import FakeClock
+from bot.core.config import Config
+from bot.runtime.botapi import UnionBot
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.session import ADMIN_ID, OFFICER_ID, SANDBOX_TOKEN
 from storage import Storage

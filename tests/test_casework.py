@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.app import UnionApplication
-from bot.casework import suggested_member_number
+from bot.officers.casework import suggested_member_number
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.session import ADMIN_ID, BACKUP_ID, OFFICER_ID
 from storage.models import CaseStatus, Outcome

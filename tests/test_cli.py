@@ -14,7 +14,7 @@ import pytest
 
 from bot import __version__
 from bot.cli import main
-from bot.clock import FakeClock
+from bot.core.clock import FakeClock
 from storage import SQLiteStorage
 from storage.models import OutboxMessage
 
@@ -166,7 +166,7 @@ async def _seed_status(database: Path, *, swept_ago: timedelta | None, queued_ag
     """A database as the running bot leaves it: its last sweep, and a message queued some time ago."""
     now = datetime.now(UTC)
     clock = FakeClock(now - (queued_ago or timedelta(0)))
-    storage = SQLiteStorage(str(database), clock=clock)
+    storage = SQLiteStorage(str(database), now=clock.now)
     await storage.open()
     try:
         if queued_ago is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import UnionApplication
-from bot.collective import normalise_name
+from bot.cases.collective import normalise_name
 from bot.sandbox.server import BotApiSandbox
 from bot.sandbox.session import ADMIN_ID, OFFICER_ID
 from storage.models import CaseStatus, Priority

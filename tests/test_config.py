@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import TOKEN_ENV, ConfigError, DeliveryConfig, QuietHours, SLAConfig, load_config
+from bot.core.config import TOKEN_ENV, ConfigError, DeliveryConfig, QuietHours, SLAConfig, load_config
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = """

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 
-from bot.delivery import (
+from bot.runtime.delivery import (
     JITTER,
     LONGEST_RETRY,
     FailureKind,

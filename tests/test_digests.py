@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from bot.app import UnionApplication
-from bot.clock import FakeClock
-from bot.reports import period_figures
+from bot.core.clock import FakeClock
+from bot.reports.figures import period_figures
 from bot.sandbox.server import Person
 from bot.sandbox.session import ADMIN_ID, BACKUP_ID, OFFICER_ID, WORKER_ID
 from storage.models import CaseKind, CaseStatus, NewCase, Outcome, Priority, Resolution
@@ -130,19 +130,32 @@ async def test_monday_morning_brings_digests_and_the_weekly_report(
     assert digest.button_labels == ["L-000004", "W-000005"]
     report = await boss.next_message(lambda m: "周报" in (m.text or ""), since=0)
     assert report.text.splitlines() == [
+        # The Monday report is /report's text for the week before (bot/reports/text.py), for all cases.
         "📊 周报：2025-12-29 至 2026-01-04",
+        "全部案件",
         "",
         "新案件：4",
         "  · 入会申请：1",
         "  · 欠薪：2",
         "  · 法律援助：1",
         "群体性案件：1",
+        "这些新案件目前的状态：",
+        "  · 新案件：1",
+        "  · 已办结：3",
+        "",
         "已办结：3",
+        "转交劳动监察、劳动仲裁、法院或法律援助中心：0",
         "目前超时：1",
         "首次回应用时（中位数）：1小时",
+        "办结用时（中位数）：2天",
         "按时处理：50%（4件中2件）",
         "追回欠薪：1.25万元，涉及6名工人",
+        "",
         "新会员：1",
+        "按行业：",
+        "  · —：1",
+        "",
+        "群发通知覆盖：暂无记录",
     ]
 
     # The rest of the day, and a restart, send nothing again; an officer with no cases gets nothing.

@@ -9,8 +9,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from bot.cli import _parser
-from bot.commands import COMMANDS, OFFICER_COMMANDS
-from bot.config import Config
+from bot.core.config import Config
+from bot.runtime.commands import COMMANDS, OFFICER_COMMANDS
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -67,3 +67,11 @@ def test_ci_runs_the_readme_test_command() -> None:
     )
     assert command in README
     assert re.search(r"pytest\s*$", command)
+
+
+def test_the_package_installs_the_bot_not_its_tests() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    include = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert include == ["bot*", "flows*", "storage*"]
+    # Every dependency that matters has an upper bound: a major release must be chosen, not fallen into.
+    assert all("<" in requirement for requirement in project["project"]["dependencies"])

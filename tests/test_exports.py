@@ -16,11 +16,11 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot import privacy
 from bot.app import UnionApplication
+from bot.cases import privacy
 from bot.cli import main
-from bot.clock import FakeClock
-from bot.exports import (
+from bot.core.clock import FakeClock
+from bot.reports.exports import (
     CASE_COLUMNS,
     Audience,
     Column,
@@ -35,7 +35,7 @@ from bot.exports import (
     write_csv,
     write_xlsx,
 )
-from bot.reports import Period
+from bot.reports.figures import Period
 from bot.sandbox.server import BotApiSandbox, Person, SentMessage
 from bot.sandbox.session import ADMIN_ID, OFFICER_ID
 from storage import SQLiteStorage
@@ -312,7 +312,7 @@ def test_a_saved_export_is_the_owners_only_and_replaces_nothing_unasked(tmp_path
 
 @pytest.fixture
 async def storage() -> AsyncIterator[SQLiteStorage]:
-    store = SQLiteStorage(":memory:", clock=FakeClock())
+    store = SQLiteStorage(":memory:", now=FakeClock().now)
     await store.open()
     yield store
     await store.close()

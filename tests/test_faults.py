@@ -30,13 +30,13 @@ from typing import Any
 
 import pytest
 
-from bot import alerts
 from bot.app import MENU_JOB, UnionApplication
-from bot.assignment import Assignment
-from bot.broadcasts import BroadcastDispatcher
-from bot.broadcasts import create as create_broadcast
-from bot.clock import FakeClock
-from bot.config import Config
+from bot.broadcasts.dispatch import BroadcastDispatcher
+from bot.broadcasts.dispatch import create as create_broadcast
+from bot.cases import alerts
+from bot.cases.assignment import Assignment
+from bot.core.clock import FakeClock
+from bot.core.config import Config
 from bot.sandbox.server import BotApiSandbox, Fault, Person
 from bot.sandbox.session import ADMIN_ID, BACKUP_ID, OFFICER_ID, SANDBOX_TOKEN, running_bot
 from storage.models import (
@@ -563,7 +563,7 @@ PNG = (
 async def test_report(
     cell: Cell, admin: Person, monkeypatch: pytest.MonkeyPatch, method: str, kind: str
 ) -> None:
-    from bot import charts
+    from bot.reports import charts
 
     # Drawing is not what is tested here, and takes seconds: three tiny pictures stand in for the charts.
     monkeypatch.setattr(charts, "all_charts", lambda *_args: [PNG, PNG, PNG])

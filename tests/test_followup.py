@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.app import UnionApplication
-from bot.clock import FakeClock
+from bot.core.clock import FakeClock
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.session import OFFICER_ID, WORKER_ID
 from storage.models import Case, CaseKind, CaseStatus, NewCase, Outcome, Resolution

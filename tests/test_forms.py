@@ -1,9 +1,13 @@
-"""What every form shares, seen by a worker: leaving a half-filled form for another one."""
+"""What every form shares: leaving a half-filled form for another, as a worker sees it; declared questions."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.app import UnionApplication
+from bot.cases.vocabulary import TRADE_LABELS
 from bot.sandbox.server import BotApiSandbox, Person
+from flows import forms, join, legal, wages
 from tests.flow_helpers import onboard, press
 
 
@@ -25,3 +29,32 @@ async def test_a_menu_button_pressed_in_a_half_filled_form_is_answered_once_and_
 
     worker.press("继续填表")
     await worker.next_message(lambda m: "谁欠您的工资" in (m.text or ""))
+
+
+def test_a_declared_question_goes_on_to_the_next_listed_and_the_last_to_the_summary() -> None:
+    assert join.FORM.asker_after(join.NAME) == join.ask_phone
+    assert join.FORM.asker_after(join.EMPLOYER) == join.TRADE_QUESTION.ask
+    assert join.FORM.asker_after(join.WORKPLACE) == join.FORM.ask_summary
+    assert legal.FORM.asker_after(legal.CONTACT_TIME) == legal.FORM.ask_summary
+
+
+@pytest.mark.parametrize("form", [join.FORM, wages.FORM, legal.FORM], ids=lambda form: form.name)
+def test_every_form_lists_its_questions_in_the_order_asked(form: forms.Form) -> None:
+    """Declared questions go on to the next one listed: the list must be the asking order."""
+    states = [question.state for question in form.fields]
+    assert states == sorted(states) and len(set(states)) == len(states)
+    assert form.summary_state > states[-1]
+
+
+def test_an_echo_without_exactly_one_placeholder_is_refused_when_declared() -> None:
+    for echo in ("Work", "Work: {trade} {hometown}"):
+        with pytest.raises(ValueError, match="exactly one placeholder"):
+            forms.ChoiceQuestion(
+                "trade",
+                "Work",
+                join.TRADE,
+                prompt="What kind of work do you do?",
+                labels=TRADE_LABELS,
+                prefix=join.TRADE_PREFIX,
+                echo=echo,
+            )

@@ -10,33 +10,66 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 
-from bot.i18n import (
+from bot.core.i18n import (
     LANGUAGES,
     OFFICERS,
     Html,
+    Translator,
     _catalog,
+    _plural_catalog,
+    _po,
     labelled,
     listing,
     money,
     span,
     translate,
     translate_in,
+    translate_plural,
+    translate_plural_in,
 )
 
 REPO = Path(__file__).resolve().parent.parent
-KEYWORDS = {"t": None, "N_": None, "NP_": ((1, "c"), 2), "translate": (2,), "translate_in": ((1, "c"), 3)}
+KEYWORDS = {
+    "t": None,
+    "N_": None,
+    "NP_": ((1, "c"), 2),
+    "translate": (2,),
+    "translate_in": ((1, "c"), 3),
+    # plurals: translate_plural(language, singular, plural, count), t.plural(singular, plural, count)
+    "translate_plural": (2, 3),
+    "translate_plural_in": ((1, "c"), 3, 4),
+    "plural": (1, 2),
+    "Nn_": (1, 2),
+}
+
+
+def extracted() -> list[tuple[str, str | None, str | tuple[str, ...]]]:
+    """(file, msgctxt, message) of every message the code asks for (a plural's message is a tuple)."""
+    found = []
+    for package in ("bot", "flows"):
+        for file, _line, message, _comments, context in extract_from_dir(
+            REPO / package, method_map=[("**.py", "python")], keywords=KEYWORDS
+        ):
+            found.append((f"{package}/{file}", context, message))
+    return found
+
+
+def _extracted() -> list[tuple[str | None, str | tuple[str, ...]]]:
+    return [(context, message) for _file, context, message in extracted()]
 
 
 def _used_messages() -> set[tuple[str | None, str]]:
     """(msgctxt, msgid) of every message the code asks for."""
-    found: set[tuple[str | None, str]] = set()
-    for package in ("bot", "flows"):
-        for _file, _line, message, _comments, context in extract_from_dir(
-            REPO / package, method_map=[("**.py", "python")], keywords=KEYWORDS
-        ):
-            if isinstance(message, str) and message:
-                found.add((context, message))
-    return found
+    return {(context, message) for context, message in _extracted() if isinstance(message, str) and message}
+
+
+def _used_plurals() -> set[tuple[str | None, str, str]]:
+    """(msgctxt, msgid, msgid_plural) of every message with plural forms the code asks for."""
+    return {
+        (context, message[0], message[1])
+        for context, message in _extracted()
+        if isinstance(message, tuple) and len(message) == 2 and all(message)
+    }
 
 
 def _used_message_ids() -> set[str]:
@@ -49,6 +82,7 @@ def _placeholders(text: str) -> set[str]:
 
 def test_the_code_uses_messages() -> None:
     assert "Please choose your language:" in _used_message_ids()
+    assert (None, "{count} file", "{count} files") in _used_plurals()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -64,9 +98,28 @@ def test_every_used_message_is_translated(language: str) -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_every_used_plural_is_translated(language: str) -> None:
+    """In every plural form of the language, and never as a plain message (which plurals do not read)."""
+    catalog = _plural_catalog(language)
+    missing = sorted(
+        (context or "", singular, plural)
+        for context, singular, plural in _used_plurals()
+        if (context, singular, plural) not in catalog and (None, singular, plural) not in catalog
+    )
+    assert missing == [], f"plurals missing from the {language} catalog"
+    assert {msgid for _context, msgid, _plural in _used_plurals()}.isdisjoint(_used_message_ids())
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_placeholders_match(language: str) -> None:
     for (_context, msgid), text in _catalog(language).items():
         assert _placeholders(text) == _placeholders(msgid), msgid
+    forms = _po(language).num_plurals
+    for (_context, singular, plural), texts in _plural_catalog(language).items():
+        assert len(texts) == forms, singular
+        assert _placeholders(singular) == _placeholders(plural), singular
+        for text in texts:
+            assert _placeholders(text) == _placeholders(plural), singular
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -77,6 +130,41 @@ def test_catalog_has_no_leftovers(language: str) -> None:
     used = asked | {(None, msgid) for context, msgid in asked if (context, msgid) not in catalog}
     unused = sorted((context or "", msgid) for context, msgid in catalog.keys() - used)
     assert unused == [], f"the {language} catalog has messages no code uses"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_catalog_has_no_leftover_plurals(language: str) -> None:
+    catalog = _plural_catalog(language)
+    asked = _used_plurals()
+    used = asked | {(None, *ids) for context, *ids in asked if (context, *ids) not in catalog}
+    unused = sorted((context or "", *ids) for context, *ids in catalog.keys() - used)
+    assert unused == [], f"the {language} catalog has plurals no code uses"
+    everything = {message.id if isinstance(message.id, str) else message.id[0] for message in _po(language)}
+    assert everything - {""} == {msgid for _c, msgid in _catalog(language)} | {s for _c, s, _p in catalog}
+
+
+def test_plurals_take_the_languages_forms() -> None:
+    """English says "1 worker" and "3 workers"; Chinese has one form for every number."""
+    one, many = "{count} worker, as reported", "{count} workers, as reported"
+    assert translate_plural("en", one, many, 1) == "1 worker, as reported"
+    assert translate_plural("en", one, many, 3) == "3 workers, as reported"
+    assert translate_plural("en", one, many, 0) == "0 workers, as reported"
+    assert Translator("en").plural("{count} file", "{count} files", 1) == "1 file"
+    assert translate_plural_in(OFFICERS, "en", "{count} file", "{count} files", 2) == "2 files"
+    assert translate_plural("zh-Hans", one, many, 1) == "1名工人（按工人反映的人数）"
+    assert translate_plural("zh-Hans", one, many, 3) == "3名工人（按工人反映的人数）"
+    assert Translator("zh-Hant").plural("{count} file", "{count} files", 1) == "1個文件"
+    assert Translator("zh-Hant").plural("{count} file", "{count} files", 5) == "5個文件"
+    reach = translate_plural("en", "Broadcast reach: {count} worker", "Broadcast reach: {count} workers", 1)
+    assert reach == "Broadcast reach: 1 worker"
+    told = translate_plural(
+        "en",
+        "To: {audience} ({count} worker now)",
+        "To: {audience} ({count} workers now)",
+        2,
+        audience="<all>",
+    )
+    assert told == "To: &lt;all&gt; (2 workers now)"
 
 
 def test_officers_wording_falls_back_to_the_common_one() -> None:

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from bot.app import UnionApplication
-from bot.clock import FakeClock
-from bot.config import Config
+from bot.core.clock import FakeClock
+from bot.core.config import Config
 from bot.sandbox.server import Person
 from bot.sandbox.session import WORKER_ID, running_bot
 from flows.legal import LegalFields, parse_date

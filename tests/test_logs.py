@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.error import InvalidToken
 from telegram.request import BaseRequest, RequestData
 
-from bot.logs import LIBRARY_LOGGERS, configure_logging
+from bot.core.logs import LIBRARY_LOGGERS, configure_logging
 
 TOKEN = "123456:SECRETSECRETSECRETSECRET"
 NAME, PHONE, TYPED = "王小明", "13812345678", "老板欠我三个月工资"
@@ -118,8 +118,8 @@ def test_library_arguments_become_their_type_but_numbers_stay(later_handler: io.
 
 
 def test_the_bots_own_loggers_keep_their_arguments(later_handler: io.StringIO) -> None:
-    logging.getLogger("bot.outbox").warning("Message %s for case %s: %s", 7, "C-12", "gave up")
-    assert later_handler.getvalue() == "WARNING bot.outbox: Message 7 for case C-12: gave up\n"
+    logging.getLogger("bot.runtime.outbox").warning("Message %s for case %s: %s", 7, "C-12", "gave up")
+    assert later_handler.getvalue() == "WARNING bot.runtime.outbox: Message 7 for case C-12: gave up\n"
 
 
 def test_the_token_is_redacted_from_every_logger_and_traceback(

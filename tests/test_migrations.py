@@ -9,7 +9,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.clock import FakeClock
+from bot.core.clock import FakeClock
 from storage.base import StorageError
 from storage.migrations import MIGRATIONS, Migration, migrate
 from storage.models import CaseKind, CaseStatus, NewCaseEvent, OutboxKind, OutboxMessage
@@ -43,13 +43,13 @@ def test_migration_versions_are_consecutive_with_unique_names() -> None:
 
 @pytest.mark.asyncio
 async def test_fresh_database_gets_every_migration_once(db_path: Path) -> None:
-    store = SQLiteStorage(str(db_path), clock=FakeClock())
+    store = SQLiteStorage(str(db_path), now=FakeClock().now)
     await store.open()
     assert await store.schema_version() == MIGRATIONS[-1].version
     assert await store.migrate() == []
     await store.close()
 
-    reopened = SQLiteStorage(str(db_path), clock=FakeClock())
+    reopened = SQLiteStorage(str(db_path), now=FakeClock().now)
     await reopened.open()
     await reopened.close()
 
@@ -82,7 +82,7 @@ async def test_older_database_is_upgraded_with_data_intact(db_path: Path) -> Non
         )
     assert "outbox" not in _tables(db_path)
 
-    store = SQLiteStorage(str(db_path), clock=FakeClock())
+    store = SQLiteStorage(str(db_path), now=FakeClock().now)
     await store.open()
     try:
         worker = await store.get_worker(1001)
@@ -114,7 +114,7 @@ async def test_the_delivery_migration_keeps_waiting_messages_and_their_order(db_
             [('{"text": "新案件"}', 1), ('{"text": "证据"}', 1)],
         )
 
-    store = SQLiteStorage(str(db_path), clock=FakeClock())
+    store = SQLiteStorage(str(db_path), now=FakeClock().now)
     await store.open()
     try:
         due = await store.due_outbox(FakeClock().now())
@@ -154,7 +154,7 @@ async def test_database_newer_than_code_is_refused(db_path: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_file_database_uses_wal(db_path: Path) -> None:
-    store = SQLiteStorage(str(db_path), clock=FakeClock())
+    store = SQLiteStorage(str(db_path), now=FakeClock().now)
     await store.open()
     await store.close()
 
@@ -164,7 +164,7 @@ async def test_file_database_uses_wal(db_path: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_foreign_keys_are_enforced(db_path: Path) -> None:
-    store = SQLiteStorage(str(db_path), clock=FakeClock())
+    store = SQLiteStorage(str(db_path), now=FakeClock().now)
     await store.open()
     try:
         with pytest.raises(StorageError, match="FOREIGN KEY"):
@@ -178,7 +178,7 @@ async def test_foreign_keys_are_enforced(db_path: Path) -> None:
 @pytest.mark.asyncio
 async def test_missing_parent_directory_is_created(tmp_path: Path) -> None:
     db_path = tmp_path / "data" / "nested" / "bot.db"
-    store = SQLiteStorage(str(db_path), clock=FakeClock())
+    store = SQLiteStorage(str(db_path), now=FakeClock().now)
 
     await store.open()
     await store.close()

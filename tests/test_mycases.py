@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.app import UnionApplication
-from bot.clock import FakeClock
-from bot.config import Config
+from bot.core.clock import FakeClock
+from bot.core.config import Config
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.session import OFFICER_ID, WORKER_ID, running_bot
 from storage import Storage

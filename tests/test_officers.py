@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from bot.app import UnionApplication
-from bot.clock import FakeClock
-from bot.officers import normalise_reference
+from bot.core.clock import FakeClock
+from bot.officers.lists import normalise_reference
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.session import ADMIN_ID, BACKUP_ID, OFFICER_ID, WORKER_ID
 from storage import Storage

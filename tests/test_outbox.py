@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from bot.app import UnionApplication
-from bot.clock import FakeClock
-from bot.delivery import JITTER, LONGEST_RETRY
-from bot.outbox import HOLD
+from bot.core.clock import FakeClock
+from bot.runtime.delivery import JITTER, LONGEST_RETRY
+from bot.runtime.outbox import HOLD
 from bot.sandbox.server import BotApiSandbox, Person
 from storage.models import CaseKind, NewCase, OutboxMessage
 from tests.flow_helpers import eventually, onboard, press

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.persistence import SQLitePersistence
+from bot.core.clock import FakeClock
+from bot.runtime.persistence import SQLitePersistence
 from storage import SQLiteStorage
 
 
 @pytest.fixture
 async def storage(tmp_path: Path):
-    store = SQLiteStorage(str(tmp_path / "p.db"), clock=FakeClock())
+    store = SQLiteStorage(str(tmp_path / "p.db"), now=FakeClock().now)
     await store.open()
     yield store
     await store.close()

@@ -12,12 +12,14 @@ from decimal import Decimal
 
 import pytest
 
-from bot import privacy
 from bot.app import UnionApplication
-from bot.clock import FakeClock
-from bot.logs import quiet_libraries
+from bot.cases import privacy
+from bot.core.clock import FakeClock
+from bot.core.logs import quiet_libraries
+from bot.reports import exports
+from bot.reports.figures import Period
 from bot.sandbox.server import BotApiSandbox, Person, SentMessage
-from bot.sandbox.session import ADMIN_ID, OFFICER_ID, SANDBOX_TOKEN, WORKER_ID
+from bot.sandbox.session import OFFICER_ID, SANDBOX_TOKEN, WORKER_ID
 from storage.models import (
     ANONYMOUS_WORKER_ID,
     Case,
@@ -176,9 +178,8 @@ async def test_the_disclosure_choice_is_on_the_alert_and_the_case_card(
     assert "⚠️ 绝不能让用人单位知道是谁反映的。" in legal.text.splitlines()
 
 
-async def test_the_third_party_view_leaves_out_name_and_phone_unless_the_worker_said_yes(
-    bot: UnionApplication,
-) -> None:
+async def test_a_third_party_export_names_the_worker_only_if_they_said_yes(bot: UnionApplication) -> None:
+    """The one disclosure rule (privacy.may_name_worker), as the third-party export applies it."""
     storage = bot.storage
     await storage.ensure_worker(WORKER_ID, language="zh-Hans")
     await storage.update_worker_profile(
@@ -212,22 +213,28 @@ async def test_the_third_party_view_leaves_out_name_and_phone_unless_the_worker_
             },
         )
     )
+    assert [privacy.may_name_worker(case) for case in (hidden, shown, legal)] == [False, True, False]
 
-    no = await privacy.export_for_third_party(storage, hidden, actor_id=ADMIN_ID, actor_role="admin")
-    assert not no.identity_disclosed and no.worker_name is None and no.worker_phone is None
-    assert no.facts["employer"] == "宏达劳务" and no.facts["amount_owed"] == "8500.00"
-    assert "张三" not in no.model_dump_json() and "13812345678" not in no.model_dump_json()
+    today = bot.clock.now().astimezone(bot.config.union.zone).date()
+    table = await exports.case_table(
+        storage,
+        Period(first=today, last=today),
+        language="zh-Hans",
+        zone=bot.config.union.zone,
+        audience=exports.Audience.THIRD_PARTY,
+    )
+    headers = [column.header for column in table.columns]
+    rows = dict(zip(table.case_ids, table.rows, strict=True))
+    identity = [headers.index(header) for header in ("Name", "Phone", "Telegram name")]
+    employer = headers.index("Employer")
+    for case in (hidden, legal):  # no choice asked (legal aid) means no: the phone in the answers stays out
+        assert [rows[case.id][index] for index in identity] == [None, None, None]
+        assert "13812345678" not in repr(rows[case.id]) and "张三" not in repr(rows[case.id])
+    assert [rows[shown.id][index] for index in identity] == ["张三", "13812345678", "小张"]
+    assert rows[hidden.id][employer] == "宏达劳务"  # the facts go: they may still point to a lone reporter
 
-    yes = await privacy.export_for_third_party(storage, shown, actor_id=ADMIN_ID, actor_role="admin")
-    assert yes.identity_disclosed and (yes.worker_name, yes.worker_phone) == ("张三", "13812345678")
-
-    # No choice asked (legal aid) means no: the phone in the answers stays out too.
-    default = privacy.third_party_view(legal, await storage.get_worker(WORKER_ID))
-    assert not default.identity_disclosed and "phone" not in default.facts
-    assert "13812345678" not in default.model_dump_json()
-
-    exports = [e for e in await storage.list_case_events(hidden.id) if e.action == privacy.EXPORTED]
-    assert [(e.actor_id, e.note) for e in exports] == [(ADMIN_ID, privacy.EXPORT_THIRD_PARTY)]
+    # Once anonymised, nobody is named, whatever the worker said.
+    assert not privacy.may_name_worker(shown.model_copy(update={"anonymised_at": bot.clock.now()}))
 
 
 # -- /mydata ---------------------------------------------------------------------------------------------

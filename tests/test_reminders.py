@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.app import UnionApplication
-from bot.clock import FakeClock
+from bot.core.clock import FakeClock
 from bot.sandbox.server import Person
 from bot.sandbox.session import ADMIN_ID, BACKUP_ID, OFFICER_ID, WORKER_ID
 from storage.models import Case, CaseKind, CaseStatus, NewCase, Priority

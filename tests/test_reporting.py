@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.app import UnionApplication
-from bot.clock import FakeClock
+from bot.core.clock import FakeClock
 from bot.sandbox.server import BotApiSandbox, Person
 from storage.models import OutboxMessage
 
@@ -82,7 +82,7 @@ async def test_an_officer_with_no_cases_gets_an_empty_report(bot: UnionApplicati
 async def test_a_chart_that_fails_gets_an_apology(
     bot: UnionApplication, wang: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot import charts
+    from bot.reports import charts
 
     def broken(*_args: object) -> list[bytes]:
         raise RuntimeError("no memory left")

@@ -10,11 +10,11 @@ from io import BytesIO
 import pytest
 from PIL import Image
 
-from bot import charts
 from bot.app import UnionApplication
-from bot.clock import FakeClock
-from bot.config import SLAConfig
-from bot.reports import (
+from bot.core.clock import FakeClock
+from bot.core.config import SLAConfig
+from bot.reports import charts
+from bot.reports.figures import (
     Period,
     named_period,
     no_broadcast_reach,
@@ -193,7 +193,7 @@ async def test_a_known_data_set_in_figures_text_and_charts(
 
 @pytest.fixture
 async def storage() -> AsyncIterator[SQLiteStorage]:
-    store = SQLiteStorage(":memory:", clock=FakeClock())
+    store = SQLiteStorage(":memory:", now=FakeClock().now)
     await store.open()
     yield store
     await store.close()

@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import QuietHours, SLAConfig
-from bot.sla import (
+from bot.cases.sla import (
     after_quiet_hours,
     escalation_level,
     first_response_due,
@@ -17,6 +16,7 @@ from bot.sla import (
     paused_due,
     warning_time,
 )
+from bot.core.config import QuietHours, SLAConfig
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # UTC+8 all year
 SLA = SLAConfig()  # quiet hours 22:00-07:00

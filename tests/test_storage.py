@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import FakeClock
+from bot.core.clock import FakeClock
 from storage.base import CaseChanged, InvalidTransition, StorageError
 from storage.models import (
     TRANSITIONS,
@@ -55,7 +55,7 @@ async def storage(
     request: pytest.FixtureRequest, db_path: Path, clock: FakeClock
 ) -> AsyncIterator[SQLiteStorage]:
     database = str(db_path) if request.param == "file" else ":memory:"
-    store = SQLiteStorage(database, clock=clock)
+    store = SQLiteStorage(database, now=clock.now)
     await store.open()
     yield store
     await store.close()
@@ -63,7 +63,7 @@ async def storage(
 
 @pytest.fixture
 async def file_storage(db_path: Path, clock: FakeClock) -> AsyncIterator[SQLiteStorage]:
-    store = SQLiteStorage(str(db_path), clock=clock)
+    store = SQLiteStorage(str(db_path), now=clock.now)
     await store.open()
     yield store
     await store.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import FakeClock
+from bot.core.clock import FakeClock
 from storage.base import StorageError
 from storage.models import (
     Audience,
@@ -35,7 +35,7 @@ def clock() -> FakeClock:
 async def storage(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[SQLiteStorage]:
-    store = SQLiteStorage(str(tmp_path / "bot.db") if request.param == "file" else ":memory:", clock=clock)
+    store = SQLiteStorage(str(tmp_path / "bot.db") if request.param == "file" else ":memory:", now=clock.now)
     await store.open()
     yield store
     await store.close()
@@ -247,7 +247,7 @@ async def test_cancelling_skips_what_is_pending(storage: SQLiteStorage, clock: F
 
 async def test_deleting_a_worker_deletes_their_delivery_rows(tmp_path: Path, clock: FakeClock) -> None:
     """The privacy rules may delete a worker; their broadcast rows must not stand in the way."""
-    storage = SQLiteStorage(str(tmp_path / "bot.db"), clock=clock)
+    storage = SQLiteStorage(str(tmp_path / "bot.db"), now=clock.now)
     await storage.open()
     try:
         await _workers(storage)

@@ -12,7 +12,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.clock import FakeClock
+from bot.core.clock import FakeClock
 from storage.base import StorageError
 from storage.migrations import MIGRATIONS, migrate
 from storage.models import (
@@ -51,7 +51,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def storage(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SQLiteStorage]:
-    store = SQLiteStorage(str(tmp_path / "bot.db"), clock=clock)
+    store = SQLiteStorage(str(tmp_path / "bot.db"), now=clock.now)
     await store.open()
     yield store
     await store.close()
@@ -257,7 +257,7 @@ async def test_the_privacy_migration_keeps_the_data_and_empties_delivered_messag
             " (1, 'sendMessage', '{\"text\": \"sent\"}', 'x', 'x', 'x'),"
             " (1, 'sendMessage', '{\"text\": \"waiting\"}', 'x', 'x', NULL)"
         )
-    store = SQLiteStorage(str(path), clock=FakeClock())
+    store = SQLiteStorage(str(path), now=FakeClock().now)
     await store.open()
     try:
         worker = await store.get_worker(1001)

@@ -7,8 +7,8 @@ import asyncio
 from telegram import Chat, Message, Update, User
 
 from bot.app import UnionApplication
+from bot.runtime.updates import PerUserUpdateProcessor
 from bot.sandbox.server import Person
-from bot.updates import PerUserUpdateProcessor
 from tests.flow_helpers import onboard
 from tests.test_wages import WORK_Q, start_wages
 

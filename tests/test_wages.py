@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from bot.app import UnionApplication
-from bot.clock import FakeClock
-from bot.config import Config
+from bot.core.clock import FakeClock
+from bot.core.config import Config
 from bot.sandbox.server import Person
 from bot.sandbox.session import WORKER_ID, running_bot
 from flows import wages

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from flows.wages import AmountError, AmountProblem, months_from_text, parse_amount, parse_workers
+from bot.cases.amounts import AmountError, AmountProblem, months_from_text, parse_amount, parse_workers
 
 
 @pytest.mark.parametrize(

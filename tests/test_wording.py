@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import privacy
 from bot.app import UnionApplication
-from bot.config import Config, OfficerConfig
-from bot.i18n import OFFICERS, _catalog, translate, translate_in
+from bot.cases import privacy
+from bot.core.config import Config, OfficerConfig
+from bot.core.i18n import OFFICERS, _catalog, translate, translate_in
 from bot.sandbox.server import BotApiSandbox, Person, SentMessage
 from bot.sandbox.session import ADMIN_ID, BACKUP_ID, OFFICER_ID, default_sandbox_config, sandbox_config
 from tests.flow_helpers import onboard

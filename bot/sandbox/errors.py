@@ -62,6 +62,8 @@ def default_description(status: FaultStatus, retry_after: int) -> str:
         return f"Too Many Requests: retry after {retry_after}"
     if status in _DEFAULT_DESCRIPTIONS:
         return _DEFAULT_DESCRIPTIONS[status]
+    if isinstance(status, str):  # no HTTP status (HTTPStatus would refuse it too)
+        return "Unknown Error"
     try:
         return HTTPStatus(status).phrase
     except ValueError:

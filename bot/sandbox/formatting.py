@@ -231,7 +231,7 @@ class _HtmlParser:
         elif kind == "blockquote" and "expandable" in tag.attributes:
             self.out.entity("expandable_blockquote", tag.start)
         else:
-            extra = {}
+            extra: dict[str, Any] = {}
             language = tag.attributes.get("class", "").removeprefix("language-")
             if kind == "code" and tag.attributes.get("class", "").startswith("language-") and language:
                 extra["language"] = language
@@ -493,7 +493,8 @@ def _legacy_entity(source: str, i: int, out: _TextBuilder) -> int:
         first_line, newline, rest = inner.partition("\n")
         language = first_line if newline and first_line and " " not in first_line else None
         out.add(rest if language else inner)
-        out.entity("pre", start, **({"language": language} if language else {}))
+        extra: dict[str, Any] = {"language": language} if language else {}
+        out.entity("pre", start, **extra)
         return end + 3
     end = source.find("]" if char == "[" else char, i + 1)
     if end < 0:

@@ -103,7 +103,8 @@ class Person:
 
     @property
     def first_name(self) -> str:
-        return self.user["first_name"]
+        first_name: str = self.user["first_name"]  # Telegram's User JSON
+        return first_name
 
     @property
     def phone_number(self) -> str:

@@ -178,7 +178,8 @@ class ChatState:
 
     @property
     def id(self) -> int:
-        return self.user["id"]
+        user_id: int = self.user["id"]  # Telegram's User JSON
+        return user_id
 
     def chat_json(self) -> dict[str, Any]:
         chat = {"id": self.id, "type": "private", "first_name": self.user["first_name"]}
@@ -230,10 +231,11 @@ def _scope_key(scope: Any) -> str:
     if scope is None:
         return "default"
     if isinstance(scope, str):
+        text = scope
         try:
-            scope = json.loads(scope)
+            scope = json.loads(text)
         except ValueError:
-            return scope
+            return text
     if not isinstance(scope, dict) or not isinstance(scope.get("type"), str):
         raise bad("can't parse BotCommandScope JSON object")
     ids = [str(scope[key]) for key in ("chat_id", "user_id") if key in scope]
@@ -1308,7 +1310,7 @@ class BotApiSandbox:
         if text is not None and len(text) > MAX_CALLBACK_ANSWER_LENGTH:
             raise bad("MESSAGE_TOO_LONG")
         query.answered = True
-        answer = {"text": text, "show_alert": p.flag("show_alert"), "url": p.text("url")}
+        answer: dict[str, Any] = {"text": text, "show_alert": p.flag("show_alert"), "url": p.text("url")}
         self._chats[query.chat_id].callback_answers[query_id] = answer
         self._answer_outbox.append((query.chat_id, CallbackAnswer(query_id, query.message_id, **answer)))
         self._cond.notify_all()

@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.app import UnionApplication, build_application, running
-from bot.clock import Clock
-from bot.config import Config, OfficerConfig, StorageConfig, TelegramConfig, UnionConfig, load_config
-from bot.logs import configure_logging
+from bot.core.clock import Clock
+from bot.core.config import Config, OfficerConfig, StorageConfig, TelegramConfig, UnionConfig, load_config
+from bot.core.logs import configure_logging
 from bot.sandbox.server import BotApiSandbox, Person
 from bot.sandbox.terminal import chat_in_terminal
 

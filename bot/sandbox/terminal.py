@@ -87,10 +87,10 @@ def render_message(message: SentMessage, event: str = "new") -> str:
             cells.append(f"[{number}] {label}")
             number += 1
         lines.append("   " + "   ".join(cells))
-    for row in message.reply_keyboard or []:
+    for keys in message.reply_keyboard or []:
         cells = []
-        for label in row:
-            cells.append(f"[{number}] {label}")
+        for key in keys:
+            cells.append(f"[{number}] {key}")
             number += 1
         lines.append("   ⌨ " + "   ".join(cells))
     return "\n".join(lines)

@@ -1,0 +1,109 @@
+"""The one report text: the figures of a period as officers and the union above read them.
+
+/report shows it for any period; the Monday report sends it to the admins for the week before.
+"""
+
+from __future__ import annotations
+
+from bot.cases.vocabulary import KIND_LABELS, TRADE_LABELS, Trade, status_name_in
+from bot.core.i18n import labelled, money, span, translate, translate_plural
+from bot.reports.figures import Period, PeriodFigures
+from storage.models import CaseKind
+
+
+def report_text(
+    figures: PeriodFigures, period: Period, language: str, *, everyone: bool, weekly: bool = False
+) -> str:
+    """The period's figures as an HTML message, in the reader's language: /report, and (``weekly``) the
+    admins' Monday report, which is the same text under its own heading."""
+
+    def t(msgid: str, /, **params: object) -> str:
+        return translate(language, msgid, **params)
+
+    dates = {"start": period.first.isoformat(), "end": period.last.isoformat()}
+    share = figures.on_time_share
+    first_response, resolution = figures.first_response_median, figures.resolution_median
+    lines = [
+        "<b>"
+        + (
+            t("📊 Weekly report, {start} to {end}", **dates)
+            if weekly
+            else t("📊 Report, {start} to {end}", **dates)
+        )
+        + "</b>",
+        t("All cases") if everyone else t("Your cases (where you are primary or backup)"),
+        "",
+        t("New cases: {count}", count=figures.new_total),
+        *(
+            "  · " + labelled(language, t(KIND_LABELS[kind]), str(figures.new_by_kind.get(kind, 0)))
+            for kind in CaseKind
+        ),
+        t("Collective cases: {count}", count=figures.collective),
+    ]
+    if figures.by_status:
+        lines.append(t("Where the new cases stand now:"))
+        lines += [
+            "  · " + labelled(language, status_name_in(language, status), str(count))
+            for status, count in figures.by_status.items()
+        ]
+    lines += [
+        "",
+        t("Resolved: {count}", count=figures.resolved),
+        t("Referred to inspection, arbitration, court or legal aid: {count}", count=figures.referred),
+        t("Overdue now: {count}", count=figures.overdue_now),
+        t(
+            "First response, median: {time}",
+            time=span(language, first_response) if first_response is not None else "—",
+        ),
+        t(
+            "Time to resolve, median: {time}",
+            time=span(language, resolution) if resolution is not None else "—",
+        ),
+        t(
+            "Handled on time: {share} ({on_time} of {count})",
+            share=f"{share:.0%}" if share is not None else "—",
+            on_time=figures.on_time,
+            count=figures.on_time_counted,
+        ),
+        translate_plural(
+            language,
+            "Wages recovered: {amount} for {count} worker",
+            "Wages recovered: {amount} for {count} workers",
+            figures.workers_helped,
+            amount=money(language, figures.wages_recovered),
+        ),
+        "",
+        t("New members: {count}", count=figures.new_members),
+    ]
+    if figures.new_members_by_trade:
+        lines.append(t("By trade:"))
+        lines += [
+            "  · " + labelled(language, _trade_label(trade, language), str(count))
+            for trade, count in figures.new_members_by_trade.items()
+        ]
+    if len(figures.new_members_by_month) > 1:
+        lines.append(t("By month:"))
+        lines += [
+            "  · " + labelled(language, month, str(count))
+            for month, count in figures.new_members_by_month.items()
+        ]
+    if everyone:
+        lines += [
+            "",
+            t("Broadcast reach: not recorded yet")
+            if figures.broadcast_reach is None
+            else translate_plural(
+                language,
+                "Broadcast reach: {count} worker",
+                "Broadcast reach: {count} workers",
+                figures.broadcast_reach,
+            ),
+        ]
+    return "\n".join(lines)
+
+
+def _trade_label(trade: str, language: str) -> str:
+    try:
+        return translate(language, TRADE_LABELS[Trade(trade)])
+    except ValueError:
+        return trade or "—"
