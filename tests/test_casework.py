@@ -149,8 +149,10 @@ async def test_resolving_with_wages_recovered_records_the_amount_and_tells_the_w
     await wang.next_message(lambda m: "W-000001 的办理结果是什么" in m.text)
     wang.press("欠薪部分追回")
     await wang.next_message(lambda m: "追回了多少钱" in m.text)
-    wang.send_text("零")
-    await wang.next_message(lambda m: m.text.startswith("没看懂这个金额。"))
+    wang.send_text("零")  # read (as 0), and refused as no money recovered
+    await wang.next_message(lambda m: m.text.startswith("金额要大于0。"))
+    wang.send_text("一千万零一")
+    await wang.next_message(lambda m: m.text.startswith("超过了1000万元"))
     wang.send_text("¥4,000元")
     ask_workers = await wang.next_message(lambda m: "有几名工人拿回了钱" in m.text)
     assert ask_workers.button_labels == ["12名工人（按工人反映的人数）"]

@@ -217,6 +217,10 @@ async def test_worker_reports_in_english_alone_skipping_evidence(
         ("8.5k", "8500元"),
         ("1.2万", "1.2万元"),
         ("3250.5", "3250.50元"),
+        ("八千五", "8500元"),  # Chinese numerals, read back so a misreading shows at once
+        ("一万二", "1.2万元"),
+        ("两千五百元", "2500元"),
+        ("1万2", "1.2万元"),
     ],
 )
 async def test_amount_formats_are_read_and_echoed(
@@ -245,7 +249,7 @@ async def test_every_refused_amount_says_why_and_the_question_stays(
     await answer(worker, "搬砖")
     worker.press("1个月")
     await worker.next_message(lambda m: AMOUNT_Q in m.text)
-    again = "请重新输入金额，比如8500或8.5千。"
+    again = "请重新输入金额，比如8500、8.5千或八千五。"
     assert (await answer(worker, "0")).text == f"金额要大于0。\n{again}"
     assert (await answer(worker, "-500")).text == f"金额不能是负数。\n{again}"
     assert (await answer(worker, "很多钱")).text == f"没看懂这个金额。\n{again}"

@@ -35,6 +35,16 @@ from bot.cases.amounts import AmountError, AmountProblem, months_from_text, pars
         ("0.5", "0.50"),
         (" 8500 ", "8500"),
         ("10000000", "10000000"),  # the largest taken
+        # Chinese numerals and the mixed and spoken short forms workers type (read with cn2an).
+        ("八千五", "8500"),  # 八千五百
+        ("一万二", "12000"),  # 一万二千
+        ("3千", "3000"),
+        ("两千五百元", "2500"),
+        ("兩千五百元", "2500"),  # Traditional
+        ("三萬五", "35000"),
+        ("1万2", "12000"),
+        ("八千五百五十五点五", "8555.50"),
+        ("十二万三千四百五十六", "123456"),
     ],
 )
 def test_amounts_in_every_accepted_format(typed: str, expected: str) -> None:
@@ -56,7 +66,11 @@ def test_amounts_in_every_accepted_format(typed: str, expected: str) -> None:
         ("1001万", AmountProblem.TOO_LARGE),
         ("99999999999999999999", AmountProblem.TOO_LARGE),
         ("a lot", AmountProblem.NOT_A_NUMBER),
-        ("八千五", AmountProblem.NOT_A_NUMBER),
+        ("八千五abc", AmountProblem.NOT_A_NUMBER),
+        ("半", AmountProblem.NOT_A_NUMBER),
+        ("零", AmountProblem.ZERO),
+        ("负五百", AmountProblem.NEGATIVE),
+        ("一千零一万", AmountProblem.TOO_LARGE),
         ("8500abc", AmountProblem.NOT_A_NUMBER),
         ("85,00", AmountProblem.NOT_A_NUMBER),  # a misplaced thousands separator
         ("8.5.0", AmountProblem.NOT_A_NUMBER),

@@ -11,6 +11,8 @@ import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
+import cn2an
+
 from bot.core.i18n import N_
 
 MAX_AMOUNT = Decimal(10_000_000)  # more than this is a typo (an extra zero), not one wage claim
@@ -49,7 +51,8 @@ _MINUS = ("-", "−")
 
 
 def parse_amount(text: str) -> Decimal:
-    """An amount of money as workers type it: 8500, 8,500, 8500元, ¥8,500, ８５００, 8.5千, 8.5k, 1.2万.
+    """An amount of money as workers type it: 8500, 8,500, 8500元, ¥8,500, ８５００, 8.5千, 8.5k, 1.2万,
+    and in Chinese numerals or mixed: 八千五 (8500), 一万二 (12000), 两千五百元, 1万2, 三万五.
 
     Rounded to cents. Raises AmountError for zero, negative, unreadable and implausibly large amounts.
     """
@@ -60,16 +63,18 @@ def parse_amount(text: str) -> Decimal:
         clean = _CURRENCY.sub("", clean)
     negative = clean.startswith(_MINUS)
     clean = clean.lstrip("".join(_MINUS)).lstrip("¥")
+    typed = clean
     multiplier = 1
     if clean and clean[-1] in _MULTIPLIERS:
         multiplier = _MULTIPLIERS[clean[-1]]
         clean = clean[:-1]
-    if not (_PLAIN.match(clean) or _GROUPED.match(clean)):
-        raise AmountError(AmountProblem.NOT_A_NUMBER)
+    if _PLAIN.match(clean) or _GROUPED.match(clean):
+        number = Decimal(clean.replace(",", "")) * multiplier
+    else:
+        number = _chinese_number(typed)
+        negative = negative or number < 0
     try:
-        amount = (Decimal(clean.replace(",", "")) * multiplier).quantize(
-            Decimal("0.01"), rounding=ROUND_HALF_UP
-        )
+        amount = abs(number).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     except InvalidOperation as error:
         raise AmountError(AmountProblem.NOT_A_NUMBER) from error
     if amount == 0:
@@ -79,6 +84,23 @@ def parse_amount(text: str) -> Decimal:
     if amount > MAX_AMOUNT:
         raise AmountError(AmountProblem.TOO_LARGE)
     return amount
+
+
+# Chinese numerals, and the Traditional forms cn2an does not take.
+_CHINESE_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十廿百千万亿点负]")
+_TO_SIMPLIFIED = str.maketrans({"萬": "万", "億": "亿", "兩": "两", "點": "点", "負": "负"})
+
+
+def _chinese_number(typed: str) -> Decimal:
+    """八千五 → 8500, 一万二 → 12000, 1万2 → 12000, 负五百 → -500: cn2an's "smart" reading, which takes
+    Chinese numerals mixed with digits and the spoken short forms; NOT_A_NUMBER for anything else."""
+    simplified = typed.translate(_TO_SIMPLIFIED)
+    if not _CHINESE_NUMERAL.search(simplified):
+        raise AmountError(AmountProblem.NOT_A_NUMBER)
+    try:
+        return Decimal(str(cn2an.cn2an(simplified, "smart")))
+    except (ValueError, InvalidOperation) as error:  # cn2an says ValueError for what it cannot read
+        raise AmountError(AmountProblem.NOT_A_NUMBER) from error
 
 
 _CHINESE_DIGITS = {
