@@ -476,6 +476,12 @@ async def test_every_view_change_and_export_is_in_the_admins_audit_trail(
     wang.press("📎 把文件发给我", message_id=card.message_id)
     await wang.next_message(lambda m: m.kind == "photo")
     await _my_data(sandbox, worker)
+    # The copy is recorded once Telegram took it, just after the worker sees it: wait for the record.
+    case = await _case(bot)
+    await eventually(
+        lambda: bot.storage.list_case_events(case.id),
+        lambda events: any(e.action == privacy.EXPORTED and e.note == privacy.EXPORT_MYDATA for e in events),
+    )
 
     chen.send_command("/audit W-000001")
     assert (await chen.next_message()).text == "只有工会管理员可以这样做。"
