@@ -243,14 +243,10 @@ def span(language: str, length: timedelta, *, to_the_second: bool = False) -> st
         return translate(language, "{count} days", count=_one_decimal(seconds / 86400))
     days = length // _DAY
     if days % 365 == 0:
-        return _counted(language, days // 365, N_("1 year"), N_("{count} years"))
+        return translate_plural(language, "{count} year", "{count} years", days // 365)
     if days % 30 == 0:
-        return _counted(language, days // 30, N_("1 month"), N_("{count} months"))
+        return translate_plural(language, "{count} month", "{count} months", days // 30)
     return translate(language, "{count} days", count=days)
-
-
-def _counted(language: str, count: int, one: str, many: str) -> str:
-    return translate(language, one) if count == 1 else translate(language, many, count=count)
 
 
 def _one_decimal(value: float) -> str:
