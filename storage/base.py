@@ -467,3 +467,7 @@ class Storage(ABC):
     @abstractmethod
     async def is_update_processed(self, update_id: int) -> bool:
         """Whether this Telegram update was already handled (Telegram redelivers unconfirmed ones)."""
+
+    # -- worker files (一人一档) -------------------------------------------------------------------
+
+    # -- trainings -----------------------------------------------------------------------------

@@ -394,6 +394,14 @@ _DELIVERY = (
 )
 
 
+# Filled in by the work of issue 15 (one migration each: assistance, worker files, trainings).
+_ASSISTANCE: tuple[str, ...] = ()
+
+_WORKER_FILES: tuple[str, ...] = ()
+
+_TRAININGS: tuple[str, ...] = ()
+
+
 async def _initial(conn: aiosqlite.Connection) -> None:
     await _execute_all(conn, _INITIAL)
 
@@ -426,6 +434,18 @@ async def _delivery(conn: aiosqlite.Connection) -> None:
     await _execute_all(conn, _DELIVERY)
 
 
+async def _assistance(conn: aiosqlite.Connection) -> None:
+    await _execute_all(conn, _ASSISTANCE)
+
+
+async def _worker_files(conn: aiosqlite.Connection) -> None:
+    await _execute_all(conn, _WORKER_FILES)
+
+
+async def _trainings(conn: aiosqlite.Connection) -> None:
+    await _execute_all(conn, _TRAININGS)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial", _initial),
     Migration(2, "outbox_and_persistence", _outbox_and_persistence),
@@ -435,6 +455,9 @@ MIGRATIONS: list[Migration] = [
     Migration(6, "privacy", _privacy),
     Migration(7, "broadcasts", _broadcasts),
     Migration(8, "delivery", _delivery),
+    Migration(9, "assistance", _assistance),
+    Migration(10, "worker_files", _worker_files),
+    Migration(11, "trainings", _trainings),
 ]
 
 

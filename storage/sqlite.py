@@ -1394,6 +1394,10 @@ class SQLiteStorage(Storage):
         )
         return row is not None
 
+    # -- worker files (一人一档) -------------------------------------------------------------------
+
+    # -- trainings -----------------------------------------------------------------------------
+
 
 def _casefold(text: object) -> object:
     return text.casefold() if isinstance(text, str) else text
