@@ -27,7 +27,7 @@ from bot.cases.collective import CollectiveDetector
 from bot.core.clock import Clock, SystemClock
 from bot.core.config import Config
 from bot.core.context import BotContext
-from bot.officers import casework
+from bot.officers import casework, workerfile
 from bot.officers import lists as officers
 from bot.reports import reporting
 from bot.runtime import commands, status
@@ -39,7 +39,9 @@ from bot.runtime.updates import PerUserUpdateProcessor
 from bot.sweeps.digests import DigestSweep
 from bot.sweeps.followup import FollowupSweep
 from bot.sweeps.reminders import ReminderSweep
-from flows import subscription
+from bot.sweeps.trainings import TrainingSweep
+from bot.trainings import admin as training_admin
+from flows import subscription, training
 from storage import SQLiteStorage, Storage
 from storage.models import OutboxMessage
 
@@ -87,6 +89,7 @@ class UnionApplication(
         self.reminders = ReminderSweep(storage, config, clock)
         self.digests = DigestSweep(storage, config, clock)
         self.followups = FollowupSweep(storage, config, clock)
+        self.training_reminders = TrainingSweep(storage, config, clock)
         self.collective = CollectiveDetector(storage, config)
         self.broadcasts = BroadcastDispatcher(
             storage,
@@ -105,11 +108,13 @@ class UnionApplication(
         return self.bot
 
     async def run_schedules(self) -> None:
-        """One pass of the scheduled work: reminders and escalations, digests, follow-ups; then send.
+        """One pass of the scheduled work: reminders and escalations, digests, follow-ups, trainings'
+        reminders and waiting-list news; then send.
 
         Everything due is read from SQLite, so a pass after a restart catches up and repeats nothing.
         """
-        for sweep in (self.reminders.run, self.digests.run, self.followups.run, self._note_status):
+        sweeps = (self.reminders.run, self.digests.run, self.followups.run, self.training_reminders.run)
+        for sweep in (*sweeps, self._note_status):
             try:
                 await sweep()
             except Exception:  # one failing part must not stop the others, nor the next pass
@@ -410,7 +415,7 @@ def build_application(
     )
     assert isinstance(application, UnionApplication)
     # Officers' handlers first: their buttons and commands never collide with a worker's form. Then
-    # /subscribe, /unsubscribe and "I will attend", which work in the middle of a form too.
+    # /subscribe, /unsubscribe, "I will attend" and /training, which work in the middle of a form too.
     commands.add_handlers(
         application,
         [
@@ -419,11 +424,16 @@ def build_application(
             *officers.handlers(),
             *reporting.handlers(),
             *broadcast_admin.handlers(),
+            *training_admin.handlers(),
             *subscription.handlers(),
+            *training.handlers(),
             *flows.conversation_handlers(),
         ],
     )
     # A worker's own data and chat, from anywhere, even mid-form (flows/privacy.py).
     for handler in flows.privacy_handlers():
         application.add_handler(handler, group=flows.PRIVACY_GROUP)
+    # The worker file (/worker and its buttons), in the same early group: see bot/officers/workerfile.py.
+    for handler in workerfile.handlers():
+        application.add_handler(handler, group=workerfile.GROUP)
     return application

@@ -8,7 +8,7 @@ import html
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from telegram.error import InvalidToken, TelegramError
@@ -18,6 +18,7 @@ from bot.app import build_application, serve
 from bot.broadcasts import dispatch as broadcasts
 from bot.broadcasts.schedule import ScheduleError, describe, local_time, parse_moment, parse_rule
 from bot.cases import privacy
+from bot.cases.vocabulary import Trade
 from bot.core.clock import SystemClock
 from bot.core.config import Config, ConfigError, load_config
 from bot.core.i18n import LANGUAGES
@@ -27,9 +28,13 @@ from bot.reports.figures import Period, parse_date
 from bot.runtime.delivery import failure_of
 from bot.runtime.status import StatusReport, read_status, status_lines
 from bot.sandbox.session import run_sandbox_session
+from bot.trainings import admin as training_admin
+from bot.trainings import publishing as trainings_publishing
+from bot.trainings.times import TimeError, default_deadline, parse_deadline, parse_end, parse_start
+from flows.training import FALLBACK_LANGUAGE
 from storage import SQLiteStorage
 from storage.base import StorageError
-from storage.models import Schedule, ScheduleKind
+from storage.models import NewTraining, Schedule, ScheduleKind
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +73,16 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("path", metavar="PATH", help="the copy to write (missing folders are created)")
     backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
     _broadcast_parser(commands)
+    _training_parser(commands)
     export = with_config(
-        "export", "Write the cases received, or the members who joined, in a period as XLSX or CSV."
+        "export",
+        "Write the cases received, the members who joined, the trainings held or who came to them, in a"
+        " period as XLSX or CSV.",
     )
     export.add_argument(
-        "what", choices=[kind.value for kind in ExportKind], help="cases, or the member roster"
+        "what",
+        choices=[kind.value for kind in ExportKind],
+        help="cases, the member roster, trainings, or training attendance (the last three: the union only)",
     )
     export.add_argument("--from", dest="first", required=True, type=_date, metavar="DATE", help="first day")
     export.add_argument(
@@ -149,6 +159,69 @@ def _broadcast_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     cancel.add_argument("id", type=int, metavar="ID", help="the broadcast's number, from 'broadcast list'")
 
 
+def _training_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    training = commands.add_parser(
+        "training",
+        help="Create, list or cancel trainings workers sign up for (the running bot tells them).",
+        description="Create, list or cancel trainings; workers sign up in the bot with /training.",
+    )
+    actions = training.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    def action(name: str, help_text: str) -> argparse.ArgumentParser:
+        parser = actions.add_parser(name, help=help_text, description=help_text)
+        parser.add_argument(
+            "--config",
+            default=DEFAULT_CONFIG,
+            metavar="FILE",
+            help=f"the TOML config file (default: {DEFAULT_CONFIG})",
+        )
+        return parser
+
+    create = action("create", "Publish a training, and announce it to its workers with --announce.")
+    create.add_argument(
+        "--title", required=True, help=f"the title in {FALLBACK_LANGUAGE}, which every reader falls back to"
+    )
+    for code in LANGUAGES:
+        if code == FALLBACK_LANGUAGE:
+            continue
+        create.add_argument(
+            f"--title-{code.lower()}",
+            dest=f"title_{code}",
+            metavar="TITLE",
+            help=f"the title in {code} (else its readers see the {FALLBACK_LANGUAGE} title)",
+        )
+    create.add_argument(
+        "--starts", required=True, metavar="'YYYY-MM-DD HH:MM'", help="the start, in union.timezone"
+    )
+    create.add_argument(
+        "--ends",
+        required=True,
+        metavar="WHEN",
+        help="the end: 'YYYY-MM-DD HH:MM', a time on the start's day ('12:00') or a length ('3h')",
+    )
+    create.add_argument("--place", required=True, help="the address, as workers should read it")
+    create.add_argument("--location", metavar="LAT,LON", help="the place on a map, like 34.26,108.94")
+    create.add_argument("--seats", required=True, type=int, metavar="N", help="how many can take part")
+    create.add_argument("--trade", choices=[trade.value for trade in Trade], help="only for this trade")
+    create.add_argument(
+        "--region", metavar="TEXT", help="only for workplaces containing TEXT, like a township"
+    )
+    create.add_argument(
+        "--allowance", metavar="TEXT", help="travel or lost-work allowance, as workers read it"
+    )
+    create.add_argument(
+        "--deadline",
+        metavar="'YYYY-MM-DD HH:MM'",
+        help="the end of sign-up (default: 18:00 the day before the start)",
+    )
+    create.add_argument(
+        "--announce", action="store_true", help="also send it now to its workers, with a sign-up button"
+    )
+    action("list", "Trainings from the last month on, with sign-ups.")
+    cancel = action("cancel", "Cancel a training: everyone signed up or waiting is told.")
+    cancel.add_argument("id", type=int, metavar="ID", help="the training's number, from 'training list'")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -164,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_backup(args.config, args.path, force=args.force))
         if args.command == "broadcast":
             return asyncio.run(_broadcast(args))
+        if args.command == "training":
+            return asyncio.run(_training(args))
         if args.command == "export":
             return asyncio.run(_export(args))
         if args.command == "sandbox":
@@ -362,6 +437,139 @@ def _texts(options: list[str]) -> dict[str, str]:
             raise ValueError(f"--text {option!r}: write LANGUAGE=TEXT, like zh-Hans=明天培训")
         texts[language.strip()] = html.escape(text.strip(), quote=False)
     return texts
+
+
+async def _training(args: argparse.Namespace) -> int:
+    """``union-bot training create|list|cancel``: the library does the work (bot/trainings/publishing.py)."""
+
+    config = load_config(args.config)
+    clock = SystemClock()
+    storage = SQLiteStorage(config.storage.database, now=clock.now)
+    await storage.open()
+    try:
+        if args.action == "list":
+            trainings = await storage.list_trainings(
+                starting_after=clock.now() - training_admin.RECENT, include_cancelled=True
+            )
+            for training in trainings:
+                signups = await storage.list_signups(training.id)
+                print(
+                    trainings_publishing.plain_text(
+                        trainings_publishing.summary_line(training, signups, "en", config)
+                    )
+                )
+            return 0
+        if args.action == "cancel":
+            try:
+                cancelled, told = await trainings_publishing.cancel(storage, config, args.id)
+            except trainings_publishing.PublishError as error:
+                print(f"union-bot: {error}", file=sys.stderr)
+                return 1
+            print(
+                f"Training #{cancelled.id}: cancelled. {told} worker(s) signed up or waiting will be told "
+                "by the running bot."
+            )
+            return 0
+        try:
+            new = _new_training(args, config, clock.now())
+        except ValueError as error:
+            print(f"union-bot: {error}", file=sys.stderr)
+            return 2
+        training = await storage.create_training(new)
+        zone = config.union.zone
+        print(
+            f"Training #{training.id}: {local_time(training.starts_at, zone)} to "
+            f"{local_time(training.ends_at, zone)} ({config.union.timezone}), {training.seats} seat(s), "
+            f"sign-up until {local_time(training.signup_deadline, zone)}."
+        )
+        if args.announce:
+            try:
+                broadcast = await trainings_publishing.announce(
+                    storage, config, clock, training, created_by=None
+                )
+            except trainings_publishing.PublishError as error:
+                print(f"union-bot: not announced: {error}", file=sys.stderr)
+                return 1
+            count = await storage.count_audience(
+                broadcast.audience, default_language=config.union.default_language
+            )
+            audience = broadcasts.audience_label(broadcast.audience, "en")
+            print(
+                f"Announced as broadcast #{broadcast.id} to {audience} ({count} worker(s) now). "
+                "The running bot sends it; the admins get the report."
+            )
+        return 0
+    finally:
+        await storage.close()
+
+
+def _new_training(args: argparse.Namespace, config: Config, now: datetime) -> NewTraining:
+    """The training the options describe; ValueError naming the option that is wrong."""
+    zone = config.union.zone
+    titles = {FALLBACK_LANGUAGE: args.title.strip()}
+    for code in LANGUAGES:
+        title = getattr(args, f"title_{code}", None)
+        if code != FALLBACK_LANGUAGE and title is not None:
+            titles[code] = title.strip()
+    for code, title in titles.items():
+        option = "--title" if code == FALLBACK_LANGUAGE else f"--title-{code.lower()}"
+        if not 1 <= len(title) <= training_admin.TITLE_LIMIT:
+            raise ValueError(f"{option}: write 1 to {training_admin.TITLE_LIMIT} characters")
+    try:
+        starts_at = parse_start(args.starts, zone, now)
+    except TimeError as error:
+        raise ValueError(f"--starts: {error}") from None
+    try:
+        ends_at = parse_end(args.ends, starts_at, zone)
+    except TimeError as error:
+        raise ValueError(f"--ends: {error}") from None
+    try:
+        deadline = (
+            parse_deadline(args.deadline, starts_at, zone, now)
+            if args.deadline
+            else default_deadline(starts_at, zone, now)
+        )
+    except TimeError as error:
+        raise ValueError(f"--deadline: {error}") from None
+    place = " ".join(args.place.split())
+    if not 1 <= len(place) <= training_admin.PLACE_LIMIT:
+        raise ValueError(f"--place: write 1 to {training_admin.PLACE_LIMIT} characters")
+    if not 1 <= args.seats <= training_admin.SEATS_LIMIT:
+        raise ValueError(f"--seats: from 1 to {training_admin.SEATS_LIMIT}")
+    region = " ".join(args.region.split()) if args.region is not None else None
+    if region is not None and not 1 <= len(region) <= trainings_publishing.REGION_LIMIT:
+        raise ValueError(f"--region: write 1 to {trainings_publishing.REGION_LIMIT} characters")
+    allowance = args.allowance.strip() if args.allowance else None
+    if allowance is not None and len(allowance) > training_admin.ALLOWANCE_LIMIT:
+        raise ValueError(f"--allowance: write at most {training_admin.ALLOWANCE_LIMIT} characters")
+    latitude, longitude = _location(args.location) if args.location else (None, None)
+    return NewTraining(
+        titles=titles,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        place=place,
+        latitude=latitude,
+        longitude=longitude,
+        seats=args.seats,
+        trade=args.trade,
+        region=region,
+        allowance_note=allowance,
+        signup_deadline=deadline,
+        created_by=None,
+    )
+
+
+def _location(text: str) -> tuple[float, float]:
+    latitude, separator, longitude = text.partition(",")
+    try:
+        if not separator:
+            raise ValueError
+        lat, lon = float(latitude), float(longitude)
+    except ValueError:
+        raise ValueError(f"--location {text!r}: write LAT,LON, like 34.26,108.94") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValueError(f"--location {text!r}: the latitude is -90 to 90, the longitude -180 to 180")
+    return lat, lon
 
 
 async def _backup(config_path: str, path: str, *, force: bool) -> int:

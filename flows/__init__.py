@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.context import BotHandler
-from flows import followup, join, legal, menu, mycases, onboarding, privacy, rights, wages
+from flows import assistance, followup, join, legal, menu, mycases, onboarding, privacy, rights, wages
 
 PRIVACY_GROUP = -1  # before the conversations: see flows/privacy.py
 
@@ -16,6 +16,7 @@ def conversation_handlers() -> list[BotHandler]:
         join.conversation(),
         *wages.handlers(),
         *legal.handlers(),
+        *assistance.handlers(),
         *mycases.handlers(),
         onboarding.conversation(),
         *rights.handlers(),

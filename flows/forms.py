@@ -41,7 +41,7 @@ KEEP = "form:keep"
 DROP = "form:drop"
 
 # Commands that would start something else: asked about before the draft is dropped.
-SWITCH_COMMANDS = ["start", "join", "wages", "legal", "mycases", "rights", "language", "help"]
+SWITCH_COMMANDS = ["start", "join", "wages", "legal", "assistance", "mycases", "rights", "language", "help"]
 
 Asker = Callable[[Update, BotContext], Awaitable[int]]
 Step = Callable[[Update, BotContext], Coroutine[Any, Any, int | None]]  # None: the question stays

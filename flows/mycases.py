@@ -88,6 +88,9 @@ OUTCOME_WORDS: dict[Outcome, str] = {
     Outcome.ADVICE_GIVEN: N_("you were given legal advice"),
     Outcome.MEMBERSHIP_APPROVED: N_("approved: you are a member"),
     Outcome.MEMBERSHIP_REJECTED: N_("not approved"),
+    Outcome.GRANTED: N_("approved: the union gives you help"),
+    Outcome.NOT_ELIGIBLE: N_("not approved"),
+    Outcome.REFERRED_UPWARD: N_("sent to the union federation, which decides"),
 }
 
 _CASE_ID = re.compile(r"[0-9]{1,18}")
@@ -151,8 +154,9 @@ def _status(context: BotContext, status: CaseStatus) -> str:
     return context.t(STATUS_LABELS[status])
 
 
-def outcome_lines(context: BotContext, case: Case) -> list[str]:
-    """How the case ended and what was recovered, once an officer has recorded it (also for /mydata)."""
+def outcome_lines(context: BotContext, case: Case, *, plain_text: bool = False) -> list[str]:
+    """How the case ended and what was recovered or granted, once an officer has recorded it (also for
+    /mydata, whose file is ``plain_text``: the officer's typed reason goes in as typed, not escaped)."""
     if case.outcome is None:
         return []
     lines = [context.t("How it ended: {outcome}", outcome=context.t(OUTCOME_WORDS[case.outcome]))]
@@ -160,6 +164,11 @@ def outcome_lines(context: BotContext, case: Case) -> list[str]:
         lines.append(
             context.t("Amount recovered: {amount}", amount=money(context.language, case.amount_recovered))
         )
+    if case.amount_granted:
+        lines.append(context.t("Help given: {amount}", amount=money(context.language, case.amount_granted)))
+    if case.decision_reason:
+        reason = Html(case.decision_reason) if plain_text else case.decision_reason
+        lines.append(context.t("Why: {reason}", reason=reason))
     return lines
 
 

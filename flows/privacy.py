@@ -28,10 +28,11 @@ from bot.core.i18n import LANGUAGE_NAMES, N_, Nn_, Translator, labelled, listing
 from bot.runtime import chatlog
 from bot.runtime.commands import stale_button
 from bot.runtime.delivery import FailureKind, failure_of
-from flows import forms, join, legal, wages
+from flows import assistance, forms, join, legal, wages
 from flows.menu import menu_pattern
 from flows.mycases import STATUS_LABELS, outcome_lines, what_happened
-from storage.models import Attachment, Case, CaseKind, Worker
+from flows.training import title_of, when
+from storage.models import Attachment, Case, CaseKind, SignupStatus, TrainingStatus, Worker
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ FORMS: dict[CaseKind, forms.Form] = {
     CaseKind.MEMBERSHIP: join.FORM,
     CaseKind.WAGES: wages.FORM,
     CaseKind.LEGAL: legal.FORM,
+    CaseKind.ASSISTANCE: assistance.FORM,
 }
 
 PROFILE_LABELS: dict[str, str] = {
@@ -135,6 +137,10 @@ async def show_page(update: Update, context: BotContext) -> None:
         closed=span(context.language, rules.retain_closed),
         inactive=span(context.language, rules.retain_inactive_workers),
     )
+    # Who else may see a hardship request (flows/assistance.py asks; the officers cannot refer it without).
+    text += "\n" + context.t(
+        "• A request for hardship help goes to the union federation above the township only if you said yes."
+    )
     markup = forms.buttons(
         [
             [(context.t("📄 A copy of my data"), MYDATA)],
@@ -212,15 +218,45 @@ async def my_data_document(context: BotContext, worker: Worker, cases: list[Case
         lines += ["", t("You have no cases.")]
     for case in cases:
         lines += ["", *await _case_lines(context, case)]
+    lines += await _training_lines(context, worker)
     lines += [
         "",
         _heading(t("Not in this file")),
         t("Notes the union officers write for each other about your cases."),
+        t("Notes and a help plan the union officers may keep about you."),
         t("The files you sent stay with Telegram; the union keeps only a reference to them."),
         "",
         t("To delete your data: /forget. To delete the bot's messages in this chat: /deletemessages."),
     ]
     return "\n".join(lines) + "\n"
+
+
+# Where a worker stands with a training, in their words.
+SIGNUP_WORDS: dict[SignupStatus, str] = {
+    SignupStatus.CONFIRMED: N_("you have a seat"),
+    SignupStatus.WAITING: N_("on the waiting list"),
+    SignupStatus.CANCELLED: N_("you cancelled"),
+}
+ATTENDANCE_WORDS: dict[bool, str] = {True: N_("you came"), False: N_("marked as not there")}
+
+
+async def _training_lines(context: BotContext, worker: Worker) -> list[str]:
+    """The trainings they signed up for: when, and where they stand."""
+    t = context.t
+    signed_up = await context.storage.list_worker_trainings(worker.telegram_id)
+    if not signed_up:
+        return []
+    lines = ["", _heading(t("Trainings"))]
+    zone = context.config.union.zone
+    for item in signed_up:
+        words = [t(SIGNUP_WORDS[item.signup.status])]
+        if item.training.status == TrainingStatus.CANCELLED:
+            words.append(t("called off"))
+        if item.signup.attended is not None:
+            words.append(t(ATTENDANCE_WORDS[item.signup.attended]))
+        parts = [title_of(item.training, t.language), when(item.training, t.language, zone), *words]
+        lines.append("  " + " · ".join(parts))
+    return lines
 
 
 def _heading(text: str) -> str:
@@ -252,7 +288,7 @@ async def _case_lines(context: BotContext, case: Case) -> list[str]:
     lines = [
         _heading(f"{case.reference} · {t(KIND_LABELS[case.kind])}"),
         t("Status: {status}", status=t(STATUS_LABELS[case.status])),
-        *outcome_lines(context, case),
+        *outcome_lines(context, case, plain_text=True),
         _pair(t.language, t("Received"), _when(context, case.created_at)),
         "",
         t("What you told us:"),

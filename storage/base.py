@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from storage.models import (
@@ -32,6 +32,7 @@ from storage.models import (
     NewCase,
     NewCaseEvent,
     NewChatMessage,
+    NewTraining,
     Officer,
     OfficerIn,
     OutboxItem,
@@ -39,7 +40,16 @@ from storage.models import (
     PersistenceChange,
     Resolution,
     ScheduleUpdate,
+    SignupCancellation,
+    SignupRefusal,
+    Training,
+    TrainingReminder,
+    TrainingSignup,
     Worker,
+    WorkerFileView,
+    WorkerNote,
+    WorkerPlan,
+    WorkerTraining,
     Workload,
 )
 
@@ -54,6 +64,14 @@ class InvalidTransition(StorageError):
 
 class CaseChanged(StorageError):
     """The case is no longer in the status the caller saw: someone else acted first."""
+
+
+class SignupRefused(StorageError):
+    """A training sign-up (or its cancellation) is not possible: ``reason`` says why, for the worker."""
+
+    def __init__(self, reason: SignupRefusal) -> None:
+        super().__init__(f"sign-up refused: {reason}")
+        self.reason = reason
 
 
 class Storage(ABC):
@@ -469,5 +487,128 @@ class Storage(ABC):
         """Whether this Telegram update was already handled (Telegram redelivers unconfirmed ones)."""
 
     # -- worker files (一人一档) -------------------------------------------------------------------
+    # A worker's file is read from their cases; these keep what belongs to the worker rather than to one
+    # case: the hardship plan, officers' notes, and the audit of who opened the file. Forgetting the
+    # worker (forget_worker) and retention (erase_inactive_workers, and anonymise_finished_cases once no
+    # case of theirs is left) delete the plan and the notes.
+
+    @abstractmethod
+    async def get_worker_plan(self, worker_id: int) -> WorkerPlan | None: ...
+
+    @abstractmethod
+    async def set_worker_plan(
+        self,
+        worker_id: int,
+        *,
+        updated_by: int,
+        responsible_id: int,
+        plan: str | None = None,
+        review_on: date | None = None,
+    ) -> WorkerPlan:
+        """Create or change the worker's plan: ``plan`` and ``review_on`` replace the stored values when
+        given (None keeps them); ``responsible_id`` gets the review in their digest. StorageError when
+        the worker does not exist or is the anonymous worker."""
+
+    @abstractmethod
+    async def add_worker_note(self, worker_id: int, *, author_id: int, text: str) -> WorkerNote: ...
+
+    @abstractmethod
+    async def list_worker_notes(self, worker_id: int, *, limit: int = 100) -> list[WorkerNote]:
+        """Newest first."""
+
+    @abstractmethod
+    async def record_worker_file_view(
+        self, worker_id: int, *, viewer_id: int, viewer_role: str, via: str, case_id: int | None
+    ) -> None:
+        """Someone was shown the worker's file (the audit trail)."""
+
+    @abstractmethod
+    async def list_worker_file_views(self, worker_id: int, *, limit: int = 100) -> list[WorkerFileView]:
+        """Newest first."""
+
+    @abstractmethod
+    async def due_plan_reviews(
+        self, on_or_before: date, *, responsible_id: int | None = None, limit: int = 200
+    ) -> list[WorkerPlan]:
+        """Plans whose review date is ``on_or_before`` or earlier (of one responsible officer, or of
+        everyone), earliest first."""
 
     # -- trainings -----------------------------------------------------------------------------
+    # Seats are enforced in one write transaction: a sign-up takes a free seat or joins the waiting
+    # list; cancelling a seat moves the first waiting worker up in the same transaction and marks them
+    # "to tell" (due_promotion_notices), so the news survives a crash.
+
+    @abstractmethod
+    async def create_training(self, new: NewTraining) -> Training: ...
+
+    @abstractmethod
+    async def get_training(self, training_id: int) -> Training | None: ...
+
+    @abstractmethod
+    async def list_trainings(
+        self, *, starting_after: datetime | None = None, include_cancelled: bool = False, limit: int = 50
+    ) -> list[Training]:
+        """Trainings starting after ``starting_after`` (all of them when None), soonest first."""
+
+    @abstractmethod
+    async def cancel_training(self, training_id: int, *, outbox: Sequence[OutboxMessage] = ()) -> Training:
+        """Call the training off, queueing ``outbox`` (telling its workers) in the same transaction.
+
+        Sign-ups keep their status (reports count them); no reminders or promotions follow. A training
+        already cancelled is returned unchanged and nothing is queued; StorageError if there is none.
+        """
+
+    @abstractmethod
+    async def sign_up(self, training_id: int, worker_id: int) -> TrainingSignup:
+        """A seat while seats are free, else a place at the end of the waiting list.
+
+        Signing up again while confirmed or waiting changes nothing and returns that sign-up; after a
+        cancellation it signs up anew (at the end of the list). SignupRefused when the training is
+        unknown, cancelled, started, or its sign-up deadline has passed.
+        """
+
+    @abstractmethod
+    async def cancel_signup(self, training_id: int, worker_id: int) -> SignupCancellation | None:
+        """Cancel the worker's sign-up; a freed seat goes to the first waiting worker, atomically.
+
+        None when they had no sign-up to cancel. SignupRefused when the training is unknown,
+        cancelled, or already started.
+        """
+
+    @abstractmethod
+    async def get_signup(self, training_id: int, worker_id: int) -> TrainingSignup | None: ...
+
+    @abstractmethod
+    async def list_signups(self, training_id: int) -> list[TrainingSignup]:
+        """Every sign-up: confirmed, then waiting in list order, then cancelled."""
+
+    @abstractmethod
+    async def list_worker_trainings(self, worker_id: int) -> list[WorkerTraining]:
+        """Every sign-up of the worker (cancelled ones too) with its training, by training start."""
+
+    @abstractmethod
+    async def mark_attendance(self, training_id: int, worker_id: int, attended: bool) -> TrainingSignup:
+        """Record whether the worker came; StorageError if they have no sign-up that is not cancelled."""
+
+    @abstractmethod
+    async def due_training_reminders(
+        self, reminder: TrainingReminder, *, starts_before: datetime, now: datetime, limit: int = 200
+    ) -> list[WorkerTraining]:
+        """Confirmed sign-ups of open trainings starting in (now, starts_before] whose ``reminder``
+        is not done yet, soonest training first."""
+
+    @abstractmethod
+    async def mark_training_reminder(
+        self, signup_id: int, reminder: TrainingReminder, *, outbox: Sequence[OutboxMessage] = ()
+    ) -> bool:
+        """Record the reminder done and queue ``outbox`` with it (nothing, to skip it), once; False
+        (nothing queued) if it was done already or the seat or training is gone meanwhile."""
+
+    @abstractmethod
+    async def due_promotion_notices(self, *, limit: int = 200) -> list[WorkerTraining]:
+        """Workers moved up from a waiting list and not told yet, for trainings still open and ahead."""
+
+    @abstractmethod
+    async def mark_promotion_told(self, signup_id: int, *, outbox: Sequence[OutboxMessage] = ()) -> bool:
+        """Record the promotion told and queue ``outbox``, once; False (nothing queued) if it was told
+        already or the seat is no longer theirs."""

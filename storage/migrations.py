@@ -395,11 +395,198 @@ _DELIVERY = (
 
 
 # Filled in by the work of issue 15 (one migration each: assistance, worker files, trainings).
-_ASSISTANCE: tuple[str, ...] = ()
 
-_WORKER_FILES: tuple[str, ...] = ()
+# Every column of ``cases`` as migrations 1 to 8 left it, in order: copied across the rebuild below.
+_CASES_COLUMNS = (
+    "id, reference, kind, status, priority, worker_id, assignee_id, backup_id, fields, created_at,"
+    " updated_at, first_response_due_at, next_update_due_at, acknowledged_at, resolved_at, closed_at,"
+    " outcome, amount_recovered, workers_helped, member_number, remind_at, sla_started_at,"
+    " reminders_sent, followup_sent_at, group_id, anonymised_at"
+)
 
-_TRAININGS: tuple[str, ...] = ()
+_ASSISTANCE = (
+    # Hardship assistance (申请帮扶) is a new kind of case. SQLite cannot change a CHECK constraint, so
+    # the table is rebuilt: copied aside, dropped, created with 'assistance' allowed, copied back with
+    # the same ids. case_events, attachments and the rest point at case ids, and foreign keys stay on
+    # (they cannot be switched off inside a transaction): deferred, the rows they point at are gone
+    # only until the copy comes back, and the commit checks they are all there again.
+    "PRAGMA defer_foreign_keys = ON",
+    f"CREATE TABLE cases_before_assistance AS SELECT {_CASES_COLUMNS} FROM cases",
+    # AUTOINCREMENT's high-water mark goes with the dropped table: kept, so no case number is reused.
+    """
+    CREATE TABLE cases_sequence_before_assistance AS
+        SELECT seq FROM sqlite_sequence WHERE name = 'cases'
+    """,
+    "DROP TABLE cases",
+    """
+    CREATE TABLE cases (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        reference TEXT UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('membership', 'wages', 'legal', 'assistance')),
+        status TEXT NOT NULL DEFAULT 'new' CHECK (status IN (
+            'new', 'acknowledged', 'in_progress', 'waiting_for_worker',
+            'resolved', 'closed', 'withdrawn', 'reopened'
+        )),
+        priority TEXT NOT NULL DEFAULT 'normal' CHECK (priority IN ('normal', 'high', 'urgent')),
+        worker_id INTEGER NOT NULL REFERENCES workers (telegram_id),
+        assignee_id INTEGER REFERENCES officers (telegram_id),
+        backup_id INTEGER REFERENCES officers (telegram_id),
+        fields TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        first_response_due_at TEXT,
+        next_update_due_at TEXT,
+        acknowledged_at TEXT,
+        resolved_at TEXT,
+        closed_at TEXT,
+        outcome TEXT,
+        amount_recovered TEXT,
+        workers_helped INTEGER,
+        member_number TEXT,
+        remind_at TEXT,
+        sla_started_at TEXT,
+        reminders_sent INTEGER NOT NULL DEFAULT 0,
+        followup_sent_at TEXT,
+        group_id INTEGER REFERENCES case_groups (id),
+        anonymised_at TEXT,
+        -- What an assistance case decided: the grant as exact decimal text (yuan), or why not eligible.
+        amount_granted TEXT,
+        decision_reason TEXT
+    )
+    """,
+    f"INSERT INTO cases ({_CASES_COLUMNS}) SELECT {_CASES_COLUMNS} FROM cases_before_assistance",
+    """
+    INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'cases', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'cases')
+    """,
+    """
+    UPDATE sqlite_sequence
+        SET seq = MAX(seq, COALESCE((SELECT MAX(seq) FROM cases_sequence_before_assistance), 0))
+        WHERE name = 'cases'
+    """,
+    "DROP TABLE cases_before_assistance",
+    "DROP TABLE cases_sequence_before_assistance",
+    # The indexes went with the old table.
+    "CREATE INDEX cases_by_worker ON cases (worker_id, id)",
+    "CREATE INDEX cases_by_status_first_response ON cases (status, first_response_due_at)",
+    "CREATE INDEX cases_by_status_next_update ON cases (status, next_update_due_at)",
+    "CREATE INDEX cases_by_assignee ON cases (assignee_id, status)",
+    "CREATE INDEX cases_by_backup ON cases (backup_id, status)",
+    "CREATE INDEX cases_by_remind_at ON cases (remind_at) WHERE remind_at IS NOT NULL",
+    """
+    CREATE INDEX cases_for_followup ON cases (resolved_at)
+        WHERE status = 'resolved' AND followup_sent_at IS NULL
+    """,
+    "CREATE INDEX cases_by_group ON cases (group_id) WHERE group_id IS NOT NULL",
+    "CREATE INDEX cases_by_kind_created ON cases (kind, created_at)",
+    "CREATE INDEX cases_to_anonymise ON cases (status, anonymised_at)",
+)
+
+_WORKER_FILES: tuple[str, ...] = (
+    # One file per worker (一人一档): the hardship plan (帮扶措施), at most one per worker. review_on is
+    # the union's local date (YYYY-MM-DD) the plan is to be looked at again; the responsible officer gets
+    # it in their morning digest from that day until a new date is set. The worker's row keeps no
+    # cascade: forgetting them deletes these rows on purpose (storage.sqlite.forget_worker), and a
+    # deletion that missed them fails instead of leaving them behind.
+    """
+    CREATE TABLE worker_plans (
+        worker_id INTEGER PRIMARY KEY REFERENCES workers (telegram_id),
+        plan TEXT,
+        review_on TEXT,
+        responsible_id INTEGER REFERENCES officers (telegram_id),
+        updated_by INTEGER,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX worker_plans_due ON worker_plans (review_on) WHERE review_on IS NOT NULL",
+    # Officers' notes about a worker (not about one case): personal data, deleted with the worker.
+    """
+    CREATE TABLE worker_notes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        worker_id INTEGER NOT NULL REFERENCES workers (telegram_id),
+        author_id INTEGER,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX worker_notes_by_worker ON worker_notes (worker_id, id)",
+    # Who opened a worker's file, and how: never updated, except that forgetting the worker points
+    # their rows at the anonymous worker (0), so the audit keeps who looked and when, not at whom.
+    """
+    CREATE TABLE worker_file_views (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        worker_id INTEGER NOT NULL REFERENCES workers (telegram_id),
+        viewer_id INTEGER NOT NULL,
+        viewer_role TEXT NOT NULL,
+        via TEXT NOT NULL,
+        case_id INTEGER REFERENCES cases (id),
+        created_at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX worker_file_views_by_worker ON worker_file_views (worker_id, id)",
+)
+
+_TRAININGS = (
+    # Trainings workers sign up to (培训). titles: {"zh-Hans": "...", ...} as JSON. trade: a trade value
+    # (bot/cases/vocabulary.py), NULL for every trade; region: text the worker's workplace contains, NULL
+    # for everywhere. Coordinates are REAL: a place on a map, not an amount.
+    """
+    CREATE TABLE trainings (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        titles TEXT NOT NULL,
+        starts_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL,
+        place TEXT NOT NULL,
+        latitude REAL,
+        longitude REAL,
+        seats INTEGER NOT NULL CHECK (seats >= 1),
+        trade TEXT,
+        region TEXT,
+        allowance_note TEXT,
+        signup_deadline TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'cancelled')),
+        created_by INTEGER,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX trainings_by_start ON trainings (starts_at)",
+    # One row per (training, worker), whatever happens to it: signing up again after cancelling reuses
+    # the row. queue_number orders the waiting list (a timestamp can repeat; a re-signup goes to the end).
+    # confirmed_at: when the seat became theirs, so reminders already due then are not sent late.
+    # promoted_at without promotion_told_at: moved up from the waiting list and not told yet (the sweep
+    # tells them, so a crash between the change and the message loses nothing).
+    # day_reminder_at / soon_reminder_at: the reminders the day before and 2 hours before, done (sent or
+    # deliberately skipped), so each goes out once across restarts.
+    """
+    CREATE TABLE training_signups (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        training_id INTEGER NOT NULL REFERENCES trainings (id),
+        worker_id INTEGER NOT NULL REFERENCES workers (telegram_id) ON DELETE CASCADE,
+        status TEXT NOT NULL CHECK (status IN ('confirmed', 'waiting', 'cancelled')),
+        queue_number INTEGER NOT NULL,
+        attended INTEGER CHECK (attended IN (0, 1)),
+        confirmed_at TEXT,
+        promoted_at TEXT,
+        promotion_told_at TEXT,
+        day_reminder_at TEXT,
+        soon_reminder_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (training_id, worker_id)
+    )
+    """,
+    "CREATE INDEX training_signups_by_worker ON training_signups (worker_id)",
+    "CREATE INDEX training_signups_by_queue ON training_signups (training_id, status, queue_number)",
+    # Promotion notices still to send: few rows, looked for by every sweep.
+    """
+    CREATE INDEX training_signups_to_tell ON training_signups (promoted_at)
+        WHERE promoted_at IS NOT NULL AND promotion_told_at IS NULL
+    """,
+    # A broadcast that announces a training carries its sign-up button (bot/trainings).
+    "ALTER TABLE broadcasts ADD COLUMN training_id INTEGER REFERENCES trainings (id)",
+)
 
 
 async def _initial(conn: aiosqlite.Connection) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 
 class _Row(BaseModel):
@@ -23,6 +23,7 @@ class CaseKind(StrEnum):
     MEMBERSHIP = "membership"
     WAGES = "wages"
     LEGAL = "legal"
+    ASSISTANCE = "assistance"  # hardship assistance (申请帮扶)
 
 
 # One letter per kind, so a worker or officer can tell cases apart by reference alone.
@@ -30,6 +31,7 @@ REFERENCE_PREFIX: dict[CaseKind, str] = {
     CaseKind.MEMBERSHIP: "M",
     CaseKind.WAGES: "W",
     CaseKind.LEGAL: "L",
+    CaseKind.ASSISTANCE: "A",
 }
 
 
@@ -110,6 +112,9 @@ class Outcome(StrEnum):
     ADVICE_GIVEN = "advice_given"
     MEMBERSHIP_APPROVED = "membership_approved"
     MEMBERSHIP_REJECTED = "membership_rejected"
+    GRANTED = "granted"  # hardship assistance granted, with an amount
+    NOT_ELIGIBLE = "not_eligible"  # with the reason
+    REFERRED_UPWARD = "referred_upward"  # decided above the township, by the union federation (总工会)
 
 
 _REFERRALS = (
@@ -124,6 +129,7 @@ OUTCOMES: dict[CaseKind, tuple[Outcome, ...]] = {
     CaseKind.WAGES: (Outcome.RECOVERED_FULL, Outcome.RECOVERED_PART, Outcome.NOT_RECOVERED, *_REFERRALS),
     CaseKind.LEGAL: (Outcome.ADVICE_GIVEN, *_REFERRALS),
     CaseKind.MEMBERSHIP: (Outcome.MEMBERSHIP_APPROVED, Outcome.MEMBERSHIP_REJECTED),
+    CaseKind.ASSISTANCE: (Outcome.GRANTED, Outcome.NOT_ELIGIBLE, Outcome.REFERRED_UPWARD),
 }
 
 # Outcomes that recovered money: the officer is asked how much and for how many workers.
@@ -137,7 +143,17 @@ class Resolution(_In):
     amount_recovered: Decimal | None = Field(default=None, ge=0)
     workers_helped: int | None = Field(default=None, ge=0)
     member_number: str | None = None
+    amount_granted: Decimal | None = Field(default=None, gt=0)  # hardship assistance granted, in yuan
+    reason: str | None = Field(default=None, min_length=1)  # why an application was not eligible
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _decision_complete(self) -> Resolution:
+        if (self.outcome == Outcome.GRANTED) != (self.amount_granted is not None):
+            raise ValueError("an amount is granted exactly when assistance is granted")
+        if (self.outcome == Outcome.NOT_ELIGIBLE) != (self.reason is not None):
+            raise ValueError("a reason is given exactly when an application is not eligible")
+        return self
 
 
 class Priority(StrEnum):
@@ -167,6 +183,9 @@ ANONYMOUS_FIELDS: dict[CaseKind, frozenset[str]] = {
     ),
     CaseKind.LEGAL: frozenset({"problem", "description_kind", "contact_method"}),
     CaseKind.MEMBERSHIP: frozenset({"trade"}),
+    # Only what help was asked for: a household's size, income, illness and disability describe the
+    # family, and are never kept without the worker.
+    CaseKind.ASSISTANCE: frozenset({"help_kind"}),
 }
 
 # Case events whose note is a structured record written by the bot, never typed text: kept when a case
@@ -272,6 +291,8 @@ class Case(_Row):
     amount_recovered: Decimal | None = None
     workers_helped: int | None = None
     member_number: str | None = None
+    amount_granted: Decimal | None = None  # hardship assistance granted, in yuan
+    decision_reason: str | None = None  # why an assistance application was not eligible
     # The SLA sweep's bookmark (see bot/reminders.py): when to look again, and the current deadline's
     # start and reminders so far.
     remind_at: datetime | None = None
@@ -521,6 +542,8 @@ class NewBroadcast(BaseModel):
     schedule: Schedule
     attend_button: bool = False
     next_run_at: datetime  # the first occurrence
+    # A training's announcement (bot/trainings): workers get its sign-up button instead of "I will attend".
+    training_id: int | None = None
 
     @model_validator(mode="after")
     def _media_complete(self) -> NewBroadcast:
@@ -542,6 +565,7 @@ class Broadcast(_Row):
     attend_button: bool
     created_at: datetime
     updated_at: datetime
+    training_id: int | None = None  # the training it announces
 
 
 class BroadcastOccurrence(_Row):
@@ -592,4 +616,144 @@ class BroadcastReport(_Row):
 # -- worker files (一人一档) --------------------------------------------------------------------------
 
 
+class WorkerPlan(_Row):
+    """A worker's hardship plan (帮扶措施), one per worker, and when it is to be looked at again."""
+
+    worker_id: int
+    plan: str | None  # None while only a review date was set
+    review_on: date | None  # a local date in the union's time zone
+    responsible_id: int | None  # the officer whose morning digest brings the review
+    updated_by: int | None  # the officer who last set the plan or its review date
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkerNote(_Row):
+    """An officer's note about a worker (not about one case): only officers see it."""
+
+    id: int
+    worker_id: int
+    author_id: int | None
+    text: str
+    created_at: datetime
+
+
+class WorkerFileView(_Row):
+    """Someone opened a worker's file: who, how (``via``), from which case, and when."""
+
+    id: int
+    worker_id: int  # ANONYMOUS_WORKER_ID once the worker is forgotten
+    viewer_id: int
+    viewer_role: str
+    via: str
+    case_id: int | None
+    created_at: datetime
+
+
 # -- trainings -----------------------------------------------------------------------------------
+
+
+class TrainingStatus(StrEnum):
+    OPEN = "open"
+    CANCELLED = "cancelled"
+
+
+class NewTraining(_In):
+    """A training as an admin set it up. Times are timezone-aware; titles by language code."""
+
+    titles: dict[str, str] = Field(min_length=1)  # zh-Hans expected: it is every reader's fallback
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    place: str = Field(min_length=1, max_length=300)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    seats: int = Field(ge=1, le=100_000)
+    trade: str | None = None  # a bot.cases.vocabulary.Trade value; None: every trade
+    region: str | None = Field(default=None, min_length=1, max_length=50)  # in the workplace; None: anywhere
+    allowance_note: str | None = Field(default=None, max_length=500)  # travel / lost-work allowance
+    signup_deadline: AwareDatetime
+    created_by: int | None = None  # the admin's Telegram id; None from the command line
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NewTraining:
+        if not all(title.strip() and len(title) <= 200 for title in self.titles.values()):
+            raise ValueError("every title needs 1 to 200 characters")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("a training ends after it starts")
+        if self.signup_deadline > self.starts_at:
+            raise ValueError("sign-up closes by the start at the latest")
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("a location needs both latitude and longitude")
+        return self
+
+
+class Training(_Row):
+    id: int
+    titles: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime
+    place: str
+    latitude: float | None
+    longitude: float | None
+    seats: int
+    trade: str | None
+    region: str | None
+    allowance_note: str | None
+    signup_deadline: datetime
+    created_by: int | None
+    status: TrainingStatus
+    created_at: datetime
+    updated_at: datetime
+    seats_taken: int = 0  # confirmed sign-ups when it was read
+
+    @property
+    def has_location(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
+
+
+class SignupStatus(StrEnum):
+    CONFIRMED = "confirmed"  # has a seat
+    WAITING = "waiting"  # on the waiting list, moved up when a seat frees
+    CANCELLED = "cancelled"  # by the worker
+
+
+class TrainingSignup(_Row):
+    id: int
+    training_id: int
+    worker_id: int
+    status: SignupStatus
+    attended: bool | None  # None: not marked
+    created_at: datetime
+    updated_at: datetime
+    position: int | None = None  # number on the waiting list (1 = next in line); None unless waiting
+    confirmed_at: datetime | None = None  # when the seat became theirs
+    promoted_at: datetime | None = None  # moved up from the waiting list
+    promotion_told_at: datetime | None = None
+    day_reminder_at: datetime | None = None  # the day-before reminder done (sent or skipped)
+    soon_reminder_at: datetime | None = None  # the 2-hours-before reminder done
+
+
+class WorkerTraining(_Row):
+    training: Training
+    signup: TrainingSignup
+
+
+class SignupCancellation(_Row):
+    """What cancelling a sign-up did: the sign-up as cancelled, and whoever got the freed seat."""
+
+    signup: TrainingSignup
+    promoted: TrainingSignup | None  # told by the sweep (or at once by the caller) via the outbox
+
+
+class TrainingReminder(StrEnum):
+    DAY_BEFORE = "day_before"
+    SOON = "soon"  # 2 hours before
+
+
+class SignupRefusal(StrEnum):
+    """Why a sign-up (or its cancellation) was not done."""
+
+    NO_TRAINING = "no_training"  # unknown id: a forged or very old button
+    CANCELLED = "cancelled"  # the training was called off
+    DEADLINE_PASSED = "deadline_passed"
+    STARTED = "started"

@@ -22,14 +22,14 @@ import sqlite3
 import tempfile
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, closing
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 from pydantic import BaseModel
 
-from storage.base import CaseChanged, InvalidTransition, Storage, StorageError
+from storage.base import CaseChanged, InvalidTransition, SignupRefused, Storage, StorageError
 from storage.migrations import applied_versions, migrate, transaction, utc_text
 from storage.models import (
     ANONYMOUS_FIELDS,
@@ -61,6 +61,7 @@ from storage.models import (
     NewCase,
     NewCaseEvent,
     NewChatMessage,
+    NewTraining,
     Officer,
     OfficerIn,
     OutboxItem,
@@ -68,7 +69,18 @@ from storage.models import (
     PersistenceChange,
     Resolution,
     ScheduleUpdate,
+    SignupCancellation,
+    SignupRefusal,
+    SignupStatus,
+    Training,
+    TrainingReminder,
+    TrainingSignup,
+    TrainingStatus,
     Worker,
+    WorkerFileView,
+    WorkerNote,
+    WorkerPlan,
+    WorkerTraining,
     Workload,
     can_move,
 )
@@ -92,7 +104,18 @@ _PRIORITY_ORDER = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 
 
 # Columns stored as JSON text, decoded when rows become models.
 _JSON_COLUMNS = frozenset(
-    {"profile", "specialties", "regions", "languages", "fields", "params", "texts", "audience", "schedule"}
+    {
+        "profile",
+        "specialties",
+        "regions",
+        "languages",
+        "fields",
+        "params",
+        "texts",
+        "audience",
+        "schedule",
+        "titles",
+    }
 )
 
 _Params = Sequence[Any] | dict[str, Any]
@@ -389,7 +412,15 @@ class SQLiteStorage(Storage):
             )
             await _execute(conn, "UPDATE outbox SET params = '{}' WHERE chat_id = ?", (telegram_id,))
             await _forget_persistence(conn, telegram_id)
+            await _remove_signups(conn, telegram_id, now)
             await _execute(conn, "DELETE FROM chat_messages WHERE chat_id = ?", (telegram_id,))
+            await _erase_worker_file(conn, telegram_id)
+            # The audit keeps who opened the file and when, no longer whose it was.
+            await _execute(
+                conn,
+                "UPDATE worker_file_views SET worker_id = ? WHERE worker_id = ?",
+                (ANONYMOUS_WORKER_ID, telegram_id),
+            )
             await _execute(conn, "DELETE FROM workers WHERE telegram_id = ?", (telegram_id,))
         return Forgotten(withdrawn=[case.reference for case in withdrawn], anonymised=anonymised)
 
@@ -408,6 +439,13 @@ class SQLiteStorage(Storage):
             cases = [_model(Case, row) for row in rows]
             for case in cases:
                 await _anonymise_case(conn, case, now, actor_id=None, actor_role="system", reason="retention")
+            # A worker's file is reached through their cases: with the last one anonymised, nobody can
+            # open it, so their plan and notes go too.
+            for worker_id in sorted({case.worker_id for case in cases} - {ANONYMOUS_WORKER_ID}):
+                if not await _select_one(
+                    conn, "SELECT 1 FROM cases WHERE worker_id = ? LIMIT 1", (worker_id,)
+                ):
+                    await _erase_worker_file(conn, worker_id)
         return [case.reference for case in cases]
 
     async def erase_inactive_workers(self, seen_before: datetime) -> list[int]:
@@ -419,7 +457,10 @@ class SQLiteStorage(Storage):
                 "SELECT telegram_id FROM workers AS w WHERE telegram_id != :anonymous"
                 " AND COALESCE(last_seen_at, updated_at) < :before"
                 " AND (profile != '{}' OR EXISTS (SELECT 1 FROM ptb_persistence"
-                "  WHERE kind = 'user_data' AND key = CAST(w.telegram_id AS TEXT)))"
+                "  WHERE kind = 'user_data' AND key = CAST(w.telegram_id AS TEXT))"
+                "  OR EXISTS (SELECT 1 FROM training_signups WHERE worker_id = w.telegram_id)"
+                "  OR EXISTS (SELECT 1 FROM worker_plans WHERE worker_id = w.telegram_id)"
+                "  OR EXISTS (SELECT 1 FROM worker_notes WHERE worker_id = w.telegram_id))"
                 " AND NOT EXISTS (SELECT 1 FROM cases WHERE worker_id = w.telegram_id"
                 f"  AND status IN ({is_open}))"
                 " ORDER BY telegram_id",
@@ -434,6 +475,8 @@ class SQLiteStorage(Storage):
                     (now, telegram_id),
                 )
                 await _forget_persistence(conn, telegram_id)
+                await _remove_signups(conn, telegram_id, now)
+                await _erase_worker_file(conn, telegram_id)
         return erased
 
     async def list_chat_messages(self, chat_id: int) -> list[ChatMessage]:
@@ -629,7 +672,8 @@ class SQLiteStorage(Storage):
             await _execute(
                 conn,
                 "UPDATE cases SET outcome = :outcome, amount_recovered = :amount_recovered,"
-                " workers_helped = :workers_helped, member_number = :member_number WHERE id = :id",
+                " workers_helped = :workers_helped, member_number = :member_number,"
+                " amount_granted = :amount_granted, decision_reason = :reason WHERE id = :id",
                 {**resolution.model_dump(mode="json", exclude={"note"}), "id": case_id},
             )
             for event in (
@@ -1038,9 +1082,9 @@ class SQLiteStorage(Storage):
             broadcast_id = await _insert(
                 conn,
                 "INSERT INTO broadcasts (created_by, texts, media_kind, media_file_id, audience, schedule,"
-                " status, next_run_at, attend_button, created_at, updated_at)"
+                " status, next_run_at, attend_button, training_id, created_at, updated_at)"
                 " VALUES (:created_by, :texts, :media_kind, :media_file_id, :audience, :schedule,"
-                " :status, :next_run_at, :attend_button, :now, :now)",
+                " :status, :next_run_at, :attend_button, :training_id, :now, :now)",
                 {
                     **_json_fields(data, "texts", "audience", "schedule"),
                     "status": BroadcastStatus.SCHEDULED,
@@ -1396,7 +1440,305 @@ class SQLiteStorage(Storage):
 
     # -- worker files (一人一档) -------------------------------------------------------------------
 
+    async def get_worker_plan(self, worker_id: int) -> WorkerPlan | None:
+        async with self._read() as conn:
+            return await _get_worker_plan(conn, worker_id)
+
+    async def set_worker_plan(
+        self,
+        worker_id: int,
+        *,
+        updated_by: int,
+        responsible_id: int,
+        plan: str | None = None,
+        review_on: date | None = None,
+    ) -> WorkerPlan:
+        if worker_id == ANONYMOUS_WORKER_ID:
+            raise StorageError("the anonymous worker has no plan")
+        async with self._write() as conn:
+            now = self._now()
+            # COALESCE keeps what the caller did not give; the worker's row must exist (foreign key).
+            await _execute(
+                conn,
+                "INSERT INTO worker_plans (worker_id, plan, review_on, responsible_id, updated_by,"
+                " created_at, updated_at)"
+                " VALUES (:worker, :plan, :review_on, :responsible, :by, :now, :now)"
+                " ON CONFLICT (worker_id) DO UPDATE SET plan = COALESCE(excluded.plan, plan),"
+                " review_on = COALESCE(excluded.review_on, review_on),"
+                " responsible_id = excluded.responsible_id, updated_by = excluded.updated_by,"
+                " updated_at = excluded.updated_at",
+                {
+                    "worker": worker_id,
+                    "plan": plan,
+                    "review_on": review_on.isoformat() if review_on is not None else None,
+                    "responsible": responsible_id,
+                    "by": updated_by,
+                    "now": now,
+                },
+            )
+            stored = await _get_worker_plan(conn, worker_id)
+        assert stored is not None  # written inside this transaction
+        return stored
+
+    async def add_worker_note(self, worker_id: int, *, author_id: int, text: str) -> WorkerNote:
+        if worker_id == ANONYMOUS_WORKER_ID:
+            raise StorageError("the anonymous worker has no notes")
+        async with self._write() as conn:
+            note_id = await _insert(
+                conn,
+                "INSERT INTO worker_notes (worker_id, author_id, text, created_at) VALUES (?, ?, ?, ?)",
+                (worker_id, author_id, text, self._now()),
+            )
+            row = await _select_one(conn, "SELECT * FROM worker_notes WHERE id = ?", (note_id,))
+        assert row is not None  # inserted inside this transaction
+        return _model(WorkerNote, row)
+
+    async def list_worker_notes(self, worker_id: int, *, limit: int = 100) -> list[WorkerNote]:
+        async with self._read() as conn:
+            rows = await _select(
+                conn,
+                "SELECT * FROM worker_notes WHERE worker_id = ? ORDER BY id DESC LIMIT ?",
+                (worker_id, limit),
+            )
+        return [_model(WorkerNote, row) for row in rows]
+
+    async def record_worker_file_view(
+        self, worker_id: int, *, viewer_id: int, viewer_role: str, via: str, case_id: int | None
+    ) -> None:
+        async with self._write() as conn:
+            await _insert(
+                conn,
+                "INSERT INTO worker_file_views (worker_id, viewer_id, viewer_role, via, case_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (worker_id, viewer_id, viewer_role, via, case_id, self._now()),
+            )
+
+    async def list_worker_file_views(self, worker_id: int, *, limit: int = 100) -> list[WorkerFileView]:
+        async with self._read() as conn:
+            rows = await _select(
+                conn,
+                "SELECT * FROM worker_file_views WHERE worker_id = ? ORDER BY id DESC LIMIT ?",
+                (worker_id, limit),
+            )
+        return [_model(WorkerFileView, row) for row in rows]
+
+    async def due_plan_reviews(
+        self, on_or_before: date, *, responsible_id: int | None = None, limit: int = 200
+    ) -> list[WorkerPlan]:
+        async with self._read() as conn:
+            rows = await _select(
+                conn,
+                "SELECT * FROM worker_plans WHERE review_on IS NOT NULL AND review_on <= :day"
+                " AND (:responsible IS NULL OR responsible_id = :responsible)"
+                " ORDER BY review_on, worker_id LIMIT :limit",
+                {"day": on_or_before.isoformat(), "responsible": responsible_id, "limit": limit},
+            )
+        return [_model(WorkerPlan, row) for row in rows]
+
     # -- trainings -----------------------------------------------------------------------------
+
+    async def create_training(self, new: NewTraining) -> Training:
+        data = new.model_dump(mode="json")
+        async with self._write() as conn:
+            now = self._now()
+            training_id = await _insert(
+                conn,
+                "INSERT INTO trainings (titles, starts_at, ends_at, place, latitude, longitude, seats, trade,"
+                " region, allowance_note, signup_deadline, status, created_by, created_at, updated_at)"
+                " VALUES (:titles, :starts_at, :ends_at, :place, :latitude, :longitude, :seats, :trade,"
+                " :region, :allowance_note, :signup_deadline, :status, :created_by, :now, :now)",
+                {
+                    **_json_fields(data, "titles"),
+                    "starts_at": utc_text(new.starts_at),
+                    "ends_at": utc_text(new.ends_at),
+                    "signup_deadline": utc_text(new.signup_deadline),
+                    "status": TrainingStatus.OPEN,
+                    "now": now,
+                },
+            )
+            return await _require_training(conn, training_id)
+
+    async def get_training(self, training_id: int) -> Training | None:
+        async with self._read() as conn:
+            return await _get_training(conn, training_id)
+
+    async def list_trainings(
+        self, *, starting_after: datetime | None = None, include_cancelled: bool = False, limit: int = 50
+    ) -> list[Training]:
+        async with self._read() as conn:
+            rows = await _select(
+                conn,
+                f"{_TRAINING_SELECT} WHERE (:after IS NULL OR t.starts_at > :after)"
+                " AND (:cancelled OR t.status = 'open') ORDER BY t.starts_at, t.id LIMIT :limit",
+                {
+                    "after": utc_text(starting_after) if starting_after is not None else None,
+                    "cancelled": include_cancelled,
+                    "limit": limit,
+                },
+            )
+        return [_model(Training, row) for row in rows]
+
+    async def cancel_training(self, training_id: int, *, outbox: Sequence[OutboxMessage] = ()) -> Training:
+        async with self._write() as conn:
+            now = self._now()
+            changed = await _execute(
+                conn,
+                "UPDATE trainings SET status = 'cancelled', updated_at = ? WHERE id = ? AND status = 'open'",
+                (now, training_id),
+            )
+            if changed:
+                for message in outbox:
+                    await _enqueue(conn, message, now)
+            return await _require_training(conn, training_id)
+
+    async def sign_up(self, training_id: int, worker_id: int) -> TrainingSignup:
+        async with self._write() as conn:
+            now = self._now()
+            training = await _get_training(conn, training_id)
+            if training is None:
+                raise SignupRefused(SignupRefusal.NO_TRAINING)
+            if training.status == TrainingStatus.CANCELLED:
+                raise SignupRefused(SignupRefusal.CANCELLED)
+            existing = await _get_signup(conn, training_id, worker_id)
+            if existing is not None and existing.status != SignupStatus.CANCELLED:
+                return existing
+            if now >= utc_text(training.starts_at):
+                raise SignupRefused(SignupRefusal.STARTED)
+            if now >= utc_text(training.signup_deadline):
+                raise SignupRefused(SignupRefusal.DEADLINE_PASSED)
+            status = SignupStatus.CONFIRMED if training.seats_taken < training.seats else SignupStatus.WAITING
+            # A fresh start on the reused row: a new place at the end of the queue, nothing done yet.
+            await _execute(
+                conn,
+                "INSERT INTO training_signups (training_id, worker_id, status, queue_number, confirmed_at,"
+                " created_at, updated_at)"
+                " VALUES (:training, :worker, :status, (SELECT COALESCE(MAX(queue_number), 0) + 1"
+                "  FROM training_signups WHERE training_id = :training), :confirmed_at, :now, :now)"
+                " ON CONFLICT (training_id, worker_id) DO UPDATE SET status = excluded.status,"
+                " queue_number = excluded.queue_number, confirmed_at = excluded.confirmed_at,"
+                " attended = NULL, promoted_at = NULL, promotion_told_at = NULL, day_reminder_at = NULL,"
+                " soon_reminder_at = NULL, updated_at = excluded.updated_at",
+                {
+                    "training": training_id,
+                    "worker": worker_id,
+                    "status": status,
+                    "confirmed_at": now if status == SignupStatus.CONFIRMED else None,
+                    "now": now,
+                },
+            )
+            return await _require_signup(conn, training_id, worker_id)
+
+    async def cancel_signup(self, training_id: int, worker_id: int) -> SignupCancellation | None:
+        async with self._write() as conn:
+            now = self._now()
+            training = await _get_training(conn, training_id)
+            if training is None:
+                raise SignupRefused(SignupRefusal.NO_TRAINING)
+            if training.status == TrainingStatus.CANCELLED:
+                raise SignupRefused(SignupRefusal.CANCELLED)
+            existing = await _get_signup(conn, training_id, worker_id)
+            if existing is None or existing.status == SignupStatus.CANCELLED:
+                return None
+            if now >= utc_text(training.starts_at):
+                raise SignupRefused(SignupRefusal.STARTED)
+            await _execute(
+                conn,
+                "UPDATE training_signups SET status = 'cancelled', updated_at = ? WHERE id = ?",
+                (now, existing.id),
+            )
+            promoted = await _promote_waiting(conn, training_id, now)
+            cancelled = await _require_signup(conn, training_id, worker_id)
+        return SignupCancellation(signup=cancelled, promoted=promoted[0] if promoted else None)
+
+    async def get_signup(self, training_id: int, worker_id: int) -> TrainingSignup | None:
+        async with self._read() as conn:
+            return await _get_signup(conn, training_id, worker_id)
+
+    async def list_signups(self, training_id: int) -> list[TrainingSignup]:
+        async with self._read() as conn:
+            rows = await _select(
+                conn,
+                f"{_SIGNUP_SELECT} WHERE s.training_id = ?"
+                " ORDER BY CASE s.status WHEN 'confirmed' THEN 0 WHEN 'waiting' THEN 1 ELSE 2 END,"
+                " s.queue_number",
+                (training_id,),
+            )
+        return [_model(TrainingSignup, row) for row in rows]
+
+    async def list_worker_trainings(self, worker_id: int) -> list[WorkerTraining]:
+        async with self._read() as conn:
+            return await _worker_trainings(
+                conn,
+                "s.worker_id = :worker ORDER BY t.starts_at, t.id",
+                {"worker": worker_id},
+            )
+
+    async def mark_attendance(self, training_id: int, worker_id: int, attended: bool) -> TrainingSignup:
+        async with self._write() as conn:
+            changed = await _execute(
+                conn,
+                "UPDATE training_signups SET attended = ?, updated_at = ?"
+                " WHERE training_id = ? AND worker_id = ? AND status != 'cancelled'",
+                (attended, self._now(), training_id, worker_id),
+            )
+            _require_changed(changed, f"sign-up of worker {worker_id} to training {training_id}")
+            return await _require_signup(conn, training_id, worker_id)
+
+    async def due_training_reminders(
+        self, reminder: TrainingReminder, *, starts_before: datetime, now: datetime, limit: int = 200
+    ) -> list[WorkerTraining]:
+        done = _REMINDER_COLUMNS[reminder]
+        async with self._read() as conn:
+            # trainings_by_start narrows this to the trainings of the next hours.
+            return await _worker_trainings(
+                conn,
+                f"s.status = 'confirmed' AND s.{done} IS NULL AND t.status = 'open'"
+                " AND t.starts_at > :now AND t.starts_at <= :before ORDER BY t.starts_at, s.id LIMIT :limit",
+                {"now": utc_text(now), "before": utc_text(starts_before), "limit": limit},
+            )
+
+    async def mark_training_reminder(
+        self, signup_id: int, reminder: TrainingReminder, *, outbox: Sequence[OutboxMessage] = ()
+    ) -> bool:
+        done = _REMINDER_COLUMNS[reminder]
+        async with self._write() as conn:
+            now = self._now()
+            changed = await _execute(
+                conn,
+                f"UPDATE training_signups SET {done} = :now WHERE id = :id AND {done} IS NULL"
+                " AND status = 'confirmed' AND EXISTS (SELECT 1 FROM trainings AS t"
+                "  WHERE t.id = training_signups.training_id AND t.status = 'open')",
+                {"now": now, "id": signup_id},
+            )
+            if changed == 0:
+                return False
+            for message in outbox:
+                await _enqueue(conn, message, now)
+            return True
+
+    async def due_promotion_notices(self, *, limit: int = 200) -> list[WorkerTraining]:
+        async with self._read() as conn:
+            return await _worker_trainings(
+                conn,
+                "s.promoted_at IS NOT NULL AND s.promotion_told_at IS NULL AND s.status = 'confirmed'"
+                " AND t.status = 'open' AND t.starts_at > :now ORDER BY s.promoted_at, s.id LIMIT :limit",
+                {"now": self._now(), "limit": limit},
+            )
+
+    async def mark_promotion_told(self, signup_id: int, *, outbox: Sequence[OutboxMessage] = ()) -> bool:
+        async with self._write() as conn:
+            now = self._now()
+            changed = await _execute(
+                conn,
+                "UPDATE training_signups SET promotion_told_at = ? WHERE id = ?"
+                " AND promoted_at IS NOT NULL AND promotion_told_at IS NULL AND status = 'confirmed'",
+                (now, signup_id),
+            )
+            if changed == 0:
+                return False
+            for message in outbox:
+                await _enqueue(conn, message, now)
+            return True
 
 
 def _casefold(text: object) -> object:
@@ -1671,6 +2013,10 @@ async def _insert_event(conn: aiosqlite.Connection, event: NewCaseEvent, now: st
     )
 
 
+# Keys of a recorded outcome (a Resolution) that name or describe the worker.
+_PERSONAL_OUTCOME_KEYS = frozenset({"member_number", "reason"})
+
+
 async def _anonymise_case(
     conn: aiosqlite.Connection,
     case: Case,
@@ -1683,9 +2029,12 @@ async def _anonymise_case(
     """Keep the case's anonymous facts (storage.models.ANONYMOUS_FIELDS), drop everything that names or
     describes the worker: their link, typed answers, notes, files, and the text of its messages."""
     keep = ANONYMOUS_FIELDS[case.kind]
+    # The reason an assistance application was refused is typed text about the household: it goes. The
+    # amount granted stays, for the union's figures.
     await _execute(
         conn,
-        "UPDATE cases SET worker_id = ?, fields = ?, member_number = NULL, anonymised_at = ? WHERE id = ?",
+        "UPDATE cases SET worker_id = ?, fields = ?, member_number = NULL, decision_reason = NULL,"
+        " anonymised_at = ? WHERE id = ?",
         (ANONYMOUS_WORKER_ID, _json({k: v for k, v in case.fields.items() if k in keep}), now, case.id),
     )
     await _execute(
@@ -1698,14 +2047,15 @@ async def _anonymise_case(
         f"UPDATE case_events SET note = NULL WHERE case_id = :case AND action NOT IN ({structured})",
         params,
     )
-    # A member number identifies the member: the recorded outcome keeps the rest.
+    # A member number identifies the member, and a refusal's reason describes the household: the
+    # recorded outcome keeps the rest.
     for row in await _select(
         conn, "SELECT id, note FROM case_events WHERE case_id = ? AND action = 'outcome'", (case.id,)
     ):
         outcome = json.loads(row["note"]) if row["note"] else {}
-        if isinstance(outcome, dict) and "member_number" in outcome:
-            outcome.pop("member_number")
-            await _execute(conn, "UPDATE case_events SET note = ? WHERE id = ?", (_json(outcome), row["id"]))
+        if isinstance(outcome, dict) and outcome.keys() & _PERSONAL_OUTCOME_KEYS:
+            kept = {key: value for key, value in outcome.items() if key not in _PERSONAL_OUTCOME_KEYS}
+            await _execute(conn, "UPDATE case_events SET note = ? WHERE id = ?", (_json(kept), row["id"]))
     await _execute(conn, "DELETE FROM attachments WHERE case_id = ?", (case.id,))
     await _execute(
         conn,
@@ -1722,6 +2072,17 @@ async def _anonymise_case(
     )
 
 
+async def _get_worker_plan(conn: aiosqlite.Connection, worker_id: int) -> WorkerPlan | None:
+    row = await _select_one(conn, "SELECT * FROM worker_plans WHERE worker_id = ?", (worker_id,))
+    return _model_or_none(WorkerPlan, row)
+
+
+async def _erase_worker_file(conn: aiosqlite.Connection, worker_id: int) -> None:
+    """The worker's hardship plan and officers' notes about them: personal data, gone with the worker."""
+    await _execute(conn, "DELETE FROM worker_plans WHERE worker_id = ?", (worker_id,))
+    await _execute(conn, "DELETE FROM worker_notes WHERE worker_id = ?", (worker_id,))
+
+
 async def _forget_persistence(conn: aiosqlite.Connection, telegram_id: int) -> None:
     """The user's PTB data (drafts) and conversation states (keys are [name, [chat id, user id]])."""
     await _execute(
@@ -1735,3 +2096,107 @@ async def _forget_persistence(conn: aiosqlite.Connection, telegram_id: int) -> N
         " (SELECT 1 FROM json_each(ptb_persistence.key, '$[1]') WHERE json_each.value = ?)",
         (telegram_id,),
     )
+
+
+# -- trainings: statements shared by several methods ----------------------------------------------
+
+# A training with its confirmed sign-ups counted; a sign-up with its number on the waiting list.
+_TRAINING_SELECT = (
+    "SELECT t.*, (SELECT COUNT(*) FROM training_signups AS c"
+    " WHERE c.training_id = t.id AND c.status = 'confirmed') AS seats_taken FROM trainings AS t"
+)
+_SIGNUP_SELECT = (
+    "SELECT s.*, CASE WHEN s.status = 'waiting' THEN (SELECT COUNT(*) FROM training_signups AS q"
+    "  WHERE q.training_id = s.training_id AND q.status = 'waiting' AND q.queue_number <= s.queue_number)"
+    " END AS position FROM training_signups AS s"
+)
+
+# Column names, never user input: they are formatted into the SQL.
+_REMINDER_COLUMNS: dict[TrainingReminder, str] = {
+    TrainingReminder.DAY_BEFORE: "day_reminder_at",
+    TrainingReminder.SOON: "soon_reminder_at",
+}
+
+
+async def _get_training(conn: aiosqlite.Connection, training_id: int) -> Training | None:
+    row = await _select_one(conn, f"{_TRAINING_SELECT} WHERE t.id = ?", (training_id,))
+    return _model_or_none(Training, row)
+
+
+async def _require_training(conn: aiosqlite.Connection, training_id: int) -> Training:
+    training = await _get_training(conn, training_id)
+    if training is None:
+        raise StorageError(f"training {training_id} does not exist")
+    return training
+
+
+async def _get_signup(conn: aiosqlite.Connection, training_id: int, worker_id: int) -> TrainingSignup | None:
+    row = await _select_one(
+        conn, f"{_SIGNUP_SELECT} WHERE s.training_id = ? AND s.worker_id = ?", (training_id, worker_id)
+    )
+    return _model_or_none(TrainingSignup, row)
+
+
+async def _require_signup(conn: aiosqlite.Connection, training_id: int, worker_id: int) -> TrainingSignup:
+    signup = await _get_signup(conn, training_id, worker_id)
+    assert signup is not None  # written inside the caller's transaction
+    return signup
+
+
+async def _worker_trainings(
+    conn: aiosqlite.Connection, where_order_limit: str, params: dict[str, Any]
+) -> list[WorkerTraining]:
+    """Sign-ups ``s`` joined with their trainings ``t`` that match the condition, in its order."""
+    rows = await _select(
+        conn,
+        "SELECT s.training_id, s.worker_id FROM training_signups AS s"
+        f" JOIN trainings AS t ON t.id = s.training_id WHERE {where_order_limit}",
+        params,
+    )
+    trainings: dict[int, Training] = {}
+    found: list[WorkerTraining] = []
+    for row in rows:
+        training_id = int(row["training_id"])
+        if training_id not in trainings:
+            trainings[training_id] = await _require_training(conn, training_id)
+        signup = await _get_signup(conn, training_id, int(row["worker_id"]))
+        if signup is not None:
+            found.append(WorkerTraining(training=trainings[training_id], signup=signup))
+    return found
+
+
+async def _promote_waiting(conn: aiosqlite.Connection, training_id: int, now: str) -> list[TrainingSignup]:
+    """Give the free seats of an open training that has not started to the first waiting workers, marked
+    "to tell" (storage.base.Storage.due_promotion_notices); the sign-ups moved up."""
+    training = await _require_training(conn, training_id)
+    if training.status != TrainingStatus.OPEN or now >= utc_text(training.starts_at):
+        return []
+    rows = await _select(
+        conn,
+        "SELECT worker_id FROM training_signups WHERE training_id = ? AND status = 'waiting'"
+        " ORDER BY queue_number LIMIT ?",
+        (training_id, max(training.seats - training.seats_taken, 0)),
+    )
+    promoted: list[TrainingSignup] = []
+    for row in rows:
+        await _execute(
+            conn,
+            "UPDATE training_signups SET status = 'confirmed', confirmed_at = :now, promoted_at = :now,"
+            " promotion_told_at = NULL, updated_at = :now"
+            " WHERE training_id = :training AND worker_id = :worker",
+            {"now": now, "training": training_id, "worker": row["worker_id"]},
+        )
+        promoted.append(await _require_signup(conn, training_id, int(row["worker_id"])))
+    return promoted
+
+
+async def _remove_signups(conn: aiosqlite.Connection, worker_id: int, now: str) -> None:
+    """Delete the worker's sign-ups (/forget, retention); the seats they held go to the waiting list."""
+    held = await _select(
+        conn,
+        "SELECT training_id FROM training_signups WHERE worker_id = ? AND status = 'confirmed'",
+        (worker_id,),
+    )
+    await _execute(conn, "DELETE FROM training_signups WHERE worker_id = ?", (worker_id,))
+    for row in held:
+        await _promote_waiting(conn, int(row["training_id"]), now)

@@ -350,7 +350,7 @@ async def test_a_resolved_case_can_be_reopened_and_a_forged_close_is_refused(
 
     wang.send_command("/case W-000001")
     card = await wang.next_message(lambda m: "· 已办结" in m.text)
-    assert card.button_labels == ["🗂 结案", "🔄 重新办理", "📝 内部备注", "📎 把文件发给我"]
+    assert card.button_labels == ["🗂 结案", "🔄 重新办理", "📝 内部备注", "📎 把文件发给我", "📁 工人档案"]
     wang.press("🔄 重新办理", message_id=card.message_id)
     await wang.next_message(lambda m: m.text == "W-000001 现在是“已重新办理”。")
     assert (await worker.next_message(lambda m: "又重新在办了" in m.text)).text.startswith("🔄 W-000001")

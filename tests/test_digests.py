@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,7 +12,7 @@ from bot.core.clock import FakeClock
 from bot.reports.figures import period_figures
 from bot.sandbox.server import Person
 from bot.sandbox.session import ADMIN_ID, BACKUP_ID, OFFICER_ID, WORKER_ID
-from storage.models import CaseKind, CaseStatus, NewCase, Outcome, Priority, Resolution
+from storage.models import CaseKind, CaseStatus, NewCase, OfficerIn, Outcome, Priority, Resolution
 
 # Monday 2026-01-05 08:00 in Asia/Shanghai: the digest time; last week is Dec 29 – Jan 4 there.
 MONDAY_8 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
@@ -101,7 +101,12 @@ async def test_the_figures_of_a_known_week(bot: UnionApplication, clock: FakeClo
 
     figures = await period_figures(bot.storage, bot.config.sla, LAST_MONDAY, MONDAY_8, now=MONDAY_8)
 
-    assert figures.new_by_kind == {CaseKind.MEMBERSHIP: 1, CaseKind.WAGES: 2, CaseKind.LEGAL: 1}
+    assert figures.new_by_kind == {
+        CaseKind.MEMBERSHIP: 1,
+        CaseKind.WAGES: 2,
+        CaseKind.LEGAL: 1,
+        CaseKind.ASSISTANCE: 0,
+    }
     assert (figures.new_total, figures.collective, figures.resolved, figures.overdue_now) == (4, 1, 3, 1)
     assert figures.first_response_median == timedelta(hours=1)
     assert (figures.on_time, figures.on_time_counted, figures.on_time_share) == (2, 4, 0.5)
@@ -138,6 +143,7 @@ async def test_monday_morning_brings_digests_and_the_weekly_report(
         "  · 入会申请：1",
         "  · 欠薪：2",
         "  · 法律援助：1",
+        "  · 申请帮扶：0",
         "群体性案件：1",
         "这些新案件目前的状态：",
         "  · 新案件：1",
@@ -154,6 +160,14 @@ async def test_monday_morning_brings_digests_and_the_weekly_report(
         "新会员：1",
         "按行业：",
         "  · —：1",
+        "",
+        "发放帮扶款：0人，共0元",
+        "不符合帮扶条件：0",
+        "报上级总工会审批：0",
+        "",
+        "举办培训：0场",
+        "报名：0人次；到场：0人次",
+        "培训职工：0人",
         "",
         "群发通知覆盖：暂无记录",
     ]
@@ -172,3 +186,117 @@ async def test_monday_morning_brings_digests_and_the_weekly_report(
     await wang.next_message(lambda m: "早上好" in (m.text or ""))
     await bot.outbox.send_due()
     assert sum("周报" in (m.text or "") for m in boss.messages) == 1
+
+
+# -- hardship plans due for review (一人一档) --------------------------------------------------------
+
+TUESDAY_8 = MONDAY_8 + timedelta(days=1)
+WEDNESDAY_8 = MONDAY_8 + timedelta(days=2)
+
+
+async def _plans_due(bot: UnionApplication, clock: FakeClock) -> tuple[int, int]:
+    """Wang's worker (an open wages case) to review on Wednesday; the admin's worker (a membership
+    application, resolved) on Tuesday. Returns the two case ids."""
+    storage = bot.storage
+    clock.set(MONDAY_8 + timedelta(hours=2))
+    await storage.ensure_worker(WORKER_ID, language="zh-Hans")
+    await storage.update_worker_profile(WORKER_ID, {"name": "张<三>", "telegram_name": "小张"})
+    wages = await storage.create_case(
+        NewCase(kind=CaseKind.WAGES, worker_id=WORKER_ID, fields={}, assignee_id=OFFICER_ID, backup_id=None)
+    )
+    await storage.set_worker_plan(
+        WORKER_ID, updated_by=OFFICER_ID, responsible_id=OFFICER_ID, plan="送温暖", review_on=date(2026, 1, 7)
+    )
+    await storage.ensure_worker(5001, language="zh-Hans")
+    await storage.update_worker_profile(5001, {"telegram_name": "李四"})
+    member = await storage.create_case(
+        NewCase(kind=CaseKind.MEMBERSHIP, worker_id=5001, fields={}, assignee_id=ADMIN_ID, backup_id=None)
+    )
+    await storage.resolve_case(
+        member.id,
+        expected=CaseStatus.NEW,
+        resolution=Resolution(outcome=Outcome.MEMBERSHIP_APPROVED, member_number="2026-00001"),
+        actor_id=ADMIN_ID,
+        actor_role="admin",
+    )
+    await storage.set_worker_plan(
+        5001, updated_by=ADMIN_ID, responsible_id=ADMIN_ID, review_on=date(2026, 1, 6)
+    )
+    return wages.id, member.id
+
+
+async def test_a_plan_review_comes_up_in_the_responsible_officers_digest_from_its_day(
+    bot: UnionApplication, clock: FakeClock, people: dict[int, Person]
+) -> None:
+    await _plans_due(bot, clock)
+    wang, chen, boss = people[OFFICER_ID], people[BACKUP_ID], people[ADMIN_ID]
+
+    # Tuesday: Wang's review is not due yet; the admin, with no open case, gets a digest for the review.
+    clock.set(TUESDAY_8)
+    await bot.run_schedules()
+    digest = await wang.next_message(lambda m: "早上好" in (m.text or ""), since=0)
+    assert digest.text.splitlines() == [
+        "☀️ 早上好。您今天的案件：未办结1件，超时1件。",
+        "",
+        "⚠️ W-000001 · 欠薪 · 新案件",
+    ]
+    only_review = await boss.next_message(lambda m: "早上好" in (m.text or ""), since=0)
+    assert only_review.text.splitlines() == [
+        "☀️ 早上好。",
+        "",
+        "📁 1名工人的帮扶措施到了复核日期：",
+        "李四 · M-000002 · 复核日期：2026-01-06",
+    ]
+    assert only_review.button_labels == ["📁 M-000002"]
+
+    # Wednesday, the day of Wang's review: listed under his cases, with the button to the file.
+    clock.set(WEDNESDAY_8)
+    await bot.run_schedules()
+    digest = await wang.next_message(lambda m: "早上好" in (m.text or ""))
+    assert digest.text.splitlines() == [
+        "☀️ 早上好。您今天的案件：未办结1件，超时1件。",
+        "",
+        "⚠️ W-000001 · 欠薪 · 新案件",
+        "",
+        "📁 1名工人的帮扶措施到了复核日期：",
+        "张<三> · W-000001 · 复核日期：2026-01-07",  # the name is text, never markup
+    ]
+    assert digest.button_labels == ["W-000001", "📁 W-000001"]
+    wang.press("📁 W-000001", message_id=digest.message_id)
+    file = await wang.next_message(lambda m: "工人档案：" in m.text)
+    assert "复核日期：2026-01-07 ⚠️ 已到期" in file.text
+    # The admin's review, past and still without a new date, comes up again; Chen has nothing.
+    await boss.next_message(lambda m: "李四 · M-000002 · 复核日期：2026-01-06" in (m.text or ""))
+    await bot.outbox.send_due()
+    assert not any("早上好" in (m.text or "") for m in chen.messages)
+
+    # A new date takes it off the digest until then.
+    await bot.storage.set_worker_plan(
+        5001, updated_by=ADMIN_ID, responsible_id=ADMIN_ID, review_on=date(2026, 4, 8)
+    )
+    clock.set(WEDNESDAY_8 + timedelta(days=1))
+    await bot.run_schedules()
+    await wang.next_message(lambda m: "早上好" in (m.text or ""))
+    await bot.outbox.send_due()
+    assert sum("早上好" in (m.text or "") for m in boss.messages) == 2
+
+
+async def test_an_english_officer_reads_the_review_in_english(
+    bot: UnionApplication, clock: FakeClock, people: dict[int, Person]
+) -> None:
+    officer = await bot.storage.get_officer(OFFICER_ID)
+    assert officer is not None
+    await bot.storage.upsert_officer(
+        OfficerIn(
+            telegram_id=OFFICER_ID, name=officer.name, specialties=officer.specialties, languages=["en"]
+        )
+    )
+    await _plans_due(bot, clock)
+
+    clock.set(WEDNESDAY_8)
+    await bot.run_schedules()
+    digest = await people[OFFICER_ID].next_message(lambda m: "Good morning" in (m.text or ""), since=0)
+    assert digest.text.splitlines()[-2:] == [
+        "📁 1 hardship plan to review:",
+        "张<三> · W-000001 · review on 2026-01-07",
+    ]

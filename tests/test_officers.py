@@ -157,12 +157,13 @@ async def test_stats_counts_open_overdue_and_this_weeks_results(
 
     wang.send_command("/stats")
     lines = (await wang.next_message()).text.splitlines()
-    assert lines[:6] == [
+    assert lines[:7] == [
         "您的案件：",
         "未办结：2",
         "  · 入会申请：0",
         "  · 欠薪：1",
         "  · 法律援助：1",
+        "  · 申请帮扶：0",
         "群体性：1",
     ]
     assert "超时：1" in lines

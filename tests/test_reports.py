@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
@@ -15,7 +16,9 @@ from bot.core.clock import FakeClock
 from bot.core.config import SLAConfig
 from bot.reports import charts
 from bot.reports.figures import (
+    AssistanceFigures,
     Period,
+    TrainingFigures,
     named_period,
     no_broadcast_reach,
     parse_date,
@@ -23,10 +26,11 @@ from bot.reports.figures import (
     period_from_token,
     period_series,
 )
+from bot.reports.text import report_text
 from bot.sandbox.server import BotApiSandbox
 from bot.sandbox.session import OFFICER_ID
 from storage import SQLiteStorage
-from storage.models import CaseKind, CaseStatus
+from storage.models import CaseKind, CaseStatus, NewCase, NewTraining, Outcome, Resolution, Training
 from tests import report_data
 from tests.report_data import NOW
 
@@ -41,6 +45,7 @@ ADMIN_REPORT = [
     "  · 入会申请：2",
     "  · 欠薪：2",
     "  · 法律援助：2",
+    "  · 申请帮扶：0",
     "群体性案件：1",
     "这些新案件目前的状态：",
     "  · 新案件：1",
@@ -62,6 +67,14 @@ ADMIN_REPORT = [
     "  · 2026-01：1",
     "  · 2026-02：1",
     "",
+    "发放帮扶款：0人，共0元",
+    "不符合帮扶条件：0",
+    "报上级总工会审批：0",
+    "",
+    "举办培训：0场",
+    "报名：0人次；到场：0人次",
+    "培训职工：0人",
+    "",
     "群发通知覆盖：0名工人",  # no broadcast in this data set; tests/test_storage_broadcasts.py counts some
 ]
 
@@ -75,7 +88,12 @@ async def test_a_known_data_set_in_figures_text_and_charts(
 
     # Everyone's cases, as an admin sees them.
     figures = await period_figures(bot.storage, bot.config.sla, start, end, now=NOW, zone=zone)
-    assert figures.new_by_kind == {CaseKind.MEMBERSHIP: 2, CaseKind.WAGES: 2, CaseKind.LEGAL: 2}
+    assert figures.new_by_kind == {
+        CaseKind.MEMBERSHIP: 2,
+        CaseKind.WAGES: 2,
+        CaseKind.LEGAL: 2,
+        CaseKind.ASSISTANCE: 0,
+    }
     assert figures.by_status == {CaseStatus.NEW: 1, CaseStatus.RESOLVED: 5}
     assert (figures.new_total, figures.collective, figures.resolved, figures.referred) == (6, 1, 5, 1)
     assert figures.overdue_now == 1  # L-000005, never answered
@@ -101,7 +119,12 @@ async def test_a_known_data_set_in_figures_text_and_charts(
     wang = await period_figures(
         bot.storage, bot.config.sla, start, end, now=NOW, zone=zone, officer_id=OFFICER_ID
     )
-    assert wang.new_by_kind == {CaseKind.MEMBERSHIP: 0, CaseKind.WAGES: 2, CaseKind.LEGAL: 2}
+    assert wang.new_by_kind == {
+        CaseKind.MEMBERSHIP: 0,
+        CaseKind.WAGES: 2,
+        CaseKind.LEGAL: 2,
+        CaseKind.ASSISTANCE: 0,
+    }
     assert (wang.resolved, wang.referred, wang.overdue_now, wang.collective) == (3, 1, 1, 1)
     assert wang.first_response_median == timedelta(hours=1)
     assert wang.resolution_median == timedelta(days=14, hours=17)
@@ -114,7 +137,12 @@ async def test_a_known_data_set_in_figures_text_and_charts(
         date(2025, 12, 29) + timedelta(weeks=n) for n in range(9)
     ]
     assert [sum(week.new_by_kind.values()) for week in series.weeks] == [0, 2, 1, 1, 0, 2, 0, 0, 0]
-    assert series.weeks[1].new_by_kind == {CaseKind.MEMBERSHIP: 1, CaseKind.WAGES: 1, CaseKind.LEGAL: 0}
+    assert series.weeks[1].new_by_kind == {
+        CaseKind.MEMBERSHIP: 1,
+        CaseKind.WAGES: 1,
+        CaseKind.LEGAL: 0,
+        CaseKind.ASSISTANCE: 0,
+    }
     assert [(week.on_time, week.on_time_counted) for week in series.weeks] == [
         (0, 0),
         (2, 2),
@@ -175,6 +203,7 @@ async def test_a_known_data_set_in_figures_text_and_charts(
         "  · 入会申请：0",
         "  · 欠薪：0",
         "  · 法律援助：1",
+        "  · 申请帮扶：0",
         "群体性：0",
         "超时：1",
         "",
@@ -266,3 +295,115 @@ def test_forged_period_tokens_are_none(token: str) -> None:
 )
 def test_typed_dates(typed: str, expected: date | None) -> None:
     assert parse_date(typed) == expected
+
+
+# -- hardship assistance and trainings ----------------------------------------------------------------
+
+
+async def _decide(storage: SQLiteStorage, worker_id: int, resolution: Resolution) -> None:
+    await storage.ensure_worker(worker_id)
+    case = await storage.create_case(
+        NewCase(kind=CaseKind.ASSISTANCE, worker_id=worker_id, fields={"help_kind": "education"})
+    )
+    await storage.resolve_case(
+        case.id, expected=CaseStatus.NEW, resolution=resolution, actor_id=OFFICER_ID, actor_role="officer"
+    )
+
+
+async def _training(storage: SQLiteStorage, starts_at: datetime, *, seats: int = 2) -> Training:
+    return await storage.create_training(
+        NewTraining(
+            titles={"zh-Hans": "电工证培训"},
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=3),
+            place="镇职业技术学校",
+            seats=seats,
+            signup_deadline=starts_at - timedelta(days=1),
+        )
+    )
+
+
+async def test_assistance_and_trainings_in_the_figures_and_the_report_text() -> None:
+    clock = FakeClock(datetime(2026, 3, 1, tzinfo=UTC))
+    storage = SQLiteStorage(":memory:", now=clock.now)
+    await storage.open()
+    try:
+        zone = ZoneInfo("Asia/Shanghai")
+        await _decide(storage, 501, Resolution(outcome=Outcome.GRANTED, amount_granted=Decimal("2000")))
+        await _decide(storage, 502, Resolution(outcome=Outcome.GRANTED, amount_granted=Decimal("1500.50")))
+        await _decide(storage, 503, Resolution(outcome=Outcome.NOT_ELIGIBLE, reason="家庭收入超过标准"))
+        await _decide(storage, 504, Resolution(outcome=Outcome.REFERRED_UPWARD))
+        for worker_id, trade in ((601, "construction"), (602, "construction"), (603, "manufacturing")):
+            await storage.ensure_worker(worker_id)
+            await storage.update_worker_profile(worker_id, {"trade": trade})
+        await storage.ensure_worker(604)  # told us no trade
+        # March: two trainings held (601 and 602 come to the first; 601 and 603 to the second, 604 waits
+        # for a seat that never frees); a third one called off; a fourth still to come.
+        first = await _training(storage, datetime(2026, 3, 10, 1, tzinfo=UTC))
+        second = await _training(storage, datetime(2026, 3, 20, 1, tzinfo=UTC))
+        cancelled = await _training(storage, datetime(2026, 3, 21, 1, tzinfo=UTC))
+        upcoming = await _training(storage, datetime(2026, 3, 30, 1, tzinfo=UTC), seats=5)
+        for training, workers in ((first, (601, 602)), (second, (601, 603, 604)), (cancelled, (602,))):
+            for worker_id in workers:
+                await storage.sign_up(training.id, worker_id)
+        await storage.sign_up(upcoming.id, 603)
+        await storage.cancel_training(cancelled.id)
+        await storage.mark_attendance(first.id, 601, True)
+        await storage.mark_attendance(first.id, 602, True)
+        await storage.mark_attendance(second.id, 601, True)
+        await storage.mark_attendance(second.id, 603, False)  # signed up, did not come
+
+        start, end = datetime(2026, 2, 28, 16, tzinfo=UTC), datetime(2026, 3, 31, 16, tzinfo=UTC)  # March
+        now = datetime(2026, 3, 25, tzinfo=UTC)
+        figures = await period_figures(storage, SLAConfig(), start, end, now=now, zone=zone)
+        assert figures.assistance == AssistanceFigures(
+            granted=2, amount_granted=Decimal("3500.50"), not_eligible=1, referred_upward=1
+        )
+        assert figures.trainings == TrainingFigures(
+            held=2,
+            signed_up=4,  # 604 waited: no seat
+            attended=3,
+            workers_trained=2,
+            trained_by_trade={"construction": 2},
+            trained_by_month={"2026-03": 2},
+            upcoming=1,
+            upcoming_signed_up=1,
+        )
+        # One officer's report is about their cases: the union's trainings are not theirs.
+        mine = await period_figures(
+            storage, SLAConfig(), start, end, now=now, zone=zone, officer_id=OFFICER_ID
+        )
+        assert mine.trainings is None and mine.assistance == AssistanceFigures()  # nobody assigned them
+
+        text = report_text(
+            figures, Period(first=date(2026, 3, 1), last=date(2026, 3, 31)), "zh-Hans", everyone=True
+        )
+        lines = text.splitlines()
+        assert figures.new_by_kind[CaseKind.ASSISTANCE] == 4
+        for line in [
+            "发放帮扶款：2人，共3500.50元",
+            "不符合帮扶条件：1",
+            "报上级总工会审批：1",
+            "举办培训：2场",
+            "报名：4人次；到场：3人次",
+            "培训职工：2人",
+            "培训职工（按行业）：",
+            "  · 建筑工地：2",
+            "本期还未开始：1场培训，已报名1人",
+        ]:
+            assert line in lines, line
+        english = report_text(
+            figures, Period(first=date(2026, 3, 1), last=date(2026, 3, 31)), "en", everyone=True
+        )
+        for line in [
+            "Hardship assistance granted: 2 workers, 3,500.50 yuan in all",
+            "Not eligible: 1",
+            "Referred upward to the federation: 1",
+            "Trainings held: 2",
+            "Seats taken: 4; attended: 3",
+            "Workers trained: 2",
+            "Still to come in this period: 1 training, 1 signed up",
+        ]:
+            assert line in english.splitlines(), line
+    finally:
+        await storage.close()

@@ -57,6 +57,7 @@ from bot.core.i18n import (
 from bot.runtime.botapi import UnionBot
 from bot.runtime.delivery import FailureKind, backoff, failure_of
 from flows.subscription import ATTEND
+from flows.training import SIGN_UP
 from storage import Storage
 from storage.models import (
     Audience,
@@ -114,10 +115,13 @@ def render(
     default_language: str,
     union_name: str,
     attend_data: str,
+    signup_data: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The Bot API call (method, parameters without chat_id) that shows one worker the broadcast.
 
     The sender and the admin's preview both use this, so the preview is exactly what workers get.
+    A training's announcement (``signup_data``) carries its sign-up button instead of "I will attend":
+    signing up holds a seat, which a mere "I will attend" count cannot.
     """
     body = "\n\n".join(
         (
@@ -127,7 +131,10 @@ def render(
         )
     )
     params: dict[str, Any] = {"parse_mode": ParseMode.HTML.value}
-    if attend_button:
+    if signup_data is not None:
+        label = translate(language, "✍️ Sign up")
+        params["reply_markup"] = {"inline_keyboard": [[{"text": label, "callback_data": signup_data}]]}
+    elif attend_button:
         label = translate(language, "✋ I will attend")
         params["reply_markup"] = {"inline_keyboard": [[{"text": label, "callback_data": attend_data}]]}
     if media_kind is None:
@@ -430,6 +437,7 @@ class BroadcastDispatcher:
             default_language=default,
             union_name=self._config.union.name_in(language),
             attend_data=f"{ATTEND}{occurrence.id}",
+            signup_data=None if broadcast.training_id is None else f"{SIGN_UP}{broadcast.training_id}",
         )
         await self._pacer.wait_turn()
         try:

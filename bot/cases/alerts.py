@@ -21,16 +21,24 @@ from bot.cases.notify import CASE_ACTION, evidence_files
 from bot.cases.vocabulary import (
     CONTACT_LABELS,
     CONTRACT_LABELS,
+    COUNT_LABELS,
+    HELP_LABELS,
     KIND_LABELS,
     MONTH_LABELS,
     PROBLEM_LABELS,
+    SCHOOL_LABELS,
+    THERE_IS_LABELS,
     TIME_LABELS,
     TRADE_LABELS,
     ContactMethod,
     ContactTime,
     Contract,
+    HelpKind,
+    HouseholdCount,
     Problem,
+    SchoolLevel,
     Trade,
+    YesNo,
 )
 from bot.core.i18n import (
     N_,
@@ -75,6 +83,24 @@ OFFICERS_LABELS = (
     NP_("officers", "Workplace"),
     NP_("officers", "Working in"),
     NP_("officers", "Message me here in Telegram"),
+    # Hardship assistance: what was asked for and the household, in the officers' words.
+    NP_("officers", "Hardship grant"),
+    NP_("officers", "School grant for my child"),
+    NP_("officers", "Help with medical costs"),
+    NP_("officers", "Emergency: accident or lost job"),
+    NP_("officers", "Help asked for"),
+    NP_("officers", "Child's school"),
+    NP_("officers", "People earning money"),
+    NP_("officers", "People who depend on you"),
+    NP_("officers", "Serious illness in the family"),
+    NP_("officers", "Disability in the family"),
+    NP_("officers", "Monthly family income"),
+    NP_("officers", "Nobody"),
+    NP_("officers", "1 person"),
+    NP_("officers", "2 people"),
+    NP_("officers", "3 or more"),
+    NP_("officers", "Yes, there is"),
+    NP_("officers", "No, nobody"),
 )
 
 
@@ -185,6 +211,10 @@ def primary_alert(
         lines.append(
             _bold(t("🔴 Collective case: {count} workers affected. Handle it first.", count=workers))
         )
+    elif case.priority == Priority.URGENT and case.kind == CaseKind.ASSISTANCE:
+        lines.append(
+            _bold(t("🔴 Urgent: an emergency (an accident or a lost job). Contact the worker soon."))
+        )
     elif case.priority == Priority.URGENT and case.fields.get("deadline_passed"):
         lines.append(_bold(t("🔴 Urgent: the worker says a time limit has already passed.")))
     elif case.priority == Priority.URGENT:
@@ -209,6 +239,7 @@ def case_facts(case: Case, language: str, *, worker_name: str, evidence: int) ->
         CaseKind.WAGES: _wages_facts,
         CaseKind.LEGAL: _legal_facts,
         CaseKind.MEMBERSHIP: _membership_facts,
+        CaseKind.ASSISTANCE: _assistance_facts,
     }[case.kind](case.fields, language, worker_name)
     if case.kind != CaseKind.MEMBERSHIP:
         files = (
@@ -343,7 +374,77 @@ def _membership_facts(fields: dict[str, Any], language: str, worker_name: str) -
     ]
 
 
+def federation_line(fields: dict[str, Any], language: str) -> str:
+    """The worker's choice, first among an assistance case's facts: whether the application may go to
+    the union federation (总工会) when the grant is decided above the township."""
+    if fields.get("share_with_federation"):
+        return translate_in(
+            OFFICERS,
+            language,
+            "The worker agreed that this application may go to the union federation if it decides.",
+        )
+    return _bold(
+        translate_in(
+            OFFICERS,
+            language,
+            "⚠️ The worker did NOT agree to send this application to the union federation: "
+            "it cannot be referred upward.",
+        )
+    )
+
+
+def _assistance_facts(fields: dict[str, Any], language: str, worker_name: str) -> list[str]:
+    def t(msgid: str, /, **params: object) -> str:
+        return translate_in(OFFICERS, language, msgid, **params)
+
+    if fields.get("description"):
+        what = _text(fields["description"], DESCRIPTION_LIMIT)
+    elif fields.get("voice_file_id"):
+        what = t("🎤 voice note")
+    else:
+        what = t("nothing written")
+    lines = [
+        federation_line(fields, language),
+        _line(
+            language, t("Help asked for"), _label(language, HELP_LABELS, HelpKind, fields.get("help_kind"))
+        ),
+    ]
+    if fields.get("school_level"):
+        lines.append(
+            _line(
+                language,
+                t("Child's school"),
+                _label(language, SCHOOL_LABELS, SchoolLevel, fields.get("school_level")),
+            )
+        )
+    lines += [
+        _line(
+            language,
+            t("People earning money"),
+            _label(language, COUNT_LABELS, HouseholdCount, fields.get("earners")),
+        ),
+        _line(
+            language,
+            t("People who depend on you"),
+            _label(language, COUNT_LABELS, HouseholdCount, fields.get("dependants")),
+        ),
+        _line(language, t("Serious illness in the family"), _there_is(language, fields.get("illness"))),
+        _line(language, t("Disability in the family"), _there_is(language, fields.get("disability"))),
+        _line(language, t("Monthly family income"), _amount(language, fields.get("monthly_income"))),
+        _line(language, t("What happened"), what),
+        _line(language, t("Worker"), t("{name}, in Telegram", name=_clip(worker_name, TEXT_LIMIT))),
+    ]
+    return lines
+
+
 # -- helpers ----------------------------------------------------------------------------------------
+
+
+def _there_is(language: str, value: object) -> str:
+    """A stored yes/no household answer, as officers word it (有 / 无)."""
+    if value is None:
+        return ""
+    return translate_in(OFFICERS, language, THERE_IS_LABELS[YesNo.YES if value else YesNo.NO])
 
 
 def _line(language: str, label: str, value: str) -> str:

@@ -92,7 +92,26 @@ OUTCOME_NEWS: dict[Outcome, str] = {
     Outcome.MEMBERSHIP_REJECTED: N_(
         "Your application {reference} was not approved this time. Write to the officer here to ask why."
     ),
+    Outcome.GRANTED: N_(
+        "✅ {reference}: your request for hardship help is approved. The union gives you {amount}.\n"
+        "What happens next: the union officer will tell you here how and when you get the money."
+    ),
+    Outcome.NOT_ELIGIBLE: N_(
+        "{reference}: your request for hardship help was not approved this time.\nWhy: {reason}"
+    ),
+    Outcome.REFERRED_UPWARD: N_(
+        "{reference}: your request for hardship help has been sent to the union federation, "
+        "which decides help like this. It is not over: the officer will tell you here what they decide."
+    ),
 }
+
+
+# After "not approved": hardship help is not a one-time door, and the officer can point to other help.
+STILL_OTHER_HELP = N_(
+    "What you can still do:\n"
+    "• If things get harder at home, ask again with /assistance.\n"
+    "• Tap “Reply” to ask the officer about other help."
+)
 
 
 STILL_YOUR_RIGHT = N_(
@@ -189,13 +208,25 @@ def outcome_news(
     member_number: str | None,
     amount: Decimal | None,
     key: str,
+    granted: Decimal | None = None,
+    reason: str | None = None,
 ) -> list[OutboxMessage]:
-    """Tell the worker how their case ended, in plain words."""
-    text = translate(language, OUTCOME_NEWS[outcome], reference=case.reference, number=member_number or "")
+    """Tell the worker how their case ended, in plain words: hardship help with the amount granted, or
+    why it was not approved."""
+    text = translate(
+        language,
+        OUTCOME_NEWS[outcome],
+        reference=case.reference,
+        number=member_number or "",
+        amount=money(language, granted) if granted is not None else "",
+        reason=clip(reason or "", QUOTE_LIMIT),
+    )
     if amount is not None and amount > 0:
         text += "\n" + translate(language, "Amount recovered: {amount}", amount=money(language, amount))
     if outcome in (Outcome.RECOVERED_PART, Outcome.NOT_RECOVERED):
         text += "\n\n" + translate(language, STILL_YOUR_RIGHT)
+    if outcome == Outcome.NOT_ELIGIBLE:
+        text += "\n\n" + translate(language, STILL_OTHER_HELP)
     reply = outcome not in (Outcome.RECOVERED_FULL, Outcome.MEMBERSHIP_APPROVED)
     return [_text_message(case.worker_id, text, worker_buttons(case, language, reply=reply), key)]
 

@@ -1,7 +1,8 @@
 """The SLA time rules: when a case is due, when to remind, and whom. Pure: no I/O and no clock.
 
 - A new case must be acknowledged within ``sla.first_response``, or ``sla.first_response_collective``
-  when more than one worker is affected; a case in progress needs an event every ``sla.update_every``.
+  when more than one worker is affected or it is urgent, or ``sla.first_response_assistance`` for a
+  hardship assistance application; a case in progress needs an event every ``sla.update_every``.
 - The officer is warned at 75% of the time allowed, before the breach; the sweep repeats reminders every
   ``sla.remind_every`` while the case is overdue.
 - After ``sla.escalate_after_reminders`` reminders the backup officer is told, after twice that the admins.
@@ -19,6 +20,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.core.config import SLAConfig
+from storage.models import CaseKind
 
 EscalationLevel = Literal["officer", "backup", "admins"]
 _LEVELS: tuple[EscalationLevel, ...] = ("officer", "backup", "admins")
@@ -26,9 +28,17 @@ _LEVELS: tuple[EscalationLevel, ...] = ("officer", "backup", "admins")
 WARNING_SHARE = 0.75  # of the time allowed, after which the officer is warned
 
 
-def first_response_due(created_at: datetime, *, collective: bool, sla: SLAConfig) -> datetime:
-    """When a case created at ``created_at`` must have been acknowledged."""
-    allowed = sla.first_response_collective if collective else sla.first_response
+def first_response_due(
+    created_at: datetime, *, collective: bool, sla: SLAConfig, kind: CaseKind | None = None
+) -> datetime:
+    """When a case of ``kind`` created at ``created_at`` must have been acknowledged. ``collective``
+    stands for any case that cannot wait (collective or urgent): the fastest time, whatever its kind."""
+    if collective:
+        allowed = sla.first_response_collective
+    elif kind == CaseKind.ASSISTANCE:
+        allowed = sla.first_response_assistance
+    else:
+        allowed = sla.first_response
     return _utc(created_at) + allowed
 
 

@@ -15,6 +15,7 @@ KIND_LABELS: dict[CaseKind, str] = {
     CaseKind.MEMBERSHIP: N_("Membership application"),
     CaseKind.WAGES: N_("Unpaid wages"),
     CaseKind.LEGAL: N_("Legal aid"),
+    CaseKind.ASSISTANCE: N_("Hardship assistance"),
 }
 
 
@@ -108,6 +109,64 @@ MONTH_LABELS: dict[int, str] = {
 }
 
 
+class HelpKind(StrEnum):
+    """What hardship assistance a worker asks for."""
+
+    HARDSHIP = "hardship"  # a hardship grant (困难帮扶)
+    EDUCATION = "education"  # a grant for a child's schooling (金秋助学)
+    MEDICAL = "medical"  # help with medical costs
+    EMERGENCY = "emergency"  # a sudden hardship: an accident, losing the job
+
+
+HELP_LABELS: dict[HelpKind, str] = {
+    HelpKind.HARDSHIP: N_("Hardship grant"),
+    HelpKind.EDUCATION: N_("School grant for my child"),
+    HelpKind.MEDICAL: N_("Help with medical costs"),
+    HelpKind.EMERGENCY: N_("Emergency: accident or lost job"),
+}
+
+
+class SchoolLevel(StrEnum):
+    PRIMARY = "primary"
+    JUNIOR = "junior_secondary"
+    SENIOR = "senior_secondary"  # senior secondary or vocational school
+    UNIVERSITY = "university"
+
+
+SCHOOL_LABELS: dict[SchoolLevel, str] = {
+    SchoolLevel.PRIMARY: N_("Primary school"),
+    SchoolLevel.JUNIOR: N_("Junior secondary"),
+    SchoolLevel.SENIOR: N_("Senior secondary or vocational"),
+    SchoolLevel.UNIVERSITY: N_("University or college"),
+}
+
+
+class HouseholdCount(StrEnum):
+    """How many people of a household: buttons, the last one for three and more."""
+
+    NONE = "0"
+    ONE = "1"
+    TWO = "2"
+    THREE_OR_MORE = "3+"
+
+
+COUNT_LABELS: dict[HouseholdCount, str] = {
+    HouseholdCount.NONE: N_("Nobody"),
+    HouseholdCount.ONE: N_("1 person"),
+    HouseholdCount.TWO: N_("2 people"),
+    HouseholdCount.THREE_OR_MORE: N_("3 or more"),
+}
+
+
+class YesNo(StrEnum):
+    YES = "yes"
+    NO = "no"
+
+
+# For "is anyone in the family …?": a plain there is / there is not.
+THERE_IS_LABELS: dict[YesNo, str] = {YesNo.YES: N_("Yes, there is"), YesNo.NO: N_("No, nobody")}
+
+
 # The statuses as officers name them. "resolved", "closed" and "reopened" are the workers' words too,
 # worded apart for officers under the OFFICERS msgctxt (办结 and 结案 are trade words).
 STATUS_NAMES: dict[CaseStatus, str] = {
@@ -132,6 +191,9 @@ OUTCOME_LABELS: dict[Outcome, str] = {
     Outcome.ADVICE_GIVEN: N_("Advice given, settled"),
     Outcome.MEMBERSHIP_APPROVED: N_("Membership approved"),
     Outcome.MEMBERSHIP_REJECTED: N_("Membership rejected"),
+    Outcome.GRANTED: N_("Assistance granted"),
+    Outcome.NOT_ELIGIBLE: N_("Not eligible"),
+    Outcome.REFERRED_UPWARD: N_("Referred to the union federation"),
 }
 
 

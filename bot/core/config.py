@@ -167,6 +167,9 @@ class SLAConfig(_Section):
 
     first_response: Duration = timedelta(hours=4)
     first_response_collective: Duration = timedelta(hours=1)
+    # A hardship assistance application needs checking more than rescuing: about a working day. An
+    # emergency one (an accident, a lost job) is urgent and gets first_response_collective.
+    first_response_assistance: Duration = timedelta(days=1)
     update_every: Duration = timedelta(days=3)
     remind_every: Duration = timedelta(hours=2)
     escalate_after_reminders: Annotated[_StrictInt, Field(ge=1)] = 2

@@ -33,6 +33,7 @@ from bot.cases.amounts import (
     MAX_AMOUNT,
     MAX_WORKERS,
     AmountError,
+    AmountProblem,
     parse_amount,
     parse_workers,
 )
@@ -49,6 +50,7 @@ from storage.models import (
     AttachmentIn,
     Case,
     CaseEvent,
+    CaseKind,
     CaseStatus,
     NewCaseEvent,
     Officer,
@@ -63,17 +65,21 @@ from storage.models import (
 logger = logging.getLogger(__name__)
 
 WRITING, AMOUNT, WORKERS, MEMBER_NUMBER = range(500, 504)
+GRANT_AMOUNT, REASON = range(504, 506)  # resolving hardship assistance: the grant, or why not eligible
 
 ACTION = notify.CASE_ACTION  # "oc:<action>:<case id>"
 OUTCOME = "oo:"  # "oo:<case id>:<outcome>"
 REASSIGN_TO = "or:"  # "or:<case id>:<officer id>"
 WORKERS_DEFAULT = "ow:"  # "ow:<case id>:<count>"
 MEMBER_AUTO = "om:"  # "om:<case id>"
+WORKER_FILE = "wf:"  # "wf:<case id>": the file of the case's worker (bot/officers/workerfile.py)
 
 PENDING = "casework"  # user_data: what the officer is in the middle of
 
 TEXT_LIMIT = 3000  # a reply, question or note; the worker's message adds a header under 4096
 MEMBER_NUMBER_LIMIT = 32
+REASON_LIMIT = 500  # why an application is not eligible: the worker reads it in their news
+MAX_GRANT = Decimal(100_000)  # one household's hardship grant; more is a slip of the finger
 EVENTS_SHOWN = 8  # latest events on a case card
 
 _ACTION_DATA = re.compile(r"^oc:([a-z]+):([0-9]{1,18})$")
@@ -230,6 +236,10 @@ async def case_card(context: BotContext, case: Case) -> tuple[str, alerts.Inline
             )
         if case.member_number:
             lines.append(t("Member number: {number}", number=case.member_number))
+        if case.amount_granted is not None:
+            lines.append(t("Granted: {amount}", amount=money(context.language, case.amount_granted)))
+        if case.decision_reason:
+            lines.append(t("Reason: {reason}", reason=case.decision_reason))
     lines.append("")
     worker_name = str(profile.get("name") or profile.get("telegram_name") or "")
     lines.extend(
@@ -248,6 +258,10 @@ async def case_card(context: BotContext, case: Case) -> tuple[str, alerts.Inline
     if any(notify.can_relay(attachment) for attachment in attachments):
         markup["inline_keyboard"].append(
             [{"text": t("📎 Send me the files"), "callback_data": f"{ACTION}files:{case.id}"}]
+        )
+    if case.anonymised_at is None:  # an anonymised case's worker has no file
+        markup["inline_keyboard"].append(
+            [{"text": t("📁 Worker file"), "callback_data": f"{WORKER_FILE}{case.id}"}]
         )
     return "\n".join(lines), markup
 
@@ -478,7 +492,14 @@ async def got_text(update: Update, context: BotContext) -> int | None:
     message = update.effective_message
     assert message
     if pending is None or pending.get("action") not in _PROMPTS:
+        # Another prompt took over meanwhile (a worker file's, bot/officers/workerfile.py): the text was
+        # not meant for the worker, and the officer must not think it went to them.
         _clear_pending(context)
+        await forms.say(
+            update,
+            context,
+            context.t("Nothing was sent. To write to a worker, press the case's button again."),
+        )
         return ConversationHandler.END
     found = await _checked_pending_case(update, context, pending)
     if found is None:
@@ -632,8 +653,7 @@ async def _choose_outcome(update: Update, context: BotContext, officer: Officer,
     assert update.callback_query
     await update.callback_query.answer()
     rows = [
-        [(context.t(OUTCOME_LABELS[outcome]), f"{OUTCOME}{case.id}:{outcome}")]
-        for outcome in OUTCOMES[case.kind]
+        [(context.t(OUTCOME_LABELS[outcome]), f"{OUTCOME}{case.id}:{outcome}")] for outcome in _outcomes(case)
     ]
     await forms.say(
         update,
@@ -660,7 +680,7 @@ async def on_outcome(update: Update, context: BotContext) -> int | None:
         outcome = Outcome(match.group(2))
     except ValueError:
         outcome = None
-    if outcome is None or outcome not in OUTCOMES[case.kind]:
+    if outcome is None or outcome not in _outcomes(case):
         await refuse(update, context, context.t("This button is no longer active."))
         return None
     if not can_move(case.status, CaseStatus.RESOLVED):
@@ -677,6 +697,12 @@ async def on_outcome(update: Update, context: BotContext) -> int | None:
             update, context, context.t("How much was recovered, in yuan? For example 8500 or 8.5k.")
         )
         return AMOUNT
+    if outcome == Outcome.GRANTED:
+        await forms.say(update, context, context.t(ASK_GRANT))
+        return GRANT_AMOUNT
+    if outcome == Outcome.NOT_ELIGIBLE:
+        await forms.say(update, context, context.t(ASK_REASON, limit=REASON_LIMIT))
+        return REASON
     if outcome == Outcome.MEMBERSHIP_APPROVED:
         suggested = suggested_member_number(case)
         await forms.say(
@@ -687,6 +713,68 @@ async def on_outcome(update: Update, context: BotContext) -> int | None:
         )
         return MEMBER_NUMBER
     return await _resolve(update, context, officer, case, Resolution(outcome=outcome))
+
+
+def _outcomes(case: Case) -> tuple[Outcome, ...]:
+    """The outcomes an officer may record: a worker who said no to the union federation seeing their
+    hardship request cannot have it referred upward (they were told so when they applied)."""
+    if case.kind == CaseKind.ASSISTANCE and not case.fields.get("share_with_federation"):
+        return tuple(outcome for outcome in OUTCOMES[case.kind] if outcome != Outcome.REFERRED_UPWARD)
+    return OUTCOMES[case.kind]
+
+
+ASK_GRANT = N_("How much does the union grant, in yuan? For example 2000 or 两千.")
+ASK_REASON = N_(
+    "Why is the request not eligible? Write a short reason (up to {limit} characters): "
+    "the worker reads it, with what else they can do."
+)
+
+
+async def got_grant(update: Update, context: BotContext) -> int | None:
+    """The amount granted, read like every amount (Chinese numerals too), within a sensible maximum."""
+    pending = _pending(context)
+    message = update.effective_message
+    assert message
+    if pending is None or pending.get("action") != "resolve":
+        return ConversationHandler.END
+    try:
+        amount = parse_amount(message.text or "")
+        if amount > MAX_GRANT:
+            raise AmountError(AmountProblem.TOO_LARGE)
+    except AmountError as error:
+        await forms.say(
+            update,
+            context,
+            context.t(AMOUNT_PROBLEMS[error.problem], limit=money(context.language, MAX_GRANT))
+            + "\n"
+            + context.t(ASK_GRANT),
+        )
+        return None
+    found = await _checked_pending_case(update, context, pending)
+    if found is None:
+        return ConversationHandler.END
+    officer, case = found
+    resolution = Resolution(outcome=Outcome.GRANTED, amount_granted=amount)
+    return await _resolve(update, context, officer, case, resolution, expected=CaseStatus(pending["status"]))
+
+
+async def got_reason(update: Update, context: BotContext) -> int | None:
+    """Why not eligible, as the officer typed it; the worker reads it (escaped) in their news."""
+    pending = _pending(context)
+    message = update.effective_message
+    assert message
+    if pending is None or pending.get("action") != "resolve":
+        return ConversationHandler.END
+    reason = (message.text or "").strip()
+    if not reason or len(reason) > REASON_LIMIT:
+        await forms.say(update, context, context.t(ASK_REASON, limit=REASON_LIMIT))
+        return None
+    found = await _checked_pending_case(update, context, pending)
+    if found is None:
+        return ConversationHandler.END
+    officer, case = found
+    resolution = Resolution(outcome=Outcome.NOT_ELIGIBLE, reason=reason)
+    return await _resolve(update, context, officer, case, resolution, expected=CaseStatus(pending["status"]))
 
 
 def suggested_member_number(case: Case) -> str:
@@ -824,6 +912,8 @@ async def _resolve(
         member_number=resolution.member_number,
         amount=resolution.amount_recovered,
         key=_key(case, "outcome", context),
+        granted=resolution.amount_granted,
+        reason=resolution.reason,
     )
     _clear_pending(context)
     try:
@@ -1088,6 +1178,11 @@ def handlers() -> list[BotHandler]:
                     CallbackQueryHandler(got_member_number, pattern=f"^{MEMBER_AUTO}"),
                     MessageHandler(~filters.COMMAND, hint_number),
                 ],
+                GRANT_AMOUNT: [
+                    MessageHandler(typed, got_grant),
+                    MessageHandler(~filters.COMMAND, hint_number),
+                ],
+                REASON: [MessageHandler(typed, got_reason), MessageHandler(~filters.COMMAND, hint_writing)],
             },
             fallbacks=[
                 CommandHandler("cancel", cancel),

@@ -36,7 +36,12 @@ from storage.models import CaseKind
 
 WIDTH, HEIGHT, DPI = 8, 4.5, 150  # inches and dots per inch: 1200 × 675 pixels, 16:9 like a phone
 SIZE = (int(WIDTH * DPI), int(HEIGHT * DPI))
-KIND_COLOURS = {CaseKind.MEMBERSHIP: "#4C9F70", CaseKind.WAGES: "#D1495B", CaseKind.LEGAL: "#2E86AB"}
+KIND_COLOURS = {
+    CaseKind.MEMBERSHIP: "#4C9F70",
+    CaseKind.WAGES: "#D1495B",
+    CaseKind.LEGAL: "#2E86AB",
+    CaseKind.ASSISTANCE: "#EDAE49",
+}
 WAGES_COLOUR = "#D1495B"
 ON_TIME_COLOUR = "#2E86AB"
 MAX_LABELS = 14  # tick labels on the x axis before every other one is skipped

@@ -1,5 +1,5 @@
-"""Spreadsheets for officers and for the union above: the cases of a period, and the member roster
-(联系花名册).
+"""Spreadsheets for officers and for the union above: the cases of a period, the member roster
+(联系花名册), the trainings held and who attended them.
 
 - XLSX (openpyxl) with typed columns: dates and times as real dates in the union's time zone, amounts
   as numbers, counts as integers; headers in the reader's language, the header row frozen, widths that
@@ -12,6 +12,8 @@
   where ``bot.cases.privacy.may_name_worker`` allows (the one rule for what leaves the union); a case
   without that choice (legal aid) counts as "no", and no officer names go out. Membership applications
   and the roster never go to a third party: being in the union is what employers retaliate against.
+  Nor do hardship-assistance applications, which hold a family's income and illnesses, nor the training
+  lists.
 
 Officers export the cases where they are primary or backup; admins, and the command line, everything.
 """
@@ -38,23 +40,41 @@ from openpyxl.utils import get_column_letter
 
 from bot.cases import privacy
 from bot.cases.vocabulary import (
+    HELP_LABELS,
     KIND_LABELS,
     OUTCOME_LABELS,
     PROBLEM_LABELS,
     TRADE_LABELS,
+    HelpKind,
     Problem,
     Trade,
     status_name_in,
 )
 from bot.core.i18n import N_, OFFICERS, translate_in
-from bot.reports.figures import ALL_CASES, Period
+from bot.reports.figures import ALL_CASES, Period, trainings_between
 from storage import Storage
-from storage.models import Case, CaseKind, CaseQuery, Officer, Outcome, Priority, Worker
+from storage.models import (
+    Case,
+    CaseKind,
+    CaseQuery,
+    Officer,
+    Outcome,
+    Priority,
+    SignupStatus,
+    Training,
+    Worker,
+)
 
 
 class ExportKind(StrEnum):
     CASES = "cases"
     MEMBERS = "members"
+    TRAININGS = "trainings"  # one row per training held in the period, with its counts
+    ATTENDANCE = "attendance"  # one row per seat taken: who signed up for which training, and came
+
+
+# Exports that name workers or hold their families' situation: never for a third party.
+UNION_ONLY = frozenset({ExportKind.MEMBERS, ExportKind.TRAININGS, ExportKind.ATTENDANCE})
 
 
 class ExportFormat(StrEnum):
@@ -68,7 +88,7 @@ class Audience(StrEnum):
 
 
 class ThirdPartyRoster(ValueError):
-    """The roster names every member: it is never exported for a third party."""
+    """The roster and the training lists name workers: they are never exported for a third party."""
 
 
 class ColumnType(StrEnum):
@@ -108,7 +128,9 @@ CASE_COLUMNS = [
     Column(N_("Telegram name")),
     Column(N_("Name and phone may go to the employer")),
 ]
-OFFICER_COLUMN = Column(N_("Officer"))  # the union's own exports only
+# The union's own exports only: who handled a case, and what a family in hardship was granted.
+GRANTED_COLUMN = Column(N_("Assistance granted (yuan)"), ColumnType.AMOUNT)
+OFFICER_COLUMN = Column(N_("Officer"))
 
 MEMBER_COLUMNS = [
     Column(N_("Name")),
@@ -119,6 +141,31 @@ MEMBER_COLUMNS = [
     Column(N_("Current township")),
     Column(N_("Member number")),
     Column(N_("Joined"), ColumnType.DATE),
+]
+
+TRAINING_COLUMNS = [
+    Column(N_("Starts"), ColumnType.DATETIME),
+    Column(N_("Month")),
+    Column(N_("Training")),
+    Column(N_("Place")),
+    Column(N_("Trade")),
+    Column(N_("Region")),
+    Column(N_("Seats"), ColumnType.COUNT),
+    Column(N_("Signed up"), ColumnType.COUNT),
+    Column(N_("Waiting list"), ColumnType.COUNT),
+    Column(N_("Attended"), ColumnType.COUNT),
+    Column(N_("Allowance")),
+]
+
+ATTENDANCE_COLUMNS = [
+    Column(N_("Starts"), ColumnType.DATETIME),
+    Column(N_("Month")),
+    Column(N_("Training")),
+    Column(N_("Name")),
+    Column(N_("Phone")),
+    Column(N_("Telegram name")),
+    Column(N_("Trade")),
+    Column(N_("Attended")),
 ]
 
 NUMBER_FORMATS = {
@@ -167,10 +214,14 @@ async def build_export(
     ``officer_id`` limits it to the cases where that officer is primary or backup; ``language`` is the
     headers' and the labels'. Raises ThirdPartyRoster for the roster with a third-party audience.
     """
+    if what in UNION_ONLY and audience != Audience.UNION:
+        raise ThirdPartyRoster(f"the {what.value} export is only for the union's own use")
     if what == ExportKind.MEMBERS:
-        if audience != Audience.UNION:
-            raise ThirdPartyRoster("the member roster is only for the union's own use")
         table = await member_table(storage, period, language=language, zone=zone, officer_id=officer_id)
+    elif what == ExportKind.TRAININGS:
+        table = await training_table(storage, period, language=language, zone=zone)
+    elif what == ExportKind.ATTENDANCE:
+        table = await attendance_table(storage, period, language=language, zone=zone)
     else:
         table = await case_table(
             storage, period, language=language, zone=zone, audience=audience, officer_id=officer_id
@@ -213,6 +264,10 @@ def save(exported: ExportFile, path: str | os.PathLike[str], *, overwrite: bool 
 def sheet_title(what: ExportKind, audience: Audience, language: str) -> str:
     if what == ExportKind.MEMBERS:
         return translate_in(OFFICERS, language, "Members")
+    if what == ExportKind.TRAININGS:
+        return translate_in(OFFICERS, language, "Trainings")
+    if what == ExportKind.ATTENDANCE:
+        return translate_in(OFFICERS, language, "Training attendance")
     if audience == Audience.THIRD_PARTY:
         return translate_in(OFFICERS, language, "Cases for a third party")
     return translate_in(OFFICERS, language, "Cases")
@@ -241,8 +296,9 @@ async def case_table(
     )
     internal = audience == Audience.UNION
     if not internal:
-        # Union membership is what employers retaliate against: applications never leave the union.
-        cases = [case for case in cases if case.kind != CaseKind.MEMBERSHIP]
+        # Union membership is what employers retaliate against, and an assistance application holds a
+        # family's income and illnesses: neither leaves the union.
+        cases = [case for case in cases if case.kind not in (CaseKind.MEMBERSHIP, CaseKind.ASSISTANCE)]
     cases.sort(key=lambda case: case.id)
     workers = await _workers(storage, cases)
     officers = {officer.telegram_id: officer for officer in await storage.list_officers()} if internal else {}
@@ -251,7 +307,7 @@ async def case_table(
         for case in cases
     ]
     return Table(
-        columns=CASE_COLUMNS + ([OFFICER_COLUMN] if internal else []),
+        columns=CASE_COLUMNS + ([GRANTED_COLUMN, OFFICER_COLUMN] if internal else []),
         rows=rows,
         case_ids=[case.id for case in cases],
     )
@@ -292,6 +348,63 @@ async def member_table(
     return Table(columns=MEMBER_COLUMNS, rows=rows, case_ids=[case.id for case in members])
 
 
+async def training_table(storage: Storage, period: Period, *, language: str, zone: tzinfo) -> Table:
+    """One row per training (not cancelled) that starts in the period, earliest first."""
+    rows: list[list[Value]] = []
+    for training in await trainings_between(storage, period.start(zone), period.end(zone)):
+        signups = await storage.list_signups(training.id)
+        seated = [signup for signup in signups if signup.status == SignupStatus.CONFIRMED]
+        rows.append(
+            [
+                _local(training.starts_at, zone),
+                f"{training.starts_at.astimezone(zone):%Y-%m}",
+                _training_title(training, language),
+                training.place,
+                _label(language, TRADE_LABELS, Trade, training.trade) if training.trade else None,
+                training.region,
+                training.seats,
+                len(seated),
+                sum(1 for signup in signups if signup.status == SignupStatus.WAITING),
+                sum(1 for signup in seated if signup.attended),
+                training.allowance_note,
+            ]
+        )
+    return Table(columns=TRAINING_COLUMNS, rows=rows)
+
+
+async def attendance_table(storage: Storage, period: Period, *, language: str, zone: tzinfo) -> Table:
+    """One row per seat taken at the trainings that start in the period, training by training."""
+    rows: list[list[Value]] = []
+    workers: dict[int, Worker | None] = {}
+    for training in await trainings_between(storage, period.start(zone), period.end(zone)):
+        for signup in await storage.list_signups(training.id):
+            if signup.status != SignupStatus.CONFIRMED:
+                continue
+            if signup.worker_id not in workers:
+                workers[signup.worker_id] = await storage.get_worker(signup.worker_id)
+            worker = workers[signup.worker_id]
+            profile = worker.profile if worker is not None else {}
+            attended = {True: N_("Yes"), False: N_("No"), None: N_("Not marked")}[signup.attended]
+            rows.append(
+                [
+                    _local(training.starts_at, zone),
+                    f"{training.starts_at.astimezone(zone):%Y-%m}",
+                    _training_title(training, language),
+                    _text(profile.get("name")),
+                    _text(profile.get("phone")),
+                    _text(profile.get("telegram_name")),
+                    _label(language, TRADE_LABELS, Trade, profile.get("trade")),
+                    translate_in(OFFICERS, language, attended),
+                ]
+            )
+    return Table(columns=ATTENDANCE_COLUMNS, rows=rows)
+
+
+def _training_title(training: Training, language: str) -> str:
+    """The title in the reader's language, else the first one the admin wrote."""
+    return training.titles.get(language) or next(iter(training.titles.values()))
+
+
 async def _workers(storage: Storage, cases: list[Case]) -> dict[int, Worker]:
     workers = {}
     for worker_id in sorted({case.worker_id for case in cases}):
@@ -328,7 +441,9 @@ def _case_row(
         t(OUTCOME_LABELS[case.outcome]) if case.outcome is not None else None,
         _text(fields.get("employer")),
         _text(fields.get("site") or fields.get("workplace")),
-        _label(language, PROBLEM_LABELS, Problem, fields.get("problem")),
+        _label(language, HELP_LABELS, HelpKind, fields.get("help_kind"))
+        if case.kind == CaseKind.ASSISTANCE
+        else _label(language, PROBLEM_LABELS, Problem, fields.get("problem")),
         Decimal(str(fields["amount_owed"])) if wages and fields.get("amount_owed") is not None else None,
         int(fields["workers_affected"]) if wages and fields.get("workers_affected") is not None else None,
         case.amount_recovered,
@@ -340,7 +455,7 @@ def _case_row(
     ]
     if internal:
         officer = officers.get(case.assignee_id) if case.assignee_id is not None else None
-        row.append(officer.name if officer else None)
+        row += [case.amount_granted, officer.name if officer else None]
     return row
 
 

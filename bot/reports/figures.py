@@ -1,6 +1,6 @@
 """The figures unions report upward, for a period: cases received and resolved, first-response and
-resolution times, the share handled on time, wages recovered, workers helped, new members; and the same
-per week and per month for the charts.
+resolution times, the share handled on time, wages recovered, workers helped, new members, hardship
+assistance granted, trainings held and workers trained; and the same per week and per month for the charts.
 
 Pure arithmetic over cases read from storage; the texts that show them live with their senders
 (bot/digests.py for the Monday report, bot/reporting.py for /stats and /report), the pictures in
@@ -30,6 +30,8 @@ from storage.models import (
     CaseStatus,
     Outcome,
     Priority,
+    SignupStatus,
+    Training,
 )
 
 _T = TypeVar("_T")
@@ -160,6 +162,8 @@ class PeriodFigures(BaseModel):
     new_members_by_trade: dict[str, int]  # trade (flows.join.Trade value) -> members, most first
     new_members_by_month: dict[str, int]  # "2026-01" (in the union's time zone) -> members
     broadcast_reach: int | None  # None: not recorded (see BroadcastReach)
+    assistance: AssistanceFigures
+    trainings: TrainingFigures | None  # the union's trainings; None in one officer's report
 
     @property
     def new_total(self) -> int:
@@ -168,6 +172,30 @@ class PeriodFigures(BaseModel):
     @property
     def on_time_share(self) -> float | None:
         return self.on_time / self.on_time_counted if self.on_time_counted else None
+
+
+class AssistanceFigures(BaseModel):
+    """Hardship assistance (帮扶) decided in the period: the applications resolved, by decision."""
+
+    granted: int = 0
+    amount_granted: Decimal = Decimal(0)
+    not_eligible: int = 0
+    referred_upward: int = 0  # to the federation, which decides larger grants
+
+
+class TrainingFigures(BaseModel):
+    """Trainings that started in the period (cancelled ones do not count), for the year-end summary."""
+
+    held: int = 0
+    signed_up: int = 0  # seats taken (the waiting list and cancelled sign-ups do not count)
+    attended: int = 0  # sign-ups marked as attended
+    workers_trained: int = 0  # different workers who attended at least one
+    trained_by_trade: dict[
+        str, int
+    ] = {}  # the worker's trade (flows.join.Trade value, "" unknown), most first
+    trained_by_month: dict[str, int] = {}  # "2026-01" -> attendances that month
+    upcoming: int = 0  # trainings of the period still to start
+    upcoming_signed_up: int = 0
 
 
 class WeekFigures(BaseModel):
@@ -256,7 +284,71 @@ async def period_figures(
             lambda case: f"{_local(case.resolved_at or case.created_at, zone):%Y-%m}",
         ),
         broadcast_reach=await broadcast_reach(start, end),
+        assistance=_assistance_figures(resolved),
+        trainings=await training_figures(storage, start, end, now=now, zone=zone)
+        if officer_id is None
+        else None,
     )
+
+
+def _assistance_figures(resolved: list[Case]) -> AssistanceFigures:
+    decided = [case for case in resolved if case.kind == CaseKind.ASSISTANCE]
+    granted = [case for case in decided if case.outcome == Outcome.GRANTED]
+    return AssistanceFigures(
+        granted=len(granted),
+        amount_granted=sum((case.amount_granted or Decimal(0) for case in granted), Decimal(0)),
+        not_eligible=sum(1 for case in decided if case.outcome == Outcome.NOT_ELIGIBLE),
+        referred_upward=sum(1 for case in decided if case.outcome == Outcome.REFERRED_UPWARD),
+    )
+
+
+async def trainings_between(storage: Storage, start: datetime, end: datetime) -> list[Training]:
+    """The trainings, not cancelled, that start in [start, end), earliest first."""
+    # list_trainings counts from just after a moment; a training at the period's first midnight belongs to it.
+    trainings = await storage.list_trainings(
+        starting_after=start - timedelta(microseconds=1), limit=ALL_CASES
+    )
+    return sorted(
+        (training for training in trainings if start <= training.starts_at < end),
+        key=lambda training: (training.starts_at, training.id),
+    )
+
+
+async def training_figures(
+    storage: Storage, start: datetime, end: datetime, *, now: datetime, zone: tzinfo
+) -> TrainingFigures:
+    """Trainings held in [start, end) and who came; those not started yet are counted apart."""
+    figures = TrainingFigures()
+    # Workers, not attendances: one who came to three classes in March is one worker trained in March.
+    by_trade: dict[str, set[int]] = {}
+    by_month: dict[str, set[int]] = {}
+    trades: dict[int, str] = {}
+    for training in await trainings_between(storage, start, end):
+        seated = [
+            signup
+            for signup in await storage.list_signups(training.id)
+            if signup.status == SignupStatus.CONFIRMED
+        ]
+        if training.starts_at > now:
+            figures.upcoming += 1
+            figures.upcoming_signed_up += len(seated)
+            continue
+        figures.held += 1
+        figures.signed_up += len(seated)
+        month = f"{training.starts_at.astimezone(zone):%Y-%m}"
+        for signup in seated:
+            if not signup.attended:
+                continue
+            figures.attended += 1
+            if signup.worker_id not in trades:
+                worker = await storage.get_worker(signup.worker_id)
+                trades[signup.worker_id] = str(worker.profile.get("trade") or "") if worker else ""
+            by_trade.setdefault(trades[signup.worker_id], set()).add(signup.worker_id)
+            by_month.setdefault(month, set()).add(signup.worker_id)
+    figures.workers_trained = len(trades)
+    figures.trained_by_trade = _most_first({trade: len(workers) for trade, workers in by_trade.items()})
+    figures.trained_by_month = {month: len(workers) for month, workers in by_month.items()}
+    return figures
 
 
 async def period_series(
@@ -330,7 +422,9 @@ def _first_responses_on_time(cases: list[Case], sla: SLAConfig, now: datetime) -
     """(answered in time, cases whose time is up or that were answered); withdrawn ones do not count."""
     on_time = counted = 0
     for case in cases:
-        due = first_response_due(case.created_at, collective=case.priority != Priority.NORMAL, sla=sla)
+        due = first_response_due(
+            case.created_at, collective=case.priority != Priority.NORMAL, sla=sla, kind=case.kind
+        )
         if case.acknowledged_at is not None:
             counted += 1
             on_time += case.acknowledged_at <= due

@@ -60,7 +60,7 @@ EXPORT = "ex:"
 QUERY_LIMIT = 100_000  # open cases read for /stats
 
 _REPORT_DATA = re.compile(r"^rp:([pc]):([0-9a-z-]{2,17})$")
-_EXPORT_DATA = re.compile(r"^ex:([cm])(?::([0-9a-z-]{2,17}))?(?::([xc]):([ut]))?$")
+_EXPORT_DATA = re.compile(r"^ex:([cmta])(?::([0-9a-z-]{2,17}))?(?::([xc]):([ut]))?$")
 
 PERIOD_LABELS: dict[str, str] = {
     "w0": N_("This week"),
@@ -70,10 +70,17 @@ PERIOD_LABELS: dict[str, str] = {
     "y0": N_("This year"),
     "y1": N_("Last year"),
 }
-_WHAT = {"c": ExportKind.CASES, "m": ExportKind.MEMBERS}
+_WHAT = {
+    "c": ExportKind.CASES,
+    "m": ExportKind.MEMBERS,
+    "t": ExportKind.TRAININGS,
+    "a": ExportKind.ATTENDANCE,
+}
+# Trainings are the union's, not one officer's cases: only admins (who see everything) export them.
+_ADMINS_ONLY = frozenset({"t", "a"})
 _FORMAT = {"x": ExportFormat.XLSX, "c": ExportFormat.CSV}
 _AUDIENCE = {"u": Audience.UNION, "t": Audience.THIRD_PARTY}
-_WHAT_WORDS = {"cases": "c", "members": "m", "roster": "m"}
+_WHAT_WORDS = {"cases": "c", "members": "m", "roster": "m", "trainings": "t", "attendance": "a"}
 
 
 def _today(context: BotContext) -> date:
@@ -353,15 +360,11 @@ async def export(update: Update, context: BotContext) -> None:
         return
     args = list(context.args or [])
     if not args:
-        await forms.say(update, context, *_choose_what(context))
+        await forms.say(update, context, *_choose_what(context, officer))
         return
     what = _WHAT_WORDS.get(args[0].lower())
-    if what is None:
-        await forms.say(
-            update,
-            context,
-            context.t("Use /export, /export cases or /export members, with two dates if you like."),
-        )
+    if what is None or (what in _ADMINS_ONLY and case_scope(officer) is not None):
+        await forms.say(update, context, _export_usage(context, officer))
         return
     if len(args) == 1:
         await forms.say(update, context, *_choose_period(context, what))
@@ -373,32 +376,56 @@ async def export(update: Update, context: BotContext) -> None:
     await forms.say(update, context, *_choose_format(context, what, period))
 
 
-def _choose_what(context: BotContext) -> tuple[str, InlineKeyboardMarkup]:
-    return context.t("What should I export?"), InlineKeyboardMarkup(
+def _export_usage(context: BotContext, officer: Officer) -> str:
+    if case_scope(officer) is None:
+        return context.t(
+            "Use /export, or /export cases, members, trainings or attendance, with two dates if you like."
+        )
+    return context.t("Use /export, /export cases or /export members, with two dates if you like.")
+
+
+def _choose_what(context: BotContext, officer: Officer) -> tuple[str, InlineKeyboardMarkup]:
+    rows = [
         [
-            [
-                InlineKeyboardButton(context.t("📋 Cases"), callback_data=f"{EXPORT}c"),
-                InlineKeyboardButton(context.t("👥 Member roster"), callback_data=f"{EXPORT}m"),
-            ]
+            InlineKeyboardButton(context.t("📋 Cases"), callback_data=f"{EXPORT}c"),
+            InlineKeyboardButton(context.t("👥 Member roster"), callback_data=f"{EXPORT}m"),
         ]
-    )
+    ]
+    if case_scope(officer) is None:
+        rows.append(
+            [
+                InlineKeyboardButton(context.t("🎓 Trainings"), callback_data=f"{EXPORT}t"),
+                InlineKeyboardButton(context.t("✅ Training attendance"), callback_data=f"{EXPORT}a"),
+            ]
+        )
+    return context.t("What should I export?"), InlineKeyboardMarkup(rows)
+
+
+_PERIOD_QUESTIONS = {
+    "c": N_("Cases received in which period? Or type /export cases 2026-01-01 2026-03-31."),
+    "m": N_("Members who joined in which period? Or type /export members 2026-01-01 2026-03-31."),
+    "t": N_("Trainings held in which period? Or type /export trainings 2026-01-01 2026-12-31."),
+    "a": N_("Who came to the trainings of which period? Or type /export attendance 2026-01-01 2026-12-31."),
+}
 
 
 def _choose_period(context: BotContext, what: str) -> tuple[str, InlineKeyboardMarkup]:
-    text = (
-        context.t("Cases received in which period? Or type /export cases 2026-01-01 2026-03-31.")
-        if what == "c"
-        else context.t("Members who joined in which period? Or type /export members 2026-01-01 2026-03-31.")
-    )
-    return text, _period_buttons(context, f"{EXPORT}{what}:")
+    return context.t(_PERIOD_QUESTIONS[what]), _period_buttons(context, f"{EXPORT}{what}:")
+
+
+_FORMAT_QUESTIONS = {
+    "m": N_("Members who joined {start} to {end}. Which format?"),
+    "t": N_("Trainings held {start} to {end}. Which format?"),
+    "a": N_("Who came to the trainings of {start} to {end}. Which format?"),
+}
 
 
 def _choose_format(context: BotContext, what: str, period: Period) -> tuple[str, InlineKeyboardMarkup]:
     t = context.t
     prefix = f"{EXPORT}{what}:{period.token}:"
     dates = {"start": period.first.isoformat(), "end": period.last.isoformat()}
-    if what == "m":
-        text = t("Members who joined {start} to {end}. Which format?", **dates)
+    if what != "c":
+        text = t(_FORMAT_QUESTIONS[what], **dates)
         rows = [
             [
                 InlineKeyboardButton(t("Excel (.xlsx)"), callback_data=f"{prefix}x:u"),
@@ -445,6 +472,9 @@ async def on_export_button(update: Update, context: BotContext) -> None:
         await refuse(update, context, context.t("This button is no longer active."))
         return
     what, fmt, audience = match.group(1), match.group(3), match.group(4)
+    if what in _ADMINS_ONLY and case_scope(officer) is not None:
+        await refuse(update, context, context.t("Only admins can export the trainings."))
+        return
     if period is None:
         text, markup = _choose_period(context, what)
         await query.answer()
@@ -455,8 +485,8 @@ async def on_export_button(update: Update, context: BotContext) -> None:
         await query.answer()
         await query.edit_message_text(text, reply_markup=markup)
         return
-    if what == "m" and audience != "u":
-        logger.warning("Refused a third-party export of the member roster")
+    if what != "c" and audience != "u":
+        logger.warning("Refused a third-party export of a union-only list")
         await refuse(update, context, context.t("This button is no longer active."))
         return
     await query.answer(context.t("Preparing the file…"))
@@ -524,6 +554,13 @@ def _export_caption(
         lines = [
             t("👥 Members who joined {start} to {end}: {count}.", **dates),
             t("For the union's own use: it holds members' names and phones."),
+        ]
+    elif what == ExportKind.TRAININGS:
+        lines = [t("🎓 Trainings held {start} to {end}: {count}.", **dates)]
+    elif what == ExportKind.ATTENDANCE:
+        lines = [
+            t("✅ Seats taken at the trainings of {start} to {end}: {count}.", **dates),
+            t("For the union's own use: it holds workers' names and phones."),
         ]
     else:
         lines = [t("📋 Cases received {start} to {end}: {count}.", **dates)]

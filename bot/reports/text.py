@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.cases.vocabulary import KIND_LABELS, TRADE_LABELS, Trade, status_name_in
 from bot.core.i18n import labelled, money, span, translate, translate_plural
-from bot.reports.figures import Period, PeriodFigures
+from bot.reports.figures import Period, PeriodFigures, TrainingFigures
 from storage.models import CaseKind
 
 
@@ -87,6 +87,21 @@ def report_text(
             "  · " + labelled(language, month, str(count))
             for month, count in figures.new_members_by_month.items()
         ]
+    assistance = figures.assistance
+    lines += [
+        "",
+        translate_plural(
+            language,
+            "Hardship assistance granted: {count} worker, {amount} in all",
+            "Hardship assistance granted: {count} workers, {amount} in all",
+            assistance.granted,
+            amount=money(language, assistance.amount_granted),
+        ),
+        t("Not eligible: {count}", count=assistance.not_eligible),
+        t("Referred upward to the federation: {count}", count=assistance.referred_upward),
+    ]
+    if figures.trainings is not None:
+        lines += ["", *_training_lines(figures.trainings, language)]
     if everyone:
         lines += [
             "",
@@ -100,6 +115,44 @@ def report_text(
             ),
         ]
     return "\n".join(lines)
+
+
+def _training_lines(trainings: TrainingFigures, language: str) -> list[str]:
+    def t(msgid: str, /, **params: object) -> str:
+        return translate(language, msgid, **params)
+
+    lines = [
+        t("Trainings held: {count}", count=trainings.held),
+        t(
+            "Seats taken: {count}; attended: {attended}",
+            count=trainings.signed_up,
+            attended=trainings.attended,
+        ),
+        t("Workers trained: {count}", count=trainings.workers_trained),
+    ]
+    if trainings.trained_by_trade:
+        lines.append(t("Workers trained by trade:"))
+        lines += [
+            "  · " + labelled(language, _trade_label(trade, language), str(count))
+            for trade, count in trainings.trained_by_trade.items()
+        ]
+    if len(trainings.trained_by_month) > 1:
+        lines.append(t("Workers trained by month:"))
+        lines += [
+            "  · " + labelled(language, month, str(count))
+            for month, count in trainings.trained_by_month.items()
+        ]
+    if trainings.upcoming:
+        lines.append(
+            translate_plural(
+                language,
+                "Still to come in this period: {count} training, {signed_up} signed up",
+                "Still to come in this period: {count} trainings, {signed_up} signed up",
+                trainings.upcoming,
+                signed_up=trainings.upcoming_signed_up,
+            )
+        )
+    return lines
 
 
 def _trade_label(trade: str, language: str) -> str:

@@ -57,7 +57,9 @@ COMMANDS: list[Command] = [
     Command("join", N_("Join the union")),
     Command("wages", N_("Report unpaid wages")),
     Command("legal", N_("Ask for legal aid")),
+    Command("assistance", N_("Ask for hardship help")),
     Command("mycases", N_("My cases and messages")),
+    Command("training", N_("Trainings: sign up, my trainings")),
     Command("rights", N_("Know your rights")),
     Command("mydata", N_("Get a copy of all your data")),
     Command("forget", N_("Delete all your data")),
@@ -74,6 +76,7 @@ OFFICER_COMMANDS: list[Command] = [
     Command("cases", NP_("officers", "My cases (open, overdue, collective, all)")),
     Command("case", NP_("officers", "One case by its number, e.g. /case W-000123")),
     Command("find", NP_("officers", "Search cases by name, employer, site or number")),
+    Command("worker", NP_("officers", "One worker's file: cases, help, plan, notes, e.g. /worker W-000123")),
     Command("pending", NP_("officers", "Membership applications waiting")),
     Command("reassign", NP_("officers", "Give a case to another officer")),
     Command("stats", NP_("officers", "Open and overdue cases now, this week's figures")),
@@ -83,6 +86,7 @@ OFFICER_COMMANDS: list[Command] = [
     Command("audit", NP_("officers", "Who saw and changed a case, e.g. /audit W-000123"), admin_only=True),
     Command("broadcast", NP_("officers", "Send news to workers"), admin_only=True),
     Command("broadcasts", NP_("officers", "Broadcasts: counts, cancel"), admin_only=True),
+    Command("trainings", NP_("officers", "Trainings: sign-ups, who came; admins create and announce")),
 ]
 
 

@@ -29,9 +29,15 @@ def default_sandbox_config() -> Config:
         ),
         officers=[
             OfficerConfig(
-                telegram_id=OFFICER_ID, name="王干事", specialties=["wages", "legal", "membership"]
+                telegram_id=OFFICER_ID,
+                name="王干事",
+                specialties=["wages", "legal", "membership", "assistance"],
             ),
-            OfficerConfig(telegram_id=BACKUP_ID, name="陈干事", specialties=["wages", "legal", "membership"]),
+            OfficerConfig(
+                telegram_id=BACKUP_ID,
+                name="陈干事",
+                specialties=["wages", "legal", "membership", "assistance"],
+            ),
             OfficerConfig(telegram_id=ADMIN_ID, name="李主席", role="admin", specialties=["membership"]),
         ],
     )

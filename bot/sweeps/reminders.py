@@ -7,7 +7,8 @@ exactly where things stand, and it reads only the cases that are due, however ma
 For a case the sweep looks at, the current deadline is worked out from the facts:
 
 - new or reopened: a first response within ``sla.first_response`` (``..._collective`` for collective
-  cases), counted from when it was filed (or reopened);
+  and urgent cases, ``..._assistance`` for hardship assistance), counted from when it was filed (or
+  reopened);
 - acknowledged or in progress: some event within ``sla.update_every`` of the last status change or
   officer action;
 - waiting for the worker, resolved, closed, withdrawn: no deadline (waiting pauses the clock: the
@@ -125,10 +126,12 @@ class ReminderSweep:
         case = activity.case
         sla = self._config.sla
         if case.status == CaseStatus.NEW:
-            return case.created_at, first_response_due(case.created_at, collective=_urgent(case), sla=sla)
+            return case.created_at, first_response_due(
+                case.created_at, collective=_urgent(case), sla=sla, kind=case.kind
+            )
         started = activity.last_activity_at or case.created_at
         if case.status == CaseStatus.REOPENED:
-            return started, first_response_due(started, collective=_urgent(case), sla=sla)
+            return started, first_response_due(started, collective=_urgent(case), sla=sla, kind=case.kind)
         if case.status in _AWAITING_UPDATE:
             return started, next_update_due(started, sla)
         return None
