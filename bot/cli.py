@@ -7,7 +7,7 @@ import asyncio
 import html
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -115,16 +115,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _broadcast_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    broadcast = commands.add_parser(
-        "broadcast",
-        help="Create, list or cancel broadcasts to workers (the running bot sends them).",
-        description="Create, list or cancel broadcasts to workers; the running bot sends them when due.",
-    )
-    actions = broadcast.add_subparsers(dest="action", required=True, metavar="ACTION")
+def _with_actions(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    help_text: str,
+    description: str,
+) -> Callable[[str, str], argparse.ArgumentParser]:
+    """A command of several actions (``broadcast create``): what adds one action, each with --config."""
+    command = commands.add_parser(name, help=help_text, description=description)
+    actions = command.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    def action(name: str, help_text: str) -> argparse.ArgumentParser:
-        parser = actions.add_parser(name, help=help_text, description=help_text)
+    def action(action_name: str, action_help: str) -> argparse.ArgumentParser:
+        parser = actions.add_parser(action_name, help=action_help, description=action_help)
         parser.add_argument(
             "--config",
             default=DEFAULT_CONFIG,
@@ -133,6 +136,16 @@ def _broadcast_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
         )
         return parser
 
+    return action
+
+
+def _broadcast_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    action = _with_actions(
+        commands,
+        "broadcast",
+        help_text="Create, list or cancel broadcasts to workers (the running bot sends them).",
+        description="Create, list or cancel broadcasts to workers; the running bot sends them when due.",
+    )
     create = action("create", "Schedule a broadcast: now, once at a time, or every week or day.")
     create.add_argument(
         "--text",
@@ -160,23 +173,12 @@ def _broadcast_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def _training_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    training = commands.add_parser(
+    action = _with_actions(
+        commands,
         "training",
-        help="Create, list or cancel trainings workers sign up for (the running bot tells them).",
+        help_text="Create, list or cancel trainings workers sign up for (the running bot tells them).",
         description="Create, list or cancel trainings; workers sign up in the bot with /training.",
     )
-    actions = training.add_subparsers(dest="action", required=True, metavar="ACTION")
-
-    def action(name: str, help_text: str) -> argparse.ArgumentParser:
-        parser = actions.add_parser(name, help=help_text, description=help_text)
-        parser.add_argument(
-            "--config",
-            default=DEFAULT_CONFIG,
-            metavar="FILE",
-            help=f"the TOML config file (default: {DEFAULT_CONFIG})",
-        )
-        return parser
-
     create = action("create", "Publish a training, and announce it to its workers with --announce.")
     create.add_argument(
         "--title", required=True, help=f"the title in {FALLBACK_LANGUAGE}, which every reader falls back to"

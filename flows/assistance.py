@@ -16,15 +16,8 @@ from typing import Any
 from pydantic import BaseModel, model_validator
 from pydantic import Field as ModelField
 from telegram import Update
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import ConversationHandler
 
-from bot.cases.amounts import AMOUNT_PROBLEMS, AmountError, AmountProblem, parse_amount
 from bot.cases.vocabulary import (
     COUNT_LABELS,
     HELP_LABELS,
@@ -36,11 +29,9 @@ from bot.cases.vocabulary import (
     YesNo,
 )
 from bot.core.context import BotContext, BotHandler
-from bot.core.i18n import N_, Html, money, span
-from bot.runtime.commands import stale_button
+from bot.core.i18n import N_, Html, span
 from flows import evidence, forms
-from flows.menu import menu_pattern
-from storage.models import AttachmentIn, CaseKind, NewCase, Priority
+from storage.models import CaseKind, NewCase, Priority
 
 (
     HELP,
@@ -67,8 +58,6 @@ NO_STORY = "assist:story:skip"
 SHARE_PREFIX = "assist:share:"
 
 STORY_LIMIT = 1000  # a few sentences; the officer asks for more in the chat
-# Room for an amount as workers type it ("¥8,500元", "两千五百元"); anything longer is not one.
-INCOME_TYPED_LIMIT = 50
 # A family's monthly income above this is a slip of the finger (an extra zero), not a hardship case.
 MAX_INCOME = Decimal(200_000)
 
@@ -100,21 +89,6 @@ class AssistanceFields(BaseModel):
 # -- steps ------------------------------------------------------------------------------------------
 
 
-async def start(update: Update, context: BotContext) -> int:
-    """Entry: a fresh draft, a word on what comes, then the first question."""
-    if not await forms.begin(update, context, FORM):
-        return ConversationHandler.END
-    await forms.say(
-        update,
-        context,
-        context.t(
-            "Let's ask the union for help: a few short questions about you and your family. "
-            "Send /cancel at any time to stop."
-        ),
-    )
-    return await HELP_QUESTION.ask(update, context)
-
-
 async def got_help(update: Update, context: BotContext) -> int | None:
     """Help chosen: a school grant asks where the child studies, even when only this answer changes."""
     kind = await HELP_QUESTION.take(update, context)
@@ -124,124 +98,6 @@ async def got_help(update: Update, context: BotContext) -> int | None:
         return await SCHOOL_QUESTION.ask(update, context)
     forms.answers(context).pop("school_level", None)
     return await forms.next_question(update, context, FORM, EARNERS_QUESTION.ask)
-
-
-def _no_income_button(context: BotContext) -> Any:
-    return forms.buttons([[(context.t("No income now"), NO_INCOME)]])
-
-
-async def ask_income(update: Update, context: BotContext) -> int:
-    return await forms.ask(
-        update,
-        context,
-        INCOME,
-        context.t(
-            "How much money does your whole family get in a month, in yuan? "
-            "Type the number, for example 3000 or 三千."
-        ),
-        _no_income_button(context),
-    )
-
-
-async def got_income(update: Update, context: BotContext) -> int | None:
-    """Income typed: read leniently (Chinese numerals too), echoed, refused with the reason when wrong."""
-    text = await forms.read_text(update, context, limit=INCOME_TYPED_LIMIT)
-    if text is None:
-        return None
-    try:
-        income = parse_amount(text)
-    except AmountError as error:
-        if error.problem != AmountProblem.ZERO:
-            return await _ask_income_again(update, context, error.problem)
-        income = Decimal("0.00")  # "0" is an answer here: no income at all
-    if income > MAX_INCOME:
-        return await _ask_income_again(update, context, AmountProblem.TOO_LARGE)
-    return await _income_chosen(update, context, income)
-
-
-async def _ask_income_again(update: Update, context: BotContext, problem: AmountProblem) -> int:
-    reason = context.t(AMOUNT_PROBLEMS[problem], limit=money(context.language, MAX_INCOME))
-    example = context.t(
-        "Please type the amount again, for example 3000 or 三千. If there is no income now, tap the button."
-    )
-    return await forms.ask(update, context, INCOME, Html(f"{reason}\n{example}"), _no_income_button(context))
-
-
-async def got_no_income(update: Update, context: BotContext) -> int:
-    """No income now: the button stands for 0."""
-    query = update.callback_query
-    assert query
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
-    return await _income_chosen(update, context, Decimal("0.00"))
-
-
-async def _income_chosen(update: Update, context: BotContext, income: Decimal) -> int:
-    forms.answers(context)["monthly_income"] = str(income)
-    # Echoed, so a misread (八千五 taken as 85) is plain to see before the summary.
-    await forms.say(
-        update,
-        context,
-        context.t("Family income a month: {amount}", amount=_show_income(context, income)),
-    )
-    return await forms.next_question(update, context, FORM, ask_story)
-
-
-def _show_income(context: BotContext, income: Decimal) -> str:
-    return money(context.language, income) if income > 0 else context.t("no income now")
-
-
-async def ask_story(update: Update, context: BotContext) -> int:
-    return await forms.ask(
-        update,
-        context,
-        STORY,
-        context.t(
-            "In a few words, what happened? For example: “My wife is in hospital and I had to stop work.” "
-            "You can also send a voice note, or tap Skip."
-        ),
-        forms.buttons([[(context.t("Skip"), NO_STORY)]]),
-    )
-
-
-async def got_story_text(update: Update, context: BotContext) -> int | None:
-    text = await forms.read_text(update, context, limit=STORY_LIMIT)
-    if text is None:
-        return None
-    answers = forms.answers(context)
-    answers["description"] = text
-    answers.pop("voice", None)
-    return await forms.next_question(update, context, FORM, ask_documents)
-
-
-async def got_story_voice(update: Update, context: BotContext) -> int:
-    """Told in a voice note: the note itself is the story."""
-    message = update.effective_message
-    assert message
-    answers = forms.answers(context)
-    answers["voice"] = evidence.attachment_of(message)
-    answers.pop("description", None)
-    await forms.say(update, context, context.t("🎤 Voice note received."))
-    return await forms.next_question(update, context, FORM, ask_documents)
-
-
-async def got_no_story(update: Update, context: BotContext) -> int:
-    """Skipped: the household answers speak for themselves."""
-    query = update.callback_query
-    assert query
-    await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
-    answers = forms.answers(context)
-    answers.pop("description", None)
-    answers.pop("voice", None)
-    return await forms.next_question(update, context, FORM, ask_documents)
-
-
-async def hint_story(update: Update, context: BotContext) -> None:
-    """A sticker, photo or file where the story is wanted."""
-    await forms.say(
-        update, context, context.t("Please type what happened, or send a voice note, or tap Skip.")
-    )
 
 
 async def ask_documents(update: Update, context: BotContext) -> int:
@@ -256,51 +112,9 @@ async def ask_documents(update: Update, context: BotContext) -> int:
     )
 
 
-async def documents_done(update: Update, context: BotContext) -> int:
-    """Done or Skip pressed."""
-    return await forms.next_question(update, context, FORM, ask_share)
-
-
-async def ask_share(update: Update, context: BotContext) -> int:
-    """Say exactly what goes to the federation, and what a no means."""
-    rows = [
-        [(context.t("Yes, the federation may see it"), SHARE_PREFIX + "yes")],
-        [(context.t("🔒 No, only this union"), SHARE_PREFIX + "no")],
-    ]
-    return await forms.ask(
-        update,
-        context,
-        SHARE,
-        context.t(
-            "Some help is decided above the township, by the union federation (总工会) of the county "
-            "or city. If that is needed, may the union send them your request?\n"
-            "They would get: your name, the help you asked for, your family's situation and income, "
-            "what happened, and your papers.\n"
-            "If you say no, only this union sees it, and help decided higher up cannot be asked for."
-        ),
-        forms.buttons(rows),
-    )
-
-
-async def got_share(update: Update, context: BotContext) -> int | None:
-    query = update.callback_query
-    assert query and query.data
-    choice = query.data.removeprefix(SHARE_PREFIX)
-    if choice not in ("yes", "no"):
-        await stale_button(update, context)
-        return None
-    await query.answer()
-    share = choice == "yes"
-    await query.edit_message_text(
-        context.t("Union federation may see it: {choice}", choice=_sharing(context, share))
-    )
-    forms.answers(context)["share_with_federation"] = share
-    return await forms.next_question(update, context, FORM, FORM.ask_summary)
-
-
 def fields_from(answers: dict[str, Any]) -> AssistanceFields:
     """The answers, validated for storage."""
-    voice = answers.get("voice")
+    voice = forms.story_voice_note(answers)
     help_kind = HelpKind(answers["help_kind"])
     return AssistanceFields(
         help_kind=help_kind,
@@ -311,7 +125,7 @@ def fields_from(answers: dict[str, Any]) -> AssistanceFields:
         disability=answers["disability"] == YesNo.YES,
         monthly_income=Decimal(answers["monthly_income"]),
         description=answers.get("description"),
-        voice_file_id=voice["file_id"] if voice else None,
+        voice_file_id=voice.file_id if voice else None,
         share_with_federation=answers["share_with_federation"],
     )
 
@@ -322,9 +136,7 @@ async def submit(update: Update, context: BotContext) -> int:
     answers = forms.answers(context)
     fields = fields_from(answers)
     emergency = fields.help_kind == HelpKind.EMERGENCY
-    attachments = (
-        [AttachmentIn.model_validate(answers["voice"])] if answers.get("voice") else []
-    ) + evidence.attachments(answers)
+    voice = forms.story_voice_note(answers)
     case = await forms.file_case(
         update,
         context,
@@ -333,7 +145,7 @@ async def submit(update: Update, context: BotContext) -> int:
             worker_id=update.effective_user.id,
             priority=Priority.URGENT if emergency else Priority.NORMAL,
             fields=fields.model_dump(mode="json"),
-            attachments=attachments,
+            attachments=([voice] if voice else []) + evidence.attachments(answers),
         ),
     )
     # The time the officers are held to (bot/cases/sla.py): an emergency gets the fastest.
@@ -362,10 +174,6 @@ async def submit(update: Update, context: BotContext) -> int:
 # -- summary (also what /mydata shows of a stored request) ------------------------------------------
 
 
-def _sharing(context: BotContext, share: bool) -> str:
-    return context.t("yes, they may") if share else context.t("no, only this union")
-
-
 def _there_is(context: BotContext, value: object) -> str:
     """A yes/no household answer: "yes"/"no" in a draft, true/false once stored."""
     if value is None:
@@ -383,11 +191,6 @@ def _count(context: BotContext, value: object) -> str:
 def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, str]]:
     help_kind = answers.get("help_kind")
     income = answers.get("monthly_income")
-    share = answers.get("share_with_federation")
-    if answers.get("voice"):
-        story = context.t("🎤 voice note")
-    else:
-        story = answers.get("description") or context.t("nothing written")
     described = [
         (context.t("Help asked for"), context.t(HELP_LABELS[HelpKind(help_kind)]) if help_kind else ""),
     ]
@@ -401,12 +204,15 @@ def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, s
         (context.t("People who depend on you"), _count(context, answers.get("dependants"))),
         (context.t("Serious illness in the family"), _there_is(context, answers.get("illness"))),
         (context.t("Disability in the family"), _there_is(context, answers.get("disability"))),
-        (context.t("Monthly family income"), _show_income(context, Decimal(income)) if income else ""),
-        (context.t("What happened"), story),
+        (
+            context.t("Monthly family income"),
+            INCOME_QUESTION.shown(context, Decimal(income)) if income else "",
+        ),
+        (context.t("What happened"), STORY_QUESTION.told(context, answers)),
         (context.t("Documents"), evidence.describe(context, answers)),
         (
             context.t("Union federation may see it"),
-            _sharing(context, bool(share)) if share is not None else "",
+            SHARE_QUESTION.words(context, answers.get("share_with_federation")),
         ),
     ]
     return described
@@ -472,6 +278,51 @@ DISABILITY_QUESTION = forms.ChoiceQuestion(
     prefix=DISABILITY_PREFIX,
     echo=N_("Disability in the family: {answer}"),
 )
+INCOME_QUESTION = forms.AmountQuestion(
+    "monthly_income",
+    N_("Monthly family income"),
+    INCOME,
+    prompt=N_(
+        "How much money does your whole family get in a month, in yuan? "
+        "Type the number, for example 3000 or 三千."
+    ),
+    again=N_(
+        "Please type the amount again, for example 3000 or 三千. If there is no income now, tap the button."
+    ),
+    echo=N_("Family income a month: {amount}"),
+    most=MAX_INCOME,
+    none=forms.NoAmount(button=N_("No income now"), data=NO_INCOME, words=N_("no income now")),
+)
+STORY_QUESTION = forms.StoryQuestion(
+    "description",
+    N_("What happened"),
+    STORY,
+    prompt=N_(
+        "In a few words, what happened? For example: “My wife is in hospital and I had to stop work.” "
+        "You can also send a voice note, or tap Skip."
+    ),
+    limit=STORY_LIMIT,
+    voice_file=evidence.attachment_of,
+    # Skipped, the household's answers speak for themselves.
+    skip=NO_STORY,
+)
+# Says exactly what goes to the federation, and what a no means.
+SHARE_QUESTION = forms.YesNoQuestion(
+    "share_with_federation",
+    N_("Union federation may see it"),
+    SHARE,
+    prompt=N_(
+        "Some help is decided above the township, by the union federation (总工会) of the county "
+        "or city. If that is needed, may the union send them your request?\n"
+        "They would get: your name, the help you asked for, your family's situation and income, "
+        "what happened, and your papers.\n"
+        "If you say no, only this union sees it, and help decided higher up cannot be asked for."
+    ),
+    labels={YesNo.YES: N_("Yes, the federation may see it"), YesNo.NO: N_("🔒 No, only this union")},
+    prefix=SHARE_PREFIX,
+    echo=N_("Union federation may see it: {choice}"),
+    said={YesNo.YES: N_("yes, they may"), YesNo.NO: N_("no, only this union")},
+)
 
 FORM = forms.Form(
     name="assistance",
@@ -483,22 +334,23 @@ FORM = forms.Form(
         DEPENDANTS_QUESTION,
         ILLNESS_QUESTION,
         DISABILITY_QUESTION,
-        forms.Field("monthly_income", N_("Monthly family income"), INCOME, ask_income),
-        forms.Field("description", N_("What happened"), STORY, ask_story),
+        INCOME_QUESTION,
+        STORY_QUESTION,
         forms.Field(evidence.EVIDENCE, N_("Documents"), DOCUMENTS, ask_documents),
-        forms.Field("share_with_federation", N_("Union federation may see it"), SHARE, ask_share),
+        SHARE_QUESTION,
     ],
     summary_state=SUMMARY,
     describe=_describe,
+    intro=N_(
+        "Let's ask the union for help: a few short questions about you and your family. "
+        "Send /cancel at any time to stop."
+    ),
 )
 
 
 def conversation() -> ConversationHandler[BotContext]:
-    return ConversationHandler(
-        entry_points=[
-            CommandHandler("assistance", start),
-            CallbackQueryHandler(start, pattern=menu_pattern("assistance")),
-        ],
+    return forms.conversation(
+        FORM,
         states={
             HELP: HELP_QUESTION.handlers(FORM, got=got_help),
             SCHOOL: SCHOOL_QUESTION.handlers(FORM),
@@ -506,23 +358,12 @@ def conversation() -> ConversationHandler[BotContext]:
             DEPENDANTS: DEPENDANTS_QUESTION.handlers(FORM),
             ILLNESS: ILLNESS_QUESTION.handlers(FORM),
             DISABILITY: DISABILITY_QUESTION.handlers(FORM),
-            INCOME: [
-                CallbackQueryHandler(got_no_income, pattern=f"^{NO_INCOME}$"),
-                *forms.text_state(got_income),
-            ],
-            STORY: [
-                CallbackQueryHandler(got_no_story, pattern=f"^{NO_STORY}$"),
-                MessageHandler(filters.TEXT & ~filters.COMMAND, got_story_text),
-                MessageHandler(filters.VOICE, got_story_voice),
-                MessageHandler(~filters.COMMAND & ~filters.TEXT, hint_story),
-            ],
-            DOCUMENTS: evidence.state(documents_done),
-            SHARE: forms.button_state(CallbackQueryHandler(got_share, pattern=f"^{SHARE_PREFIX}")),
-            SUMMARY: forms.summary_handlers(FORM, submit),
+            INCOME: INCOME_QUESTION.handlers(FORM),
+            STORY: STORY_QUESTION.handlers(FORM),
+            DOCUMENTS: evidence.state(FORM.step_after(DOCUMENTS)),
+            SHARE: SHARE_QUESTION.handlers(FORM),
         },
-        fallbacks=forms.fallbacks(FORM),
-        name="assistance",
-        persistent=True,
+        submit=submit,
     )
 
 

@@ -11,10 +11,11 @@ import logging
 import string
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -24,12 +25,14 @@ from telegram.ext import (
 )
 
 from bot.cases import filing
+from bot.cases.amounts import AMOUNT_PROBLEMS, MAX_AMOUNT, AmountError, AmountProblem, parse_amount
 from bot.cases.privacy import has_current_consent
+from bot.cases.vocabulary import YesNo
 from bot.core.context import BotContext, BotHandler
-from bot.core.i18n import Html, labelled
+from bot.core.i18n import Html, labelled, money
 from bot.runtime.commands import stale_button
-from flows.menu import MENU_PREFIX, show_menu
-from storage.models import Case, NewCase
+from flows.menu import MENU_PREFIX, menu_pattern, show_menu
+from storage.models import AttachmentIn, Case, NewCase
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +52,7 @@ ChoiceT = TypeVar("ChoiceT", bound=StrEnum)
 
 
 class Question(Protocol):
-    """What the summary, edits and resuming need of a question: a Field, TextQuestion or ChoiceQuestion."""
+    """What the summary, edits and resuming need of a question: a Field or one of the declared questions."""
 
     @property
     def key(self) -> str: ...  # in its "change an answer" button; a declared question's answer too
@@ -78,11 +81,12 @@ class Field:
 class Form:
     """One worker form, as the shared handlers need to know it. Its questions are in the order asked."""
 
-    name: str  # "join", "wages", "legal"
+    name: str  # "join", "wages", "legal", "assistance": its command, and its name in the persistence
     title: str  # message id
     fields: list[Question]
     summary_state: int
     describe: Callable[[BotContext, dict[str, Any]], list[tuple[str, str]]] = field(default=lambda c, a: [])
+    intro: str | None = None  # message id: a word on what comes, said before the first question
 
     def field_by_key(self, key: str) -> Question | None:
         return next((f for f in self.fields if f.key == key), None)
@@ -95,6 +99,22 @@ class Form:
         states = [f.state for f in self.fields]
         after = states.index(state) + 1
         return self.fields[after].ask if after < len(states) else self.ask_summary
+
+    async def start(self, update: Update, context: BotContext) -> int:
+        """The usual entry: a fresh draft, the intro, then the first question."""
+        if not await begin(update, context, self):
+            return ConversationHandler.END
+        if self.intro:
+            await say(update, context, context.t(self.intro))
+        return await self.fields[0].ask(update, context)
+
+    def step_after(self, state: int) -> Asker:
+        """The step once a question is answered: the next question, or the summary after an edit."""
+
+        async def go_on(update: Update, context: BotContext) -> int:
+            return await next_question(update, context, self, self.asker_after(state))
+
+        return go_on
 
     async def ask_summary(self, update: Update, context: BotContext) -> int:
         return await show_summary(update, context, self)
@@ -352,13 +372,248 @@ class ChoiceQuestion(Generic[ChoiceT]):
         return button_state(CallbackQueryHandler(step, pattern=f"^{self.prefix}"))
 
 
+@dataclass(frozen=True)
+class YesNoQuestion:
+    """May others have something of the worker's: yes or no, kept as true or false. The question says what
+    a yes gives away; the answer replaces it, in words of its own ("yes, they may")."""
+
+    key: str
+    label: str  # message id
+    state: int
+    prompt: str  # message id
+    labels: Mapping[YesNo, str]  # the two buttons as message ids, one to a row, in this order
+    prefix: str  # a button's callback data is the prefix and "yes" or "no"
+    echo: str  # message id with one placeholder, for the answer's words: "Federation may see it: {choice}"
+    said: Mapping[YesNo, str]  # message ids: the answer in the echo and the summary
+    caution: Callable[[BotContext], str | None] | None = None  # a warning under the question, when it applies
+
+    def __post_init__(self) -> None:
+        _placeholder(self.echo)  # a wrong echo fails when the form is declared, not in a worker's chat
+
+    async def ask(self, update: Update, context: BotContext) -> int:
+        warning = self.caution(context) if self.caution else None
+        text = "\n\n".join([context.t(self.prompt), *([warning] if warning else [])])
+        markup = choice_buttons(context, self.labels, self.prefix, per_row=1)
+        return await ask(update, context, self.state, text, markup)
+
+    async def take(self, update: Update, context: BotContext) -> YesNo | None:
+        """The answer, shown in place of the question and kept; None after answering a stale button."""
+        choice = await read_choice(update, context, YesNo, self.prefix)
+        if choice is None:
+            return None
+        said_yes = choice == YesNo.YES
+        await show_choice(
+            update, context.t(self.echo, **{_placeholder(self.echo): self.words(context, said_yes)})
+        )
+        answers(context)[self.key] = said_yes
+        return choice
+
+    def words(self, context: BotContext, said_yes: object) -> str:
+        """The answer in words (a draft's or a stored case's true or false); "" when there is none yet."""
+        if said_yes is None:
+            return ""
+        return context.t(self.said[YesNo.YES if said_yes else YesNo.NO])
+
+    def handlers(self, form: Form) -> list[BotHandler]:
+        return button_state(
+            CallbackQueryHandler(_answered(form, self.state, self.take), pattern=f"^{self.prefix}")
+        )
+
+
+VOICE_NOTE = "voice"  # key in the draft's answers: a story told in a voice note, as a file for the case
+
+
+@dataclass(frozen=True)
+class StoryQuestion:
+    """What happened, typed or told in a voice note (the note itself is the answer), or skipped where
+    ``skip`` is given. The typed story is kept under ``key``, the note under VOICE_NOTE, never both."""
+
+    key: str
+    label: str  # message id
+    state: int
+    prompt: str  # message id
+    limit: int  # the most characters a typed story may have
+    # The note as a file for the draft: evidence.attachment_of, passed in since evidence builds on forms.
+    voice_file: Callable[[Message], dict[str, Any] | None]
+    skip: str | None = None  # callback data of a Skip button; None: the story is needed
+
+    async def ask(self, update: Update, context: BotContext) -> int:
+        markup = buttons([[(context.t("Skip"), self.skip)]]) if self.skip else None
+        return await ask(update, context, self.state, context.t(self.prompt), markup)
+
+    async def take_text(self, update: Update, context: BotContext) -> str | None:
+        text = await read_text(update, context, limit=self.limit)
+        if text is not None:
+            self._keep(context, text=text)
+        return text
+
+    async def take_voice(self, update: Update, context: BotContext) -> dict[str, Any] | None:
+        message = update.effective_message
+        note = self.voice_file(message) if message else None
+        if note is None:  # the filter lets only voice notes through; defensive
+            await self.hint(update, context)
+            return None
+        self._keep(context, voice=note)
+        await say(update, context, context.t("🎤 Voice note received."))
+        return note
+
+    async def take_skip(self, update: Update, context: BotContext) -> bool:
+        """Skipped: the form's other answers speak for themselves."""
+        query = update.callback_query
+        assert query
+        await query.answer()
+        await query.edit_message_reply_markup(reply_markup=None)
+        self._keep(context)
+        return True
+
+    def _keep(
+        self, context: BotContext, *, text: str | None = None, voice: dict[str, Any] | None = None
+    ) -> None:
+        """The story is kept one way only: in words, in a voice note, or not at all (skipped)."""
+        given = answers(context)
+        given.pop(self.key, None)
+        given.pop(VOICE_NOTE, None)
+        if text is not None:
+            given[self.key] = text
+        if voice is not None:
+            given[VOICE_NOTE] = voice
+
+    async def hint(self, update: Update, context: BotContext) -> None:
+        """A sticker, photo or file where the story is wanted."""
+        wanted = (
+            context.t("Please type what happened, or send a voice note, or tap Skip.")
+            if self.skip
+            else context.t("Please type what happened, or send a voice note.")
+        )
+        await say(update, context, wanted)
+
+    def told(self, context: BotContext, given: Mapping[str, Any]) -> str:
+        """The story for the summary: the typed words, or that it is a voice note."""
+        if given.get(VOICE_NOTE):
+            return context.t("🎤 voice note")
+        if given.get(self.key):
+            return str(given[self.key])
+        return context.t("nothing written") if self.skip else ""
+
+    def handlers(self, form: Form) -> list[BotHandler]:
+        skip: list[BotHandler] = (
+            [CallbackQueryHandler(_answered(form, self.state, self.take_skip), pattern=f"^{self.skip}$")]
+            if self.skip
+            else []
+        )
+        return [
+            *skip,
+            MessageHandler(filters.TEXT & ~filters.COMMAND, _answered(form, self.state, self.take_text)),
+            MessageHandler(filters.VOICE, _answered(form, self.state, self.take_voice)),
+            MessageHandler(~filters.COMMAND & ~filters.TEXT, self.hint),
+        ]
+
+
+def story_voice_note(given: Mapping[str, Any]) -> AttachmentIn | None:
+    """The voice note a story was told in: the case's first attachment, its file id in the case's fields."""
+    note = given.get(VOICE_NOTE)
+    return AttachmentIn.model_validate(note) if note else None
+
+
+# Room for an amount as workers type it ("¥8,500元", "两千五百元"); anything longer is not one.
+AMOUNT_TYPED_LIMIT = 50
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class NoAmount:
+    """A button for "none" next to an amount question; it stands for 0, and so does a typed 0."""
+
+    button: str  # message id
+    data: str  # callback data
+    words: str  # message id: how 0 reads back ("no income now")
+
+
+@dataclass(frozen=True)
+class AmountQuestion:
+    """An amount of money typed as workers write it (bot/cases/amounts.py: 8,500元, 八千五, 8.5k), kept as
+    exact decimal text. It is echoed, so a misread (八千五 taken as 85) is plain to see before the summary;
+    what cannot be taken is refused with the reason, and the question asked again."""
+
+    key: str
+    label: str  # message id
+    state: int
+    prompt: str  # message id
+    again: str  # message id, after the reason: how to type it ("…for example 8500 or 8.5k.")
+    echo: str  # message id with one placeholder, for the amount: "Amount owed: {amount}"
+    most: Decimal = MAX_AMOUNT  # more than this is a slip of the finger (an extra zero)
+    none: NoAmount | None = None  # without it, 0 is refused
+
+    def __post_init__(self) -> None:
+        _placeholder(self.echo)  # a wrong echo fails when the form is declared, not in a worker's chat
+
+    def _markup(self, context: BotContext) -> InlineKeyboardMarkup | None:
+        return buttons([[(context.t(self.none.button), self.none.data)]]) if self.none else None
+
+    async def ask(self, update: Update, context: BotContext) -> int:
+        return await ask(update, context, self.state, context.t(self.prompt), self._markup(context))
+
+    async def take(self, update: Update, context: BotContext) -> Decimal | None:
+        """The typed amount, kept and echoed; None after saying why it cannot be taken."""
+        text = await read_text(update, context, limit=AMOUNT_TYPED_LIMIT)
+        if text is None:
+            return None
+        try:
+            amount = parse_amount(text)
+        except AmountError as error:
+            if error.problem != AmountProblem.ZERO or self.none is None:
+                await self._ask_again(update, context, error.problem)
+                return None
+            amount = ZERO
+        if amount > self.most:
+            await self._ask_again(update, context, AmountProblem.TOO_LARGE)
+            return None
+        return await self._keep(update, context, amount)
+
+    async def take_none(self, update: Update, context: BotContext) -> Decimal:
+        """The "none" button: 0."""
+        query = update.callback_query
+        assert query
+        await query.answer()
+        await query.edit_message_reply_markup(reply_markup=None)
+        return await self._keep(update, context, ZERO)
+
+    async def _keep(self, update: Update, context: BotContext, amount: Decimal) -> Decimal:
+        answers(context)[self.key] = str(amount)
+        await say(
+            update, context, context.t(self.echo, **{_placeholder(self.echo): self.shown(context, amount)})
+        )
+        return amount
+
+    async def _ask_again(self, update: Update, context: BotContext, problem: AmountProblem) -> None:
+        reason = context.t(AMOUNT_PROBLEMS[problem], limit=money(context.language, self.most))
+        text = Html(f"{reason}\n{context.t(self.again)}")
+        await ask(update, context, self.state, text, self._markup(context))
+
+    def shown(self, context: BotContext, amount: Decimal) -> str:
+        """8500 → "8500元" / "8,500 yuan"; 0 in the words of the "none" button's answer."""
+        if amount == 0 and self.none:
+            return context.t(self.none.words)
+        return money(context.language, amount)
+
+    def handlers(self, form: Form) -> list[BotHandler]:
+        none: list[BotHandler] = (
+            [CallbackQueryHandler(_answered(form, self.state, self.take_none), pattern=f"^{self.none.data}$")]
+            if self.none
+            else []
+        )
+        return [*none, *text_state(_answered(form, self.state, self.take))]
+
+
 def _answered(form: Form, state: int, take: Callable[[Update, BotContext], Awaitable[object]]) -> Step:
     """The got step of a declared question: take the answer, then go on (the question stays on None)."""
+
+    go_on = form.step_after(state)
 
     async def got(update: Update, context: BotContext) -> int | None:
         if await take(update, context) is None:
             return None
-        return await next_question(update, context, form, form.asker_after(state))
+        return await go_on(update, context)
 
     return got
 
@@ -446,6 +701,28 @@ async def file_case(update: Update, context: BotContext, new_case: NewCase) -> C
         await update.callback_query.answer()
         await update.callback_query.edit_message_reply_markup(reply_markup=None)
     return case
+
+
+# -- the conversation ------------------------------------------------------------------------------
+
+
+def conversation(
+    form: Form, *, states: dict[object, list[BotHandler]], submit: Step, start: Step | None = None
+) -> ConversationHandler[BotContext]:
+    """A form's conversation: begun by its command or its menu button (with Form.start unless the form
+    checks more first), its questions' states, then the summary. Kept across restarts under the form's
+    name (renamed, running bots would lose their drafts)."""
+    begin_form = start or form.start
+    return ConversationHandler(
+        entry_points=[
+            CommandHandler(form.name, begin_form),
+            CallbackQueryHandler(begin_form, pattern=menu_pattern(form.name)),
+        ],
+        states={**states, form.summary_state: summary_handlers(form, submit)},
+        fallbacks=fallbacks(form),
+        name=form.name,
+        persistent=True,
+    )
 
 
 # -- leaving and switching --------------------------------------------------------------------------

@@ -10,13 +10,12 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic import Field as ModelField
 from telegram import ReplyKeyboardRemove, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler
+from telegram.ext import ConversationHandler
 
 from bot.cases.vocabulary import TRADE_LABELS, Trade
 from bot.core.context import BotContext
 from bot.core.i18n import N_
 from flows import forms, phone
-from flows.menu import menu_pattern
 from storage.models import OPEN_STATUSES, CaseKind, NewCase
 
 NAME, PHONE, EMPLOYER, TRADE, HOMETOWN, WORKPLACE, SUMMARY = range(100, 107)
@@ -181,11 +180,9 @@ FORM = forms.Form(
 
 
 def conversation() -> ConversationHandler[BotContext]:
-    return ConversationHandler(
-        entry_points=[
-            CommandHandler("join", start),
-            CallbackQueryHandler(start, pattern=menu_pattern("join")),
-        ],
+    return forms.conversation(
+        FORM,
+        start=start,
         states={
             NAME: NAME_QUESTION.handlers(FORM),
             PHONE: phone.state(got_phone),
@@ -193,9 +190,6 @@ def conversation() -> ConversationHandler[BotContext]:
             TRADE: TRADE_QUESTION.handlers(FORM),
             HOMETOWN: HOMETOWN_QUESTION.handlers(FORM),
             WORKPLACE: WORKPLACE_QUESTION.handlers(FORM),
-            SUMMARY: forms.summary_handlers(FORM, submit),
         },
-        fallbacks=forms.fallbacks(FORM),
-        name="join",
-        persistent=True,
+        submit=submit,
     )

@@ -16,13 +16,7 @@ from babel.dates import format_date
 from pydantic import BaseModel, model_validator
 from pydantic import Field as ModelField
 from telegram import Update
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot.cases.vocabulary import (
     CONTACT_LABELS,
@@ -36,9 +30,9 @@ from bot.core.context import BotContext, BotHandler
 from bot.core.i18n import N_, Html, labelled, locale_dir_name
 from bot.runtime.commands import stale_button
 from flows import evidence, forms, phone
-from flows.menu import MENU_PREFIX, menu_pattern
+from flows.menu import MENU_PREFIX
 from flows.phone import normalise_phone
-from storage.models import AttachmentIn, CaseKind, NewCase, Priority
+from storage.models import CaseKind, NewCase, Priority
 
 PROBLEM, DESCRIPTION, DEADLINE, DOCUMENTS, CONTACT, PHONE, CONTACT_TIME, SUMMARY = range(300, 308)
 
@@ -170,13 +164,6 @@ def _show_date(context: BotContext, day: date) -> str:
 # -- steps ------------------------------------------------------------------------------------------
 
 
-async def start(update: Update, context: BotContext) -> int:
-    """Entry: a fresh draft, then the first question."""
-    if not await forms.begin(update, context, FORM):
-        return ConversationHandler.END
-    return await ask_problem(update, context)
-
-
 async def ask_problem(update: Update, context: BotContext) -> int:
     # Unpaid wages only on the first pass: switching forms from the summary would lose every answer.
     editing = forms.draft(context).get("editing")
@@ -215,43 +202,7 @@ async def got_problem(update: Update, context: BotContext) -> int | None:
         )
         return ConversationHandler.END
     forms.answers(context)["problem"] = problem.value
-    return await forms.next_question(update, context, FORM, ask_description)
-
-
-async def ask_description(update: Update, context: BotContext) -> int:
-    return await forms.ask(
-        update,
-        context,
-        DESCRIPTION,
-        context.t("What happened? Write it in your own words (when, where, who), or send a voice note."),
-    )
-
-
-async def got_description_text(update: Update, context: BotContext) -> int | None:
-    """Description typed."""
-    text = await forms.read_text(update, context, limit=DESCRIPTION_LIMIT)
-    if text is None:
-        return None
-    answers = forms.answers(context)
-    answers["description"] = text
-    answers.pop("voice", None)
-    return await forms.next_question(update, context, FORM, ask_deadline)
-
-
-async def got_description_voice(update: Update, context: BotContext) -> int:
-    """Description told in a voice note: the note itself is the description."""
-    message = update.effective_message
-    assert message
-    answers = forms.answers(context)
-    answers["voice"] = evidence.attachment_of(message)
-    answers.pop("description", None)
-    await forms.say(update, context, context.t("🎤 Voice note received."))
-    return await forms.next_question(update, context, FORM, ask_deadline)
-
-
-async def hint_description(update: Update, context: BotContext) -> None:
-    """A sticker, photo or file where the story is wanted."""
-    await forms.say(update, context, context.t("Please type what happened, or send a voice note."))
+    return await forms.next_question(update, context, FORM, DESCRIPTION_QUESTION.ask)
 
 
 def _deadline_button(context: BotContext) -> Any:
@@ -350,11 +301,6 @@ async def ask_documents(update: Update, context: BotContext) -> int:
     )
 
 
-async def documents_done(update: Update, context: BotContext) -> int:
-    """Done or Skip pressed."""
-    return await forms.next_question(update, context, FORM, CONTACT_QUESTION.ask)
-
-
 async def got_contact(update: Update, context: BotContext) -> int | None:
     """Telegram or phone chosen; a phone call needs a number next, even when changing just this answer."""
     method = await CONTACT_QUESTION.take(update, context)
@@ -419,12 +365,12 @@ async def _phone_chosen(update: Update, context: BotContext, phone: str) -> int:
 
 
 def _fields(answers: dict[str, Any]) -> LegalFields:
-    voice = answers.get("voice")
+    voice = forms.story_voice_note(answers)
     return LegalFields(
         problem=answers["problem"],
         description_kind=DescriptionKind.VOICE if voice else DescriptionKind.TEXT,
         description=answers.get("description"),
-        voice_file_id=voice["file_id"] if voice else None,
+        voice_file_id=voice.file_id if voice else None,
         deadline=answers.get("deadline"),
         deadline_passed=bool(answers.get("deadline_passed")),
         contact_method=answers["contact_method"],
@@ -441,9 +387,7 @@ async def submit(update: Update, context: BotContext) -> int:
     urgent = fields.deadline_passed or (
         fields.deadline is not None and fields.deadline - _today(context) <= URGENT_WITHIN
     )
-    attachments = (
-        [AttachmentIn.model_validate(answers["voice"])] if answers.get("voice") else []
-    ) + evidence.attachments(answers)
+    voice = forms.story_voice_note(answers)
     case = await forms.file_case(
         update,
         context,
@@ -452,7 +396,7 @@ async def submit(update: Update, context: BotContext) -> int:
             worker_id=update.effective_user.id,
             priority=Priority.URGENT if urgent else Priority.NORMAL,
             fields=fields.model_dump(mode="json"),
-            attachments=attachments,
+            attachments=([voice] if voice else []) + evidence.attachments(answers),
         ),
     )
     how = (
@@ -494,10 +438,7 @@ def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, s
         contact = context.t(CONTACT_LABELS[ContactMethod(method)]) if method else ""
     return [
         (context.t("Problem"), context.t(PROBLEM_LABELS[Problem(problem)]) if problem else ""),
-        (
-            context.t("What happened"),
-            context.t("🎤 voice note") if answers.get("voice") else answers.get("description", ""),
-        ),
+        (context.t("What happened"), DESCRIPTION_QUESTION.told(context, answers)),
         (
             context.t("Important date"),
             _deadline_words(context, deadline, passed=bool(answers.get("deadline_passed"))),
@@ -509,6 +450,15 @@ def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, s
 
 
 # -- the form: its ordinary questions declared, the special ones written above -----------------------
+
+DESCRIPTION_QUESTION = forms.StoryQuestion(
+    "description",
+    N_("What happened"),
+    DESCRIPTION,
+    prompt=N_("What happened? Write it in your own words (when, where, who), or send a voice note."),
+    limit=DESCRIPTION_LIMIT,
+    voice_file=evidence.attachment_of,
+)
 
 CONTACT_QUESTION = forms.ChoiceQuestion(
     "contact_method",
@@ -535,7 +485,7 @@ FORM = forms.Form(
     title=N_("Ask for legal aid"),
     fields=[
         forms.Field("problem", N_("Problem"), PROBLEM, ask_problem),
-        forms.Field("description", N_("What happened"), DESCRIPTION, ask_description),
+        DESCRIPTION_QUESTION,
         forms.Field("deadline", N_("Important date"), DEADLINE, ask_deadline),
         forms.Field(evidence.EVIDENCE, N_("Documents"), DOCUMENTS, ask_documents),
         CONTACT_QUESTION,
@@ -549,34 +499,24 @@ FORM = forms.Form(
 
 
 def conversation() -> ConversationHandler[BotContext]:
-    return ConversationHandler(
-        entry_points=[
-            CommandHandler("legal", start),
-            CallbackQueryHandler(start, pattern=menu_pattern("legal")),
-        ],
+    return forms.conversation(
+        FORM,
         states={
             PROBLEM: forms.button_state(CallbackQueryHandler(got_problem, pattern=f"^{PROBLEM_PREFIX}")),
-            DESCRIPTION: [
-                MessageHandler(filters.TEXT & ~filters.COMMAND, got_description_text),
-                MessageHandler(filters.VOICE, got_description_voice),
-                MessageHandler(~filters.COMMAND & ~filters.TEXT, hint_description),
-            ],
+            DESCRIPTION: DESCRIPTION_QUESTION.handlers(FORM),
             DEADLINE: [
                 CallbackQueryHandler(got_no_deadline, pattern=f"^({NO_DEADLINE}|{DEADLINE_PASSED})$"),
                 *forms.text_state(got_deadline_text),
             ],
-            DOCUMENTS: evidence.state(documents_done),
+            DOCUMENTS: evidence.state(FORM.step_after(DOCUMENTS)),
             CONTACT: CONTACT_QUESTION.handlers(FORM, got=got_contact),
             PHONE: [
                 CallbackQueryHandler(got_saved_phone, pattern=f"^{SAVED_PHONE}$"),
                 *phone.state(got_phone),
             ],
             CONTACT_TIME: TIME_QUESTION.handlers(FORM),
-            SUMMARY: forms.summary_handlers(FORM, submit),
         },
-        fallbacks=forms.fallbacks(FORM),
-        name="legal",
-        persistent=True,
+        submit=submit,
     )
 
 

@@ -282,11 +282,16 @@ async def _consented(update: Update, context: BotContext) -> Worker | None:
     return None
 
 
-def _training_id(update: Update) -> int | None:
+async def _pressed_training_id(update: Update, context: BotContext) -> int | None:
+    """The training a pressed button names; None after answering that the button is stale (old or forged)."""
     query = update.callback_query
     assert query and query.data
     match = _DATA.match(query.data)
-    return int(match.group(1)) if match else None
+    if match is None:
+        logger.warning("Refused a training button with unknown data")
+        await stale_button(update, context)
+        return None
+    return int(match.group(1))
 
 
 async def _form_still_open(update: Update, context: BotContext) -> None:
@@ -303,10 +308,11 @@ async def _form_still_open(update: Update, context: BotContext) -> None:
         )
 
 
-async def _drop_buttons(update: Update) -> None:
-    """The yes/no question loses its buttons once answered: no second press on the same question."""
+async def _close_question(update: Update) -> None:
+    """Answer the press on the yes/no question, which loses its buttons: no second press on it."""
     query = update.callback_query
     assert query
+    await query.answer()
     if query.message is not None and getattr(query.message, "reply_markup", None) is not None:
         await query.edit_message_reply_markup(reply_markup=None)
 
@@ -408,14 +414,10 @@ async def main_menu(update: Update, context: BotContext) -> None:
 
 async def sign_up(update: Update, context: BotContext) -> None:
     """One press: a seat, or a place on the waiting list; said plainly, with the map pin for a seat."""
-    query = update.callback_query
-    assert query and update.effective_user
-    training_id = _training_id(update)
+    training_id = await _pressed_training_id(update, context)
     if training_id is None:
-        logger.warning("Refused a training button with unknown data")
-        await stale_button(update, context)
         return
-    await query.answer()
+    await forms.answer_press(update)
     worker = await _consented(update, context)
     if worker is None:
         return
@@ -471,9 +473,8 @@ async def ask_cancel(update: Update, context: BotContext) -> None:
     """Ask before giving up a place: someone on the waiting list gets it at once."""
     query = update.callback_query
     assert query and update.effective_user
-    training_id = _training_id(update)
+    training_id = await _pressed_training_id(update, context)
     if training_id is None:
-        await stale_button(update, context)
         return
     training = await context.storage.get_training(training_id)
     signup = await context.storage.get_signup(training_id, update.effective_user.id)
@@ -506,14 +507,11 @@ async def ask_cancel(update: Update, context: BotContext) -> None:
 
 async def confirm_cancel(update: Update, context: BotContext) -> None:
     """Cancel; a freed seat goes to the first on the waiting list, who is told."""
-    query = update.callback_query
-    assert query and update.effective_user
-    training_id = _training_id(update)
+    assert update.effective_user
+    training_id = await _pressed_training_id(update, context)
     if training_id is None:
-        await stale_button(update, context)
         return
-    await query.answer()
-    await _drop_buttons(update)
+    await _close_question(update)
     try:
         cancellation = await context.storage.cancel_signup(training_id, update.effective_user.id)
     except SignupRefused as refused:
@@ -542,13 +540,9 @@ async def confirm_cancel(update: Update, context: BotContext) -> None:
 
 async def keep(update: Update, context: BotContext) -> None:
     """Not cancelled after all."""
-    query = update.callback_query
-    assert query
-    if _training_id(update) is None:
-        await stale_button(update, context)
+    if await _pressed_training_id(update, context) is None:
         return
-    await query.answer()
-    await _drop_buttons(update)
+    await _close_question(update)
     await forms.say(update, context, context.t("Good: nothing changed, your place stays."))
 
 

@@ -13,30 +13,20 @@ from typing import Any
 from pydantic import BaseModel, model_validator
 from pydantic import Field as ModelField
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot.cases.amounts import (
-    AMOUNT_PROBLEMS,
     MAX_AMOUNT,
     MAX_MONTHS,
     MAX_WORKERS,
-    AmountError,
     months_from_text,
-    parse_amount,
     parse_workers,
 )
-from bot.cases.vocabulary import CONTRACT_LABELS, MONTH_LABELS, Contract
+from bot.cases.vocabulary import CONTRACT_LABELS, MONTH_LABELS, Contract, YesNo
 from bot.core.context import BotContext, BotHandler
-from bot.core.i18n import N_, Html, money
+from bot.core.i18n import N_, Html
 from bot.runtime.commands import stale_button
 from flows import evidence, forms
-from flows.menu import menu_pattern
 from storage.models import CaseKind, NewCase, Priority
 
 (
@@ -63,8 +53,7 @@ EMPLOYER_LIMIT = 100
 SITE_LIMIT = 200
 WORK_LIMIT = 200
 MONTHS_LIMIT = 100
-# Room for a number as workers type it ("¥8,500元", "十二个人", "5 people"); anything longer is not one.
-AMOUNT_TYPED_LIMIT = 50
+# Room for a number of people as workers type it ("十二个人", "5 people"); anything longer is not one.
 WORKERS_TYPED_LIMIT = 30
 
 
@@ -100,27 +89,7 @@ class WagesFields(BaseModel):
         return self
 
 
-# -- showing numbers ---------------------------------------------------------------------------------
-
-
-def show_amount(context: BotContext, amount: Decimal) -> str:
-    """8500 → "8500元" / "8,500 yuan"; cents only when there are some."""
-    return money(context.language, amount)
-
-
 # -- steps ------------------------------------------------------------------------------------------
-
-
-async def start(update: Update, context: BotContext) -> int:
-    """Entry: a fresh draft, a word on what comes, then the first question."""
-    if not await forms.begin(update, context, FORM):
-        return ConversationHandler.END
-    await forms.say(
-        update,
-        context,
-        context.t("Let's report the unpaid wages: a few short questions. Send /cancel at any time to stop."),
-    )
-    return await EMPLOYER_QUESTION.ask(update, context)
 
 
 async def ask_site(update: Update, context: BotContext) -> int:
@@ -232,7 +201,7 @@ async def got_months_button(update: Update, context: BotContext) -> int | None:
     answers = forms.answers(context)
     answers["unpaid_months"] = months
     answers.pop("unpaid_for", None)
-    return await forms.next_question(update, context, FORM, ask_amount)
+    return await forms.next_question(update, context, FORM, AMOUNT_QUESTION.ask)
 
 
 async def got_months_text(update: Update, context: BotContext) -> int | None:
@@ -243,33 +212,7 @@ async def got_months_text(update: Update, context: BotContext) -> int | None:
     answers = forms.answers(context)
     answers["unpaid_for"] = text
     answers["unpaid_months"] = months_from_text(text)
-    return await forms.next_question(update, context, FORM, ask_amount)
-
-
-async def ask_amount(update: Update, context: BotContext) -> int:
-    return await forms.ask(
-        update,
-        context,
-        AMOUNT,
-        context.t("How much are you owed in total, in yuan? Type the number, for example 8500."),
-    )
-
-
-async def got_amount(update: Update, context: BotContext) -> int | None:
-    """Amount typed: read leniently, refused with the reason when it cannot be right."""
-    text = await forms.read_text(update, context, limit=AMOUNT_TYPED_LIMIT)
-    if text is None:
-        return None
-    try:
-        amount = parse_amount(text)
-    except AmountError as error:
-        reason = context.t(AMOUNT_PROBLEMS[error.problem], limit=show_amount(context, MAX_AMOUNT))
-        example = context.t("Please type the amount again, for example 8500 or 8.5k.")
-        return await forms.ask(update, context, AMOUNT, Html(f"{reason}\n{example}"))
-    forms.answers(context)["amount_owed"] = str(amount)
-    # Echoed, so a misread (8.5千 taken as 8.5) is plain to see before the summary.
-    await forms.say(update, context, context.t("Amount owed: {amount}", amount=show_amount(context, amount)))
-    return await forms.next_question(update, context, FORM, ask_workers)
+    return await forms.next_question(update, context, FORM, AMOUNT_QUESTION.ask)
 
 
 def _just_me(context: BotContext) -> Any:
@@ -331,53 +274,14 @@ async def ask_evidence(update: Update, context: BotContext) -> int:
     )
 
 
-async def evidence_done(update: Update, context: BotContext) -> int:
-    """Done or Skip pressed."""
-    return await forms.next_question(update, context, FORM, ask_disclose)
-
-
-async def ask_disclose(update: Update, context: BotContext) -> int:
-    """Say what "yes" gives away (name and phone), and warn a worker reporting alone."""
-    rows = [
-        [(context.t("🔒 No, keep my name and phone hidden"), DISCLOSE_PREFIX + "no")],
-        [(context.t("Yes, the boss may have them"), DISCLOSE_PREFIX + "yes")],
-    ]
-    lines = [
-        context.t(
-            "To get your wages back, the union may show your case to the boss, labour inspection or a "
-            "court. May your name and phone number go with it?\n"
-            "If you say no, we keep them hidden."
-        )
-    ]
-    if forms.answers(context).get("workers_affected", 1) == 1:
-        lines.append(
-            context.t(
-                "You are reporting alone: even without your name, the boss may guess it was you "
-                "from the site, the amount and the dates."
-            )
-        )
-    return await forms.ask(update, context, DISCLOSE, "\n\n".join(lines), forms.buttons(rows))
-
-
-async def got_disclose(update: Update, context: BotContext) -> int | None:
-    """Disclosure chosen: the summary."""
-    query = update.callback_query
-    assert query and query.data
-    choice = query.data.removeprefix(DISCLOSE_PREFIX)
-    if choice not in ("no", "yes"):
-        await stale_button(update, context)
+def _reporting_alone(context: BotContext) -> str | None:
+    """Under the disclosure question: without a name, a lone worker can still be guessed."""
+    if forms.answers(context).get("workers_affected", 1) != 1:
         return None
-    await query.answer()
-    disclose = choice == "yes"
-    await query.edit_message_text(
-        context.t("Name and phone for the boss: {choice}", choice=_disclosure(context, disclose))
+    return context.t(
+        "You are reporting alone: even without your name, the boss may guess it was you "
+        "from the site, the amount and the dates."
     )
-    forms.answers(context)["disclose_identity"] = disclose
-    return await forms.next_question(update, context, FORM, ask_summary)
-
-
-async def ask_summary(update: Update, context: BotContext) -> int:
-    return await forms.show_summary(update, context, FORM)
 
 
 def fields_from(answers: dict[str, Any]) -> WagesFields:
@@ -431,10 +335,6 @@ async def submit(update: Update, context: BotContext) -> int:
 # -- summary ----------------------------------------------------------------------------------------
 
 
-def _disclosure(context: BotContext, disclose: bool) -> str:
-    return context.t("yes, they may") if disclose else context.t("no, hidden")
-
-
 def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, str]]:
     site = answers.get("site", "")
     if answers.get("location"):
@@ -454,19 +354,18 @@ def _describe(context: BotContext, answers: dict[str, Any]) -> list[tuple[str, s
     else:
         affected = context.t("just me")
     contract = answers.get("contract")
-    disclose = answers.get("disclose_identity")
     return [
         (context.t("Who owes"), answers.get("employer", "")),
         (context.t("Project / site"), site),
         (context.t("Work done"), answers.get("work", "")),
         (context.t("Unpaid for"), unpaid_for),
-        (context.t("Amount owed"), show_amount(context, Decimal(amount)) if amount else ""),
+        (context.t("Amount owed"), AMOUNT_QUESTION.shown(context, Decimal(amount)) if amount else ""),
         (context.t("Workers affected"), affected),
         (context.t("Written contract"), context.t(CONTRACT_LABELS[Contract(contract)]) if contract else ""),
         (context.t("Evidence"), evidence.describe(context, answers)),
         (
             context.t("Name and phone for the boss"),
-            _disclosure(context, bool(disclose)) if disclose is not None else "",
+            DISCLOSE_QUESTION.words(context, answers.get("disclose_identity")),
         ),
     ]
 
@@ -487,6 +386,14 @@ WORK_QUESTION = forms.TextQuestion(
     prompt=N_("What work did you do there? For example: bricklaying, welding, cleaning."),
     limit=WORK_LIMIT,
 )
+AMOUNT_QUESTION = forms.AmountQuestion(
+    "amount_owed",
+    N_("Amount owed"),
+    AMOUNT,
+    prompt=N_("How much are you owed in total, in yuan? Type the number, for example 8500."),
+    again=N_("Please type the amount again, for example 8500 or 8.5k."),
+    echo=N_("Amount owed: {amount}"),
+)
 CONTRACT_QUESTION = forms.ChoiceQuestion(
     "contract",
     N_("Written contract"),
@@ -496,6 +403,25 @@ CONTRACT_QUESTION = forms.ChoiceQuestion(
     prefix=CONTRACT_PREFIX,
     echo=N_("Written contract: {answer}"),
     per_row=1,
+)
+# Says what a yes gives away (name and phone); hidden is the first button, as it is the default.
+DISCLOSE_QUESTION = forms.YesNoQuestion(
+    "disclose_identity",
+    N_("Name and phone for the boss"),
+    DISCLOSE,
+    prompt=N_(
+        "To get your wages back, the union may show your case to the boss, labour inspection or a "
+        "court. May your name and phone number go with it?\n"
+        "If you say no, we keep them hidden."
+    ),
+    labels={
+        YesNo.NO: N_("🔒 No, keep my name and phone hidden"),
+        YesNo.YES: N_("Yes, the boss may have them"),
+    },
+    prefix=DISCLOSE_PREFIX,
+    echo=N_("Name and phone for the boss: {choice}"),
+    said={YesNo.YES: N_("yes, they may"), YesNo.NO: N_("no, hidden")},
+    caution=_reporting_alone,
 )
 
 FORM = forms.Form(
@@ -508,23 +434,21 @@ FORM = forms.Form(
         forms.Field("site_name", N_("Site name"), SITE_NAME, ask_site_name),
         WORK_QUESTION,
         forms.Field("unpaid_for", N_("Unpaid for"), MONTHS, ask_months),
-        forms.Field("amount_owed", N_("Amount owed"), AMOUNT, ask_amount),
+        AMOUNT_QUESTION,
         forms.Field("workers_affected", N_("Workers affected"), WORKERS, ask_workers),
         CONTRACT_QUESTION,
         forms.Field(evidence.EVIDENCE, N_("Evidence"), PROOF, ask_evidence),
-        forms.Field("disclose_identity", N_("Name and phone for the boss"), DISCLOSE, ask_disclose),
+        DISCLOSE_QUESTION,
     ],
     summary_state=SUMMARY,
     describe=_describe,
+    intro=N_("Let's report the unpaid wages: a few short questions. Send /cancel at any time to stop."),
 )
 
 
 def conversation() -> ConversationHandler[BotContext]:
-    return ConversationHandler(
-        entry_points=[
-            CommandHandler("wages", start),
-            CallbackQueryHandler(start, pattern=menu_pattern("wages")),
-        ],
+    return forms.conversation(
+        FORM,
         states={
             EMPLOYER: EMPLOYER_QUESTION.handlers(FORM),
             SITE: [
@@ -541,19 +465,16 @@ def conversation() -> ConversationHandler[BotContext]:
                 CallbackQueryHandler(got_months_button, pattern=f"^{MONTHS_PREFIX}"),
                 *forms.text_state(got_months_text),
             ],
-            AMOUNT: forms.text_state(got_amount),
+            AMOUNT: AMOUNT_QUESTION.handlers(FORM),
             WORKERS: [
                 CallbackQueryHandler(got_workers_button, pattern=f"^{WORKERS_JUST_ME}$"),
                 *forms.text_state(got_workers_text),
             ],
             CONTRACT: CONTRACT_QUESTION.handlers(FORM),
-            PROOF: evidence.state(evidence_done),
-            DISCLOSE: forms.button_state(CallbackQueryHandler(got_disclose, pattern=f"^{DISCLOSE_PREFIX}")),
-            SUMMARY: forms.summary_handlers(FORM, submit),
+            PROOF: evidence.state(FORM.step_after(PROOF)),
+            DISCLOSE: DISCLOSE_QUESTION.handlers(FORM),
         },
-        fallbacks=forms.fallbacks(FORM),
-        name="wages",
-        persistent=True,
+        submit=submit,
     )
 
 

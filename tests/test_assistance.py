@@ -223,7 +223,7 @@ async def test_chinese_school_grant_from_the_menu_to_a_grant_typed_in_chinese_nu
     assert (await answer(wang, "看情况")).text.startswith("没看懂这个金额。")
     assert (await answer(wang, "二十万")).text.startswith("超过了10万元")
     done = await answer(wang, "一万二")
-    assert done.text == "✅ A-000001 已办结：给予帮扶。已通知工人。"
+    assert done.text == "✅ A-000001 已办结：给予帮扶。已通知工人。\n记录的金额：1.2万元"
     news = await worker.next_message(lambda m: "A-000001" in m.text)
     assert news.text == (
         "✅ A-000001：您申请的帮扶批下来了，工会给您1.2万元。\n"

@@ -157,7 +157,8 @@ async def test_resolving_with_wages_recovered_records_the_amount_and_tells_the_w
     ask_workers = await wang.next_message(lambda m: "有几名工人拿回了钱" in m.text)
     assert ask_workers.button_labels == ["12名工人（按工人反映的人数）"]
     wang.send_text("3人")
-    await wang.next_message(lambda m: "W-000001 已办结：欠薪部分追回。已通知工人。" in m.text)
+    done = await wang.next_message(lambda m: "W-000001 已办结：欠薪部分追回。已通知工人。" in m.text)
+    assert done.text.splitlines()[-1] == "记录的金额：4000元"  # what was read from what was typed
 
     news = await worker.next_message(lambda m: "W-000001：工会办完了" in m.text)
     assert news.text == (

@@ -475,6 +475,8 @@ async def test_every_view_change_and_export_is_in_the_admins_audit_trail(
     assert "查看了" not in card.text  # the card's history is the work, not the looking
     wang.press("📎 把文件发给我", message_id=card.message_id)
     await wang.next_message(lambda m: m.kind == "photo")
+    wang.press("📁 工人档案", message_id=card.message_id)
+    await wang.next_message(lambda m: "工人档案" in m.text)
     await _my_data(sandbox, worker)
     # The copy is recorded once Telegram took it, just after the worker sees it: wait for the record.
     case = await _case(bot)
@@ -493,6 +495,7 @@ async def test_every_view_change_and_export_is_in_the_admins_audit_trail(
     assert any(line.endswith("王干事：状态：已接手") for line in lines)
     assert any(line.endswith("王干事：查看了案件卡片（/case）") for line in lines)
     assert any(line.endswith("王干事：收到了案件文件") for line in lines)
+    assert any(line.endswith("王干事：查看了工人档案") for line in lines)  # the file shows this case too
     assert any(line.endswith("工人：工人下载了自己的资料") for line in lines)
     assert "宏达" not in trail.text and "小张" not in trail.text  # who and what, never the contents
 

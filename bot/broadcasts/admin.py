@@ -5,15 +5,17 @@ languages (or skip: those workers get the default), a photo or document (or skip
 (now, a date and time, or every week or day), an "I will attend" button or not; then it sends the
 admin a preview exactly as workers will see it, and stores the broadcast only when they confirm.
 
-Every step and every button checks again that the sender is an active admin (bot/access.py): rights
-may be taken away in the middle, and buttons can be forged. The answers so far live in
-``user_data`` (committed to SQLite after every update) and are removed when the conversation ends.
+Every step and every button checks again that the sender is an active admin (bot/cases/access.py):
+rights may be taken away in the middle, and buttons can be forged. The answers so far are a draft in
+``user_data``, committed to SQLite after every update and removed when the conversation ends
+(bot/runtime/conversations.py).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 from typing import Any
 
 from telegram import Message, Update
@@ -31,12 +33,13 @@ from bot.broadcasts.schedule import ScheduleError, describe, local_time, parse_w
 from bot.cases.access import require_officer
 from bot.cases.vocabulary import TRADE_LABELS, Trade
 from bot.core.context import BotContext, BotHandler
-from bot.core.i18n import LANGUAGE_NAMES, LANGUAGES, Html, listing
+from bot.core.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Html, listing
+from bot.runtime import conversations
 from flows import forms
 from flows.forms import buttons
 from flows.subscription import PREVIEW_ATTEND
 from storage.base import StorageError
-from storage.models import Audience, AudienceKind, MediaKind, Officer, Schedule, ScheduleKind
+from storage.models import Audience, AudienceKind, MediaKind, Schedule, ScheduleKind
 
 logger = logging.getLogger(__name__)
 
@@ -61,33 +64,11 @@ _CANCEL_DATA = re.compile(rf"^{CANCEL}([0-9]{{1,18}})$")
 # -- small helpers -----------------------------------------------------------------------------------
 
 
-def _draft(context: BotContext) -> dict[str, Any]:
-    assert context.user_data is not None
-    value = context.user_data.get(DRAFT)
-    if not isinstance(value, dict):
-        value = context.user_data[DRAFT] = {"texts": {}}
-    return value
-
-
-def _discard(context: BotContext) -> None:
-    assert context.user_data is not None
-    context.user_data.pop(DRAFT, None)
-
-
-async def _admin(update: Update, context: BotContext) -> Officer | None:
-    """The acting admin, checked again at every step; after a refusal the draft is dropped."""
-    admin = await require_officer(update, context, action="broadcast", admin=True)
-    if admin is None:
-        _discard(context)
-    return admin
-
-
-async def _pressed(update: Update) -> str:
-    """Stop the spinner of the pressed button and return its data."""
-    query = update.callback_query
-    assert query and query.data
-    await query.answer()
-    return query.data
+_conversation = conversations.AdminConversation(
+    draft_key=DRAFT,
+    empty_draft=lambda: {"texts": {}},
+    require_admin=partial(require_officer, action="broadcast", admin=True),
+)
 
 
 def _language_name(code: str) -> str:
@@ -108,10 +89,10 @@ def _skip_button(context: BotContext) -> Any:
 
 async def start(update: Update, context: BotContext) -> int:
     """/broadcast: ask for the text in the union's default language."""
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
-    _discard(context)
-    _draft(context)
+    _conversation.discard(context)
+    _conversation.draft(context)
     default = context.config.union.default_language
     await forms.say(
         update,
@@ -133,7 +114,7 @@ def _typed_html(message: Message) -> tuple[str, int]:
 
 async def got_text(update: Update, context: BotContext) -> int | None:
     """The text in the default language, then the other languages one by one."""
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
     message = update.effective_message
     assert message and message.text
@@ -147,27 +128,25 @@ async def got_text(update: Update, context: BotContext) -> int | None:
             ),
         )
         return None
-    draft = _draft(context)
+    draft = _conversation.draft(context)
     language = draft.get("asking") or context.config.union.default_language
     draft["texts"][language] = text
     return await _ask_next_language(update, context)
 
 
 async def _ask_next_language(update: Update, context: BotContext) -> int:
-    draft = _draft(context)
-    missing = [code for code in _other_languages(context) if code not in draft.get("skipped", [])]
-    missing = [code for code in missing if code not in draft["texts"]]
-    if not missing:
-        draft.pop("asking", None)
+    language = conversations.ask_next_language(
+        _conversation.draft(context), "texts", _other_languages(context)
+    )
+    if language is None:
         return await _ask_media(update, context)
-    draft["asking"] = missing[0]
     await forms.say(
         update,
         context,
         context.t(
             "Now the same news in {language}, for workers who chose it. Or tap Skip: they get the "
             "{default} text.",
-            language=_language_name(missing[0]),
+            language=_language_name(language),
             default=_language_name(context.config.union.default_language),
         ),
         _skip_button(context),
@@ -175,14 +154,7 @@ async def _ask_next_language(update: Update, context: BotContext) -> int:
     return MORE_TEXT
 
 
-async def skip_language(update: Update, context: BotContext) -> int:
-    if await _admin(update, context) is None:
-        return ConversationHandler.END
-    await _pressed(update)
-    draft = _draft(context)
-    if draft.get("asking"):
-        draft.setdefault("skipped", []).append(draft["asking"])
-    return await _ask_next_language(update, context)
+skip_language = _conversation.skip_language(_ask_next_language)
 
 
 async def _ask_media(update: Update, context: BotContext) -> int:
@@ -197,7 +169,7 @@ async def _ask_media(update: Update, context: BotContext) -> int:
 
 async def got_media(update: Update, context: BotContext) -> int | None:
     """A photo or a document to go with the text (sent again by its Telegram file id)."""
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
     message = update.effective_message
     assert message
@@ -207,7 +179,7 @@ async def got_media(update: Update, context: BotContext) -> int | None:
         kind, file_id = MediaKind.DOCUMENT, message.document.file_id
     else:
         return await media_hint(update, context)
-    draft = _draft(context)
+    draft = _conversation.draft(context)
     longest = max(len(broadcasts.plain_text(text)) for text in draft["texts"].values())
     if longest > broadcasts.CAPTION_LIMIT:
         await forms.say(
@@ -227,20 +199,13 @@ async def got_media(update: Update, context: BotContext) -> int | None:
 
 
 async def skip_media(update: Update, context: BotContext) -> int:
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
-    await _pressed(update)
-    draft = _draft(context)
+    await conversations.pressed(update)
+    draft = _conversation.draft(context)
     draft.pop("media_kind", None)
     draft.pop("media_file_id", None)
     return await _ask_audience(update, context)
-
-
-async def media_hint(update: Update, context: BotContext) -> int | None:
-    if await _admin(update, context) is None:
-        return ConversationHandler.END
-    await forms.say(update, context, context.t("Please send a photo or a document, or tap Skip."))
-    return None
 
 
 async def _ask_audience(update: Update, context: BotContext) -> int:
@@ -254,14 +219,14 @@ async def _ask_audience(update: Update, context: BotContext) -> int:
 
 async def got_audience(update: Update, context: BotContext) -> int | None:
     """Everyone, members, open cases; language, trade and region ask one more thing."""
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
-    data = await _pressed(update)
+    data = await conversations.pressed(update)
     try:
         kind = AudienceKind(data.removeprefix(AUDIENCE_PREFIX))
     except ValueError:
         return None
-    draft = _draft(context)
+    draft = _conversation.draft(context)
     draft["audience_kind"] = kind.value
     if kind == AudienceKind.LANGUAGE:
         rows = [[(name, f"{LANGUAGE_PREFIX}{code}")] for code, name in LANGUAGE_NAMES.items()]
@@ -286,11 +251,11 @@ async def got_audience(update: Update, context: BotContext) -> int | None:
 
 async def got_audience_value(update: Update, context: BotContext) -> int | None:
     """The language or trade pressed, or the region typed."""
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
-    kind = AudienceKind(_draft(context).get("audience_kind", AudienceKind.EVERYONE.value))
+    kind = AudienceKind(_conversation.draft(context).get("audience_kind", AudienceKind.EVERYONE.value))
     if update.callback_query is not None:
-        data = await _pressed(update)
+        data = await conversations.pressed(update)
         if kind == AudienceKind.LANGUAGE and data.removeprefix(LANGUAGE_PREFIX) in LANGUAGES:
             value = data.removeprefix(LANGUAGE_PREFIX)
         elif kind == AudienceKind.TRADE and data.removeprefix(TRADE_PREFIX) in set(Trade):
@@ -298,24 +263,23 @@ async def got_audience_value(update: Update, context: BotContext) -> int | None:
         else:
             return None
     else:
-        message = update.effective_message
-        typed = " ".join(((message.text if message else "") or "").split())
+        region = conversations.typed(update)
         if kind != AudienceKind.REGION:
             await forms.say(update, context, context.t("Please tap one of the buttons above."))
             return None
-        if not 1 <= len(typed) <= REGION_LIMIT:
+        if not 1 <= len(region) <= REGION_LIMIT:
             await forms.say(
                 update,
                 context,
                 context.t("Please type a place name of at most {limit} characters.", limit=REGION_LIMIT),
             )
             return None
-        value = typed
+        value = region
     return await _audience_chosen(update, context, Audience(kind=kind, value=value))
 
 
 async def _audience_chosen(update: Update, context: BotContext, audience: Audience) -> int:
-    draft = _draft(context)
+    draft = _conversation.draft(context)
     draft["audience"] = audience.model_dump(mode="json")
     count = await context.storage.count_audience(
         audience, default_language=context.config.union.default_language
@@ -345,17 +309,15 @@ async def _audience_chosen(update: Update, context: BotContext, audience: Audien
 
 async def got_when(update: Update, context: BotContext) -> int | None:
     """Now (button), or a typed time or rule; nonsense is refused with examples."""
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
-    draft = _draft(context)
+    draft = _conversation.draft(context)
     if update.callback_query is not None:
-        await _pressed(update)
+        await conversations.pressed(update)
         draft["when"] = "now"
     else:
-        message = update.effective_message
-        typed = ((message.text if message else "") or "").strip()
         try:
-            schedule = parse_when(typed, context.config.union.zone, context.clock.now())
+            schedule = parse_when(conversations.typed(update), context.config.union.zone, context.clock.now())
         except ScheduleError as error:
             await forms.say(update, context, error.text(context.language))
             return None
@@ -371,10 +333,10 @@ async def got_when(update: Update, context: BotContext) -> int | None:
 
 async def got_attend(update: Update, context: BotContext) -> int | None:
     """Attend button or not; then the preview and the question to confirm."""
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
-    data = await _pressed(update)
-    draft = _draft(context)
+    data = await conversations.pressed(update)
+    draft = _conversation.draft(context)
     draft["attend"] = data == YES
     return await _preview(update, context)
 
@@ -389,7 +351,7 @@ def _schedule(context: BotContext, draft: dict[str, Any]) -> Schedule:
 async def _preview(update: Update, context: BotContext) -> int:
     """Each language's version exactly as its workers get it, then what, to whom, when; confirm?"""
     assert update.effective_chat
-    draft = _draft(context)
+    draft = _conversation.draft(context)
     config = context.config
     media_kind = MediaKind(draft["media_kind"]) if draft.get("media_kind") else None
     for language in draft["texts"]:
@@ -417,7 +379,7 @@ async def _preview(update: Update, context: BotContext) -> int:
                     "Please /broadcast again with a different text or file."
                 ),
             )
-            _discard(context)
+            _conversation.discard(context)
             return ConversationHandler.END
     audience = Audience.model_validate(draft["audience"])
     count = await context.storage.count_audience(audience, default_language=config.union.default_language)
@@ -456,13 +418,13 @@ async def _preview(update: Update, context: BotContext) -> int:
 
 async def confirm(update: Update, context: BotContext) -> int:
     """Store it (checked again: the admin may have lost their rights while reading the preview)."""
-    admin = await _admin(update, context)
+    admin = await _conversation.admin(update, context)
     if admin is None:
         return ConversationHandler.END
-    data = await _pressed(update)
-    draft = _draft(context)
+    data = await conversations.pressed(update)
+    draft = _conversation.draft(context)
     if data == DROP:
-        _discard(context)
+        _conversation.discard(context)
         await forms.say(update, context, context.t("Discarded. Nothing was sent."))
         return ConversationHandler.END
     try:
@@ -480,12 +442,12 @@ async def confirm(update: Update, context: BotContext) -> int:
         )
     except (ValueError, KeyError):
         logger.warning("A broadcast draft could not be stored", exc_info=True)
-        _discard(context)
+        _conversation.discard(context)
         await forms.say(
             update, context, context.t("Something in this broadcast is missing. Please /broadcast again.")
         )
         return ConversationHandler.END
-    _discard(context)
+    _conversation.discard(context)
     context.union_app.broadcasts.wake()
     logger.info("An admin created broadcast %s", broadcast.id)
     assert broadcast.next_run_at is not None
@@ -512,32 +474,9 @@ async def confirm(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def text_hint(update: Update, context: BotContext) -> int | None:
-    if await _admin(update, context) is None:
-        return ConversationHandler.END
-    await forms.say(
-        update, context, context.t("Please write the news as text. You can add a photo or a document next.")
-    )
-    return None
-
-
-async def tap_a_button(update: Update, context: BotContext) -> int | None:
-    if await _admin(update, context) is None:
-        return ConversationHandler.END
-    await forms.say(update, context, context.t("Please tap one of the buttons above."))
-    return None
-
-
-async def stale(update: Update, context: BotContext) -> None:
-    """A button of this conversation that does not belong to the current step."""
-    assert update.callback_query
-    await update.callback_query.answer(context.t("This button is no longer active."), show_alert=True)
-
-
-async def cancel(update: Update, context: BotContext) -> int:
-    _discard(context)
-    await forms.say(update, context, context.t("Stopped. Nothing was saved or sent."))
-    return ConversationHandler.END
+text_hint = _conversation.hint(N_("Please write the news as text. You can add a photo or a document next."))
+media_hint = _conversation.hint(N_("Please send a photo or a document, or tap Skip."))
+tap_a_button = _conversation.hint(N_("Please tap one of the buttons above."))
 
 
 # -- /broadcasts ---------------------------------------------------------------------------------------
@@ -574,7 +513,7 @@ async def on_cancel(update: Update, context: BotContext) -> None:
     except StorageError:
         broadcast = None
     if broadcast is None:
-        await stale(update, context)
+        await conversations.stale_step(update, context)
         return
     await query.answer()
     logger.info("An admin cancelled broadcast %s", broadcast.id)
@@ -589,7 +528,7 @@ def handlers() -> list[BotHandler]:
     typed = filters.TEXT & ~filters.COMMAND
     # Typed as the fallbacks take it: PTB's handlers are invariant in their callback's result.
     pressed_stale: CallbackQueryHandler[BotContext, object] = CallbackQueryHandler(
-        stale, pattern=f"^{BUTTON}"
+        conversations.stale_step, pattern=f"^{BUTTON}"
     )
     return [
         ConversationHandler(
@@ -627,7 +566,7 @@ def handlers() -> list[BotHandler]:
                     MessageHandler(~filters.COMMAND, tap_a_button),
                 ],
             },
-            fallbacks=[CommandHandler("cancel", cancel), pressed_stale],
+            fallbacks=[CommandHandler("cancel", _conversation.cancel), pressed_stale],
             allow_reentry=True,
             name="broadcast",
             persistent=True,

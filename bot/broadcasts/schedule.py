@@ -11,7 +11,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.core.i18n import N_, translate
+from bot.core.i18n import N_, TranslatableError, translate
 from storage.models import Schedule, ScheduleKind
 
 # How far ahead a one-off broadcast may be planned: a typo in the year should not hide it for decades.
@@ -44,16 +44,8 @@ _WEEKLY_NAMES = (
 )
 
 
-class ScheduleError(ValueError):
-    """What the admin typed is not a usable time; ``msgid`` and ``params`` say why, in any language."""
-
-    def __init__(self, msgid: str, **params: object) -> None:
-        super().__init__(translate("en", msgid, **params))
-        self.msgid = msgid
-        self.params = params
-
-    def text(self, language: str) -> str:
-        return translate(language, self.msgid, **self.params)
+class ScheduleError(TranslatableError):
+    """What the admin typed is not a usable time."""
 
 
 def parse_moment(text: str, zone: ZoneInfo, now: datetime) -> Schedule:

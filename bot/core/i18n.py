@@ -159,6 +159,21 @@ def _escape(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
+class TranslatableError(ValueError):
+    """A refusal worded for whoever reads it: the message id and its parameters, translated on demand.
+
+    ``str(error)`` is the English text, for logs and the command line; ``text(language)`` is for the bot.
+    """
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        super().__init__(translate("en", msgid, **params))
+        self.msgid = msgid
+        self.params = params
+
+    def text(self, language: str) -> str:
+        return translate(language, self.msgid, **self.params)
+
+
 def officer_language(officer: Officer, default: str) -> str:
     """The first language the officer lists that the bot speaks, else the union's default."""
     return next((language for language in officer.languages if language in LANGUAGES), default)

@@ -934,15 +934,20 @@ async def _resolve(
         )
     _wake_outbox(context)
     logger.info("Case %s resolved: %s", case.reference, resolution.outcome)
-    await forms.say(
-        update,
-        context,
+    lines = [
         context.t(
             "✅ {reference} is resolved: {outcome}. The worker has been told.",
             reference=case.reference,
             outcome=context.t(OUTCOME_LABELS[resolution.outcome]),
-        ),
+        )
+    ]
+    # An amount typed as 一万二 is read back, so a misreading is seen before anyone counts on it.
+    recorded = (
+        resolution.amount_granted if resolution.amount_granted is not None else resolution.amount_recovered
     )
+    if recorded is not None:
+        lines.append(context.t("Amount recorded: {amount}", amount=money(context.language, recorded)))
+    await forms.say(update, context, "\n".join(lines))
     return ConversationHandler.END
 
 

@@ -22,6 +22,7 @@ from bot.core.i18n import Html, labelled, listing
 from bot.officers import casework
 from flows import forms
 from storage.models import (
+    ANONYMOUS_WORKER_ID,
     OPEN_STATUSES,
     Case,
     CaseKind,
@@ -199,6 +200,7 @@ async def reassign(update: Update, context: BotContext) -> None:
 # -- /audit -----------------------------------------------------------------------------------------
 
 AUDIT_PAGE = 3500  # characters of entries per message; Telegram allows 4096 with the header
+AUDIT_FILE_VIEWS = 1000  # the latest openings of the worker's file shown beside a case's events
 
 
 async def audit(update: Update, context: BotContext) -> None:
@@ -216,15 +218,32 @@ async def audit(update: Update, context: BotContext) -> None:
     if case is None:
         return
     officers = {officer.telegram_id: officer for officer in await context.storage.list_officers()}
-    entries = [
-        f"{casework.when(context, event.created_at)} "
-        + labelled(
-            context.language,
-            casework.event_who(context, event, officers),
-            casework.event_what(context, event),
+    timeline = [
+        (
+            event.created_at,
+            labelled(
+                context.language,
+                casework.event_who(context, event, officers),
+                casework.event_what(context, event),
+            ),
         )
         for event in await context.storage.list_case_events(case.id)
     ]
+    # The worker's file shows this case's details too, so each opening of it belongs in this trail.
+    if case.worker_id != ANONYMOUS_WORKER_ID:
+        timeline += [
+            (
+                view.created_at,
+                labelled(
+                    context.language,
+                    _viewer(context, view.viewer_id, officers),
+                    context.t("opened the worker file"),
+                ),
+            )
+            for view in await context.storage.list_worker_file_views(case.worker_id, limit=AUDIT_FILE_VIEWS)
+        ]
+    timeline.sort(key=lambda entry: entry[0])
+    entries = [f"{casework.when(context, moment)} {entry}" for moment, entry in timeline]
     pages = _pages(entries, AUDIT_PAGE)
     page = min(max(page, 1), len(pages))
     lines = [
@@ -243,6 +262,11 @@ async def audit(update: Update, context: BotContext) -> None:
             context.t("Next: /audit {reference} {page}", reference=case.reference, page=page + 1),
         ]
     await forms.say(update, context, Html("\n".join(lines)))
+
+
+def _viewer(context: BotContext, viewer_id: int, officers: dict[int, Officer]) -> str:
+    officer = officers.get(viewer_id)
+    return html.escape(officer.name, quote=False) if officer else context.t("an officer no longer listed")
 
 
 def _pages(entries: list[str], budget: int) -> list[list[str]]:

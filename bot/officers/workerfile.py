@@ -23,7 +23,6 @@ import calendar
 import html
 import logging
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -43,6 +42,7 @@ from telegram.ext import (
 from bot.cases.access import may_handle, refuse, require_officer
 from bot.cases.vocabulary import KIND_LABELS, OUTCOME_LABELS, TRADE_LABELS, Trade
 from bot.core.context import BotContext, BotHandler
+from bot.core.dates import MONTH_DAY, folded, parse_date
 from bot.core.i18n import LANGUAGE_NAMES, OFFICERS, Html, labelled, money, translate_in
 from bot.officers import casework
 from bot.officers.lists import normalise_reference
@@ -84,8 +84,7 @@ PAGE_LIMIT = 3800
 _OPEN_DATA = re.compile(r"^wf:([0-9]{1,18})$")
 _START_DATA = re.compile(r"^wf:(plan|date|note):([0-9]{1,18})$")
 _MONTHS_DATA = re.compile(r"^wf:in:([0-9]{1,18}):([0-9]{1,2})$")
-_FULL_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
-_MONTH_DAY = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_MONTH_DAY = re.compile(rf"^{MONTH_DAY}\s*日?$")
 _TAG = re.compile(r"<[^>]+>")
 
 # How a file was opened, for the audit.
@@ -741,17 +740,17 @@ def add_months(day: date, months: int) -> date:
 def parse_review_date(text: str, today: date) -> date | None:
     """2026-12-31, 2026/12/31, 2026年12月31日; 12-31 or 12月31日 is the next such day from ``today``.
     None if it is no date (the caller checks that it is not past)."""
-    text = unicodedata.normalize("NFKC", text).strip()  # full-width digits and dashes from Chinese keyboards
-    try:
-        if match := _FULL_DATE.match(text):
-            return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-        if match := _MONTH_DAY.match(text):
-            month, day = int(match.group(1)), int(match.group(2))
-            candidate = date(today.year, month, day)
-            return candidate if candidate >= today else date(today.year + 1, month, day)
-    except ValueError:  # 2026-02-30, 13-01
+    if full := parse_date(text):
+        return full
+    match = _MONTH_DAY.match(folded(text))
+    if match is None:
         return None
-    return None
+    month, day = int(match.group(1)), int(match.group(2))
+    try:
+        candidate = date(today.year, month, day)
+        return candidate if candidate >= today else date(today.year + 1, month, day)
+    except ValueError:  # 13-01, 02-30
+        return None
 
 
 # -- small helpers ---------------------------------------------------------------------------------

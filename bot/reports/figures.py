@@ -10,7 +10,6 @@ bot/charts.py.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.cases.sla import first_response_due
 from bot.core.config import SLAConfig
+from bot.core.dates import parse_date as parse_date  # the /report command and the CLI read periods with it
 from storage import Storage
 from storage.models import (
     OPEN_STATUSES,
@@ -93,7 +93,6 @@ class Period(BaseModel):
 # The periods offered as buttons: this and the previous week, month and year (up to today).
 NAMED_PERIODS = ("w0", "w1", "m0", "m1", "y0", "y1")
 _TOKEN = re.compile(r"^(\d{8})-(\d{8})$")
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
 def named_period(name: str, today: date) -> Period:
@@ -127,17 +126,6 @@ def period_from_token(token: str, today: date) -> Period | None:
     except ValueError:
         return None
     return Period(first=first, last=last) if first <= last else None
-
-
-def parse_date(text: str) -> date | None:
-    """``2026-01-31``, ``2026/1/31``, ``2026.1.31`` or ``2026年1月31日`` (full-width digits too)."""
-    match = _DATE.match(unicodedata.normalize("NFKC", text).strip())
-    if match is None:
-        return None
-    try:
-        return date(*(int(part) for part in match.groups()))
-    except ValueError:
-        return None
 
 
 # -- figures ------------------------------------------------------------------------------------------

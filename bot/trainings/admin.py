@@ -8,9 +8,8 @@ day before, offered as a button). Then
 the admin sees the training exactly as workers will read it (flows/training.py's ``describe_training``)
 and publishes it, publishes and announces it, changes an answer, or discards it.
 
-Every step and every button checks again that the sender is an active admin (bot/cases/access.py):
-rights may be taken away in the middle, and buttons can be forged. The answers so far live in
-``user_data`` (committed to SQLite after every update) and are removed when the conversation ends.
+Every step and every button checks again that the sender is an active admin, and the answers so far
+are a draft in ``user_data``, as in /broadcast (bot/runtime/conversations.py).
 Opening a training and marking who came is bot/trainings/attendance.py.
 """
 
@@ -20,6 +19,7 @@ import html
 import logging
 import re
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from telegram import Update
@@ -36,6 +36,7 @@ from bot.cases.amounts import parse_workers
 from bot.cases.vocabulary import TRADE_LABELS, Trade
 from bot.core.context import BotContext, BotHandler
 from bot.core.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Html, labelled
+from bot.runtime import conversations
 from bot.trainings import attendance, publishing
 from bot.trainings.times import (
     TimeError,
@@ -82,7 +83,7 @@ EDIT_PREFIX = f"{BUTTON}edit:"
 # Buttons under a published training's card (attendance.py shows them to admins).
 ASK_ANNOUNCE, DO_ANNOUNCE, KEEP = "tm:b:", "tm:by:", "tm:k:"
 ASK_CANCEL, DO_CANCEL = "tm:x:", "tm:xy:"
-_ADMIN_DATA = re.compile(r"^tm:(b|by|x|xy|k):([0-9]{1,9})$")
+_ADMIN_DATA = re.compile(r"^tm:(b|by|x|xy|k):(?P<training>[0-9]{1,9})$")
 
 TITLE_LIMIT = 100
 PLACE_LIMIT = 200
@@ -109,38 +110,11 @@ EDITS: dict[str, tuple[str, int, int]] = {
 # -- small helpers -----------------------------------------------------------------------------------
 
 
-def _draft(context: BotContext) -> dict[str, Any]:
-    assert context.user_data is not None
-    value = context.user_data.get(DRAFT)
-    if not isinstance(value, dict):
-        value = context.user_data[DRAFT] = {"titles": {}}
-    return value
-
-
-def _discard(context: BotContext) -> None:
-    assert context.user_data is not None
-    context.user_data.pop(DRAFT, None)
-
-
-async def _admin(update: Update, context: BotContext) -> Officer | None:
-    """The acting admin, checked again at every step; after a refusal the draft is dropped."""
-    admin = await require_officer(update, context, action="training", admin=True)
-    if admin is None:
-        _discard(context)
-    return admin
-
-
-async def _pressed(update: Update) -> str:
-    """Stop the spinner of the pressed button and return its data."""
-    query = update.callback_query
-    assert query and query.data
-    await query.answer()
-    return query.data
-
-
-def _typed(update: Update) -> str:
-    message = update.effective_message
-    return " ".join(((message.text if message else "") or "").split())
+_conversation = conversations.AdminConversation(
+    draft_key=DRAFT,
+    empty_draft=lambda: {"titles": {}},
+    require_admin=partial(require_officer, action="training", admin=True),
+)
 
 
 def _skip_button(context: BotContext) -> Any:
@@ -157,9 +131,26 @@ async def _too_long(update: Update, context: BotContext, limit: int) -> None:
     )
 
 
+async def _text_answer(update: Update, context: BotContext, *, key: str, limit: int, done: int) -> int | None:
+    """A typed line of at most ``limit`` characters, or None when Skip is pressed; then the next question."""
+    if await _conversation.admin(update, context) is None:
+        return ConversationHandler.END
+    draft = _conversation.draft(context)
+    if update.callback_query is not None:  # only questions with a Skip button take a press
+        await conversations.pressed(update)
+        draft[key] = None
+    else:
+        answer = conversations.typed(update)
+        if len(answer) > limit:
+            await _too_long(update, context, limit)
+            return None
+        draft[key] = answer
+    return await _go_on(update, context, done)
+
+
 async def _go_on(update: Update, context: BotContext, done: int) -> int:
     """The next question; or, when changing one answer (or group), back to the preview after it."""
-    draft = _draft(context)
+    draft = _conversation.draft(context)
     if draft.get("until") == done or done == ORDER[-1]:
         draft.pop("until", None)
         return await _preview(update, context)
@@ -171,17 +162,17 @@ async def _go_on(update: Update, context: BotContext, done: int) -> int:
 
 async def start(update: Update, context: BotContext) -> int:
     """The "New training" button under /trainings: ask for the title."""
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
-    await _pressed(update)
-    _discard(context)
-    _draft(context)
+    await conversations.pressed(update)
+    _conversation.discard(context)
+    _conversation.draft(context)
     return await _ask_title(update, context)
 
 
 async def _ask_title(update: Update, context: BotContext) -> int:
     """The zh-Hans title; asked again from the start when the admin changes it."""
-    draft = _draft(context)
+    draft = _conversation.draft(context)
     draft["titles"], draft["skipped"] = {}, []
     draft.pop("asking", None)
     await forms.say(
@@ -198,33 +189,28 @@ async def _ask_title(update: Update, context: BotContext) -> int:
 
 async def got_title(update: Update, context: BotContext) -> int | None:
     """The zh-Hans title, then the others one by one."""
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
-    title = _typed(update)
+    title = conversations.typed(update)
     if len(title) > TITLE_LIMIT:
         await _too_long(update, context, TITLE_LIMIT)
         return None
-    draft = _draft(context)
+    draft = _conversation.draft(context)
     draft["titles"][draft.get("asking") or FALLBACK_LANGUAGE] = title
     return await _ask_next_title(update, context)
 
 
 async def _ask_next_title(update: Update, context: BotContext) -> int:
-    draft = _draft(context)
-    missing = [
-        code for code in LANGUAGES if code not in draft["titles"] and code not in draft.get("skipped", [])
-    ]
-    if not missing:
-        draft.pop("asking", None)
+    language = conversations.ask_next_language(_conversation.draft(context), "titles", LANGUAGES)
+    if language is None:
         return await _go_on(update, context, MORE_TITLE)
-    draft["asking"] = missing[0]
     await forms.say(
         update,
         context,
         context.t(
             "Now the title in {language}. Or tap Skip: workers who read {language} then see the "
             "{default} title.",
-            language=LANGUAGE_NAMES[missing[0]],
+            language=LANGUAGE_NAMES[language],
             default=LANGUAGE_NAMES[FALLBACK_LANGUAGE],
         ),
         _skip_button(context),
@@ -232,14 +218,7 @@ async def _ask_next_title(update: Update, context: BotContext) -> int:
     return MORE_TITLE
 
 
-async def skip_title(update: Update, context: BotContext) -> int:
-    if await _admin(update, context) is None:
-        return ConversationHandler.END
-    await _pressed(update)
-    draft = _draft(context)
-    if draft.get("asking"):
-        draft.setdefault("skipped", []).append(draft.pop("asking"))
-    return await _ask_next_title(update, context)
+skip_title = _conversation.skip_language(_ask_next_title)
 
 
 async def _ask_starts(update: Update, context: BotContext) -> int:
@@ -256,14 +235,14 @@ async def _ask_starts(update: Update, context: BotContext) -> int:
 
 
 async def got_starts(update: Update, context: BotContext) -> int | None:
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
     try:
-        starts_at = parse_start(_typed(update), context.config.union.zone, context.clock.now())
+        starts_at = parse_start(conversations.typed(update), context.config.union.zone, context.clock.now())
     except TimeError as error:
         await forms.say(update, context, error.text(context.language))
         return None
-    _draft(context)["starts_at"] = starts_at.isoformat()
+    _conversation.draft(context)["starts_at"] = starts_at.isoformat()
     return await _ask_ends(update, context)  # a new start always needs its end again
 
 
@@ -277,13 +256,13 @@ async def _ask_ends(update: Update, context: BotContext) -> int:
 
 
 async def got_ends(update: Update, context: BotContext) -> int | None:
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
-    draft = _draft(context)
+    draft = _conversation.draft(context)
     zone = context.config.union.zone
     starts_at = _moment(draft, "starts_at")
     try:
-        ends_at = parse_end(_typed(update), starts_at, zone)
+        ends_at = parse_end(conversations.typed(update), starts_at, zone)
     except TimeError as error:
         await forms.say(update, context, error.text(context.language))
         return None
@@ -311,14 +290,7 @@ async def _ask_place(update: Update, context: BotContext) -> int:
 
 
 async def got_place(update: Update, context: BotContext) -> int | None:
-    if await _admin(update, context) is None:
-        return ConversationHandler.END
-    place = _typed(update)
-    if len(place) > PLACE_LIMIT:
-        await _too_long(update, context, PLACE_LIMIT)
-        return None
-    _draft(context)["place"] = place
-    return await _go_on(update, context, PLACE)
+    return await _text_answer(update, context, key="place", limit=PLACE_LIMIT, done=PLACE)
 
 
 async def _ask_location(update: Update, context: BotContext) -> int:
@@ -336,11 +308,11 @@ async def _ask_location(update: Update, context: BotContext) -> int:
 
 async def got_location(update: Update, context: BotContext) -> int | None:
     """A location pin, or Skip; anything else is answered with what is wanted."""
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
-    draft = _draft(context)
+    draft = _conversation.draft(context)
     if update.callback_query is not None:
-        await _pressed(update)
+        await conversations.pressed(update)
         draft["latitude"] = draft["longitude"] = None
     else:
         message = update.effective_message
@@ -359,9 +331,9 @@ async def _ask_seats(update: Update, context: BotContext) -> int:
 
 
 async def got_seats(update: Update, context: BotContext) -> int | None:
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
-    seats = parse_workers(_typed(update))
+    seats = parse_workers(conversations.typed(update))
     if seats is None or not 1 <= seats <= SEATS_LIMIT:
         await forms.say(
             update,
@@ -369,7 +341,7 @@ async def got_seats(update: Update, context: BotContext) -> int | None:
             context.t("Please type the number of seats, from 1 to {limit}, like 30.", limit=SEATS_LIMIT),
         )
         return None
-    _draft(context)["seats"] = seats
+    _conversation.draft(context)["seats"] = seats
     return await _go_on(update, context, SEATS)
 
 
@@ -382,13 +354,13 @@ async def _ask_trade(update: Update, context: BotContext) -> int:
 
 
 async def got_trade(update: Update, context: BotContext) -> int | None:
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
-    data = await _pressed(update)
+    data = await conversations.pressed(update)
     value = data.removeprefix(TRADE_PREFIX)
     if data != ALL_TRADES and value not in set(Trade):
         return None
-    _draft(context)["trade"] = None if data == ALL_TRADES else value
+    _conversation.draft(context)["trade"] = None if data == ALL_TRADES else value
     return await _go_on(update, context, TRADE)
 
 
@@ -405,19 +377,7 @@ async def _ask_region(update: Update, context: BotContext) -> int:
 
 
 async def got_region(update: Update, context: BotContext) -> int | None:
-    if await _admin(update, context) is None:
-        return ConversationHandler.END
-    draft = _draft(context)
-    if update.callback_query is not None:
-        await _pressed(update)
-        draft["region"] = None
-    else:
-        region = _typed(update)
-        if len(region) > publishing.REGION_LIMIT:
-            await _too_long(update, context, publishing.REGION_LIMIT)
-            return None
-        draft["region"] = region
-    return await _go_on(update, context, REGION)
+    return await _text_answer(update, context, key="region", limit=publishing.REGION_LIMIT, done=REGION)
 
 
 async def _ask_allowance(update: Update, context: BotContext) -> int:
@@ -434,24 +394,12 @@ async def _ask_allowance(update: Update, context: BotContext) -> int:
 
 
 async def got_allowance(update: Update, context: BotContext) -> int | None:
-    if await _admin(update, context) is None:
-        return ConversationHandler.END
-    draft = _draft(context)
-    if update.callback_query is not None:
-        await _pressed(update)
-        draft["allowance"] = None
-    else:
-        allowance = _typed(update)
-        if len(allowance) > ALLOWANCE_LIMIT:
-            await _too_long(update, context, ALLOWANCE_LIMIT)
-            return None
-        draft["allowance"] = allowance
-    return await _go_on(update, context, ALLOWANCE)
+    return await _text_answer(update, context, key="allowance", limit=ALLOWANCE_LIMIT, done=ALLOWANCE)
 
 
 async def _ask_deadline(update: Update, context: BotContext) -> int:
     zone = context.config.union.zone
-    proposed = default_deadline(_moment(_draft(context), "starts_at"), zone, context.clock.now())
+    proposed = default_deadline(_moment(_conversation.draft(context), "starts_at"), zone, context.clock.now())
     when = local_time(proposed, zone)
     await forms.say(
         update,
@@ -467,18 +415,18 @@ async def _ask_deadline(update: Update, context: BotContext) -> int:
 
 
 async def got_deadline(update: Update, context: BotContext) -> int | None:
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
-    draft = _draft(context)
+    draft = _conversation.draft(context)
     zone, now = context.config.union.zone, context.clock.now()
     starts_at = _moment(draft, "starts_at")
     if update.callback_query is not None:
-        await _pressed(update)
+        await conversations.pressed(update)
         draft["deadline"] = default_deadline(starts_at, zone, now).isoformat()
         draft["deadline_default"] = True
     else:
         try:
-            deadline = parse_deadline(_typed(update), starts_at, zone, now)
+            deadline = parse_deadline(conversations.typed(update), starts_at, zone, now)
         except TimeError as error:
             await forms.say(update, context, error.text(context.language))
             return None
@@ -510,7 +458,7 @@ def _as_published(new: NewTraining, now: datetime) -> Training:
 
 async def _preview(update: Update, context: BotContext) -> int:
     """The training as workers read it (zh-Hans, then the admin's language), then what and to whom."""
-    draft = _draft(context)
+    draft = _conversation.draft(context)
     config = context.config
     default = config.union.default_language
     new = _new_training(draft, update.effective_user.id if update.effective_user else None)
@@ -576,13 +524,13 @@ def _announcement_line(context: BotContext, audience: Audience, count: int) -> s
 
 async def decide(update: Update, context: BotContext) -> int | None:
     """Publish (and announce), change an answer, or discard; checked again before storing."""
-    admin = await _admin(update, context)
+    admin = await _conversation.admin(update, context)
     if admin is None:
         return ConversationHandler.END
-    data = await _pressed(update)
-    draft = _draft(context)
+    data = await conversations.pressed(update)
+    draft = _conversation.draft(context)
     if data == DROP:
-        _discard(context)
+        _conversation.discard(context)
         await forms.say(update, context, context.t("Discarded. Nothing was saved."))
         return ConversationHandler.END
     if data == CHANGE:
@@ -594,7 +542,7 @@ async def decide(update: Update, context: BotContext) -> int | None:
         new = _new_training(draft, admin.telegram_id)
     except (KeyError, ValueError):
         logger.warning("A training draft could not be stored", exc_info=True)
-        _discard(context)
+        _conversation.discard(context)
         await forms.say(
             update,
             context,
@@ -609,7 +557,7 @@ async def decide(update: Update, context: BotContext) -> int | None:
         )
         return None
     training = await context.storage.create_training(new)
-    _discard(context)
+    _conversation.discard(context)
     logger.info("An admin published training %s", training.id)
     text = context.t("Training #{number} is published. Workers see it with /training.", number=training.id)
     if data == ANNOUNCE:
@@ -642,48 +590,20 @@ async def _announce(context: BotContext, training: Training, admin: Officer) -> 
 
 async def choose_edit(update: Update, context: BotContext) -> int | None:
     """Which answer to change: ask it (and the answers that depend on it) again, then the preview."""
-    if await _admin(update, context) is None:
+    if await _conversation.admin(update, context) is None:
         return ConversationHandler.END
-    data = await _pressed(update)
+    data = await conversations.pressed(update)
     edit = EDITS.get(data.removeprefix(EDIT_PREFIX))
     if edit is None:
         return None
     _label, first, last = edit
-    _draft(context)["until"] = last
+    _conversation.draft(context)["until"] = last
     return await ASKERS[first](update, context)
 
 
-async def text_hint(update: Update, context: BotContext) -> int | None:
-    if await _admin(update, context) is None:
-        return ConversationHandler.END
-    await forms.say(update, context, context.t("Please type your answer in words."))
-    return None
-
-
-async def tap_a_button(update: Update, context: BotContext) -> int | None:
-    if await _admin(update, context) is None:
-        return ConversationHandler.END
-    await forms.say(update, context, context.t("Please tap one of the buttons above."))
-    return None
-
-
-async def type_or_skip(update: Update, context: BotContext) -> int | None:
-    if await _admin(update, context) is None:
-        return ConversationHandler.END
-    await forms.say(update, context, context.t("Please type your answer, or tap Skip."))
-    return None
-
-
-async def stale(update: Update, context: BotContext) -> None:
-    """A button of this conversation that does not belong to the current step."""
-    assert update.callback_query
-    await update.callback_query.answer(context.t("This button is no longer active."), show_alert=True)
-
-
-async def cancel(update: Update, context: BotContext) -> int:
-    _discard(context)
-    await forms.say(update, context, context.t("Stopped. Nothing was saved or sent."))
-    return ConversationHandler.END
+text_hint = _conversation.hint(N_("Please type your answer in words."))
+tap_a_button = _conversation.hint(N_("Please tap one of the buttons above."))
+type_or_skip = _conversation.hint(N_("Please type your answer, or tap Skip."))
 
 
 ASKERS = {
@@ -739,15 +659,13 @@ async def list_trainings(update: Update, context: BotContext) -> None:
 async def on_admin_button(update: Update, context: BotContext) -> None:
     """tm:b / tm:by (announce), tm:x / tm:xy (cancel), tm:k (keep): admins only, asked once more first."""
     query = update.callback_query
-    assert query and query.data
-    admin = await require_officer(update, context, action="manage training", admin=True)
-    if admin is None:
+    assert query
+    pressed = await attendance.pressed_training(
+        update, context, _ADMIN_DATA, action="manage training", admin=True, stale=conversations.stale_step
+    )
+    if pressed is None:
         return
-    match = _ADMIN_DATA.match(query.data)
-    training = await context.storage.get_training(int(match.group(2))) if match else None
-    if match is None or training is None:
-        await stale(update, context)
-        return
+    admin, match, training = pressed
     action = match.group(1)
     if action == "k":
         await query.answer()
@@ -818,7 +736,7 @@ def handlers() -> list[BotHandler]:
     others = ~filters.COMMAND
     # Typed as the fallbacks take it: PTB's handlers are invariant in their callback's result.
     pressed_stale: CallbackQueryHandler[BotContext, object] = CallbackQueryHandler(
-        stale, pattern=f"^{BUTTON}"
+        conversations.stale_step, pattern=f"^{BUTTON}"
     )
     return [
         ConversationHandler(
@@ -867,7 +785,7 @@ def handlers() -> list[BotHandler]:
                     MessageHandler(others, tap_a_button),
                 ],
             },
-            fallbacks=[CommandHandler("cancel", cancel), pressed_stale],
+            fallbacks=[CommandHandler("cancel", _conversation.cancel), pressed_stale],
             allow_reentry=True,
             name="training_admin",
             persistent=True,

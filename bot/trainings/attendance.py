@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -25,7 +26,7 @@ from bot.core.i18n import labelled
 from bot.runtime.commands import stale_button
 from bot.trainings import publishing
 from bot.trainings.times import local_time
-from flows.forms import buttons
+from flows.forms import answer_press, buttons
 from flows.training import title_of
 from storage.base import StorageError
 from storage.models import Officer, OfficerRole, SignupStatus, Training, TrainingSignup, TrainingStatus
@@ -35,8 +36,8 @@ logger = logging.getLogger(__name__)
 OPEN = "tm:o:"  # "tm:o:<training id>" from /trainings (a new card), "tm:o:<id>:<page>" turns its pages
 MARK = "tm:a:"  # "tm:a:<training id>:<worker id>:<y|n>:<page>": came (y) or did not come (n)
 ANNOUNCE, CANCEL = "tm:b:", "tm:x:"  # admins' buttons on the card, handled in admin.py
-_OPEN_DATA = re.compile(rf"^{OPEN}([0-9]{{1,9}})(?::([0-9]{{1,3}}))?$")
-_MARK_DATA = re.compile(rf"^{MARK}([0-9]{{1,9}}):([0-9]{{1,15}}):([yn]):([0-9]{{1,3}})$")
+_OPEN_DATA = re.compile(rf"^{OPEN}(?P<training>[0-9]{{1,9}})(?::([0-9]{{1,3}}))?$")
+_MARK_DATA = re.compile(rf"^{MARK}(?P<training>[0-9]{{1,9}}):([0-9]{{1,15}}):([yn]):([0-9]{{1,3}})$")
 
 PAGE_SIZE = 40  # name buttons a card shows at once (Telegram takes about a hundred buttons a message)
 NAME_LIMIT = 20  # characters of a name on a button, so two fit side by side on a phone
@@ -151,19 +152,38 @@ def _mark_button(training: Training, signup: TrainingSignup, name: str, page: in
     return f"{mark} {_trimmed(name, NAME_LIMIT)}", f"{MARK}{training.id}:{signup.worker_id}:{sets}:{page}"
 
 
-async def on_open(update: Update, context: BotContext) -> None:
-    """tm:o:<id> from /trainings sends the card; tm:o:<id>:<page> turns the card's page in place."""
+async def pressed_training(
+    update: Update,
+    context: BotContext,
+    data: re.Pattern[str],
+    *,
+    action: str,
+    admin: bool = False,
+    stale: Callable[[Update, BotContext], Awaitable[None]] = stale_button,
+) -> tuple[Officer, re.Match[str], Training] | None:
+    """The officer pressing a training's button, what its data says (``data`` names the training's id
+    ``training``) and the training; None after a refusal, or after ``stale`` answered an old or forged
+    button."""
     query = update.callback_query
     assert query and query.data
-    officer = await require_officer(update, context, action="open training")
+    officer = await require_officer(update, context, action=action, admin=admin)
     if officer is None:
-        return
-    match = _OPEN_DATA.match(query.data)
-    training = await context.storage.get_training(int(match.group(1))) if match else None
+        return None
+    match = data.match(query.data)
+    training = await context.storage.get_training(int(match["training"])) if match else None
     if match is None or training is None:
-        await stale_button(update, context)
+        await stale(update, context)
+        return None
+    return officer, match, training
+
+
+async def on_open(update: Update, context: BotContext) -> None:
+    """tm:o:<id> from /trainings sends the card; tm:o:<id>:<page> turns the card's page in place."""
+    pressed = await pressed_training(update, context, _OPEN_DATA, action="open training")
+    if pressed is None:
         return
-    await query.answer()
+    officer, match, training = pressed
+    await answer_press(update)
     text, markup = await card(context, training, officer, int(match.group(2) or 0))
     if match.group(2) is None:
         assert update.effective_chat
@@ -175,13 +195,12 @@ async def on_open(update: Update, context: BotContext) -> None:
 async def on_mark(update: Update, context: BotContext) -> None:
     """tm:a:…: mark a confirmed worker as came or not; the card is edited in place."""
     query = update.callback_query
-    assert query and query.data
-    officer = await require_officer(update, context, action="mark attendance")
-    if officer is None:
+    assert query
+    pressed = await pressed_training(update, context, _MARK_DATA, action="mark attendance")
+    if pressed is None:
         return
-    match = _MARK_DATA.match(query.data)
-    training = await context.storage.get_training(int(match.group(1))) if match else None
-    if match is None or training is None or training.status == TrainingStatus.CANCELLED:
+    officer, match, training = pressed
+    if training.status == TrainingStatus.CANCELLED:
         await stale_button(update, context)
         return
     worker_id, came, page = int(match.group(2)), match.group(3) == "y", int(match.group(4))

@@ -22,7 +22,7 @@ from telegram.constants import ParseMode
 from bot.cases.vocabulary import TRADE_LABELS, Trade
 from bot.core.clock import Clock
 from bot.core.config import Config
-from bot.core.i18n import LANGUAGES, N_, Html, translate
+from bot.core.i18n import LANGUAGES, N_, Html, TranslatableError, translate
 from bot.trainings.times import local_time
 from flows.training import describe_training, title_of, when
 from storage import Storage
@@ -52,16 +52,8 @@ ANNOUNCEMENT_RULE = N_(
 )
 
 
-class PublishError(ValueError):
-    """Why a training cannot be announced or cancelled now, in any language (``msgid``, ``params``)."""
-
-    def __init__(self, msgid: str, **params: object) -> None:
-        super().__init__(translate("en", msgid, **params))
-        self.msgid = msgid
-        self.params = params
-
-    def text(self, language: str) -> str:
-        return translate(language, self.msgid, **self.params)
+class PublishError(TranslatableError):
+    """Why a training cannot be announced or cancelled now."""
 
 
 def announcement_audience(trade: str | None, region: str | None) -> Audience:

@@ -14,8 +14,9 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from bot.core.dates import MONTH_DAY, YEAR
 from bot.core.durations import parse_duration
-from bot.core.i18n import N_, translate
+from bot.core.i18n import N_, TranslatableError
 
 LONGEST_AHEAD = timedelta(days=366)  # a typo in the year should not hide a training for decades
 LONGEST_TRAINING = timedelta(days=14)  # a course of two weeks; anything longer is a typo
@@ -24,7 +25,7 @@ DEADLINE_HOUR = time(18)  # the default deadline: 18:00 the day before, while th
 _LONG_PAST = timedelta(days=31)
 
 _CLOCK = r"(\d{1,2})\s*[:：点點]\s*(\d{2})?\s*分?"
-_DATE = r"(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*[-/.月]\s*(\d{1,2})"
+_DATE = rf"(?:{YEAR})?{MONTH_DAY}"
 _MOMENT = re.compile(rf"^{_DATE}\s*(?:[日号號]\s*|\s+){_CLOCK}$")
 _TIME_OF_DAY = re.compile(rf"^{_CLOCK}$")
 _HOURS = re.compile(r"^(\d+(?:\.\d+)?)\s*(?:h|hr|hrs|hours?|个?小时|個?小時|个?钟头|個?鐘頭)$")
@@ -34,16 +35,8 @@ EXAMPLES = "2026-12-20 09:00 · 12-20 9:00"
 END_EXAMPLES = "12:00 · 2026-12-20 12:00 · 3h · 3小时"
 
 
-class TimeError(ValueError):
-    """What the admin typed is not a usable time; ``msgid`` and ``params`` say why, in any language."""
-
-    def __init__(self, msgid: str, **params: object) -> None:
-        super().__init__(translate("en", msgid, **params))
-        self.msgid = msgid
-        self.params = params
-
-    def text(self, language: str) -> str:
-        return translate(language, self.msgid, **self.params)
+class TimeError(TranslatableError):
+    """What the admin typed is not a usable time."""
 
 
 def _clean(text: str) -> str:
@@ -72,8 +65,8 @@ def _local_moment(text: str, zone: ZoneInfo, now: datetime) -> datetime | None:
     return local.astimezone(UTC)
 
 
-def parse_start(text: str, zone: ZoneInfo, now: datetime) -> datetime:
-    """When a training starts: a date and time in the future, within a year."""
+def _future_moment(text: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """A typed date and time that is still to come."""
     moment = _local_moment(text, zone, now)
     if moment is None:
         raise TimeError(
@@ -81,6 +74,12 @@ def parse_start(text: str, zone: ZoneInfo, now: datetime) -> datetime:
         )
     if moment <= now:
         raise TimeError(N_("That time has already passed. Choose a time in the future."))
+    return moment
+
+
+def parse_start(text: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """When a training starts: a date and time in the future, within a year."""
+    moment = _future_moment(text, zone, now)
     if moment - now > LONGEST_AHEAD:
         raise TimeError(N_("That is more than a year away. Choose a time within a year."))
     return moment
@@ -137,13 +136,7 @@ def _length(text: str) -> timedelta | None:
 
 def parse_deadline(text: str, starts_at: datetime, zone: ZoneInfo, now: datetime) -> datetime:
     """Until when workers may sign up: in the future, and not after the start."""
-    moment = _local_moment(text, zone, now)
-    if moment is None:
-        raise TimeError(
-            N_("I did not understand that time. Write it like this: {examples}"), examples=EXAMPLES
-        )
-    if moment <= now:
-        raise TimeError(N_("That time has already passed. Choose a time in the future."))
+    moment = _future_moment(text, zone, now)
     if moment > starts_at:
         raise TimeError(
             N_("Sign-up must close by the start ({start}). Type an earlier time."),
