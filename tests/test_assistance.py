@@ -465,6 +465,34 @@ async def test_english_voice_story_edit_to_a_school_grant_then_not_eligible_with
     assert "Monthly family income: no income now" in text
 
 
+async def test_a_grant_left_for_the_worker_file_records_nothing_and_says_so(
+    bot: UnionApplication, worker: Person, wang: Person
+) -> None:
+    await onboard(worker)
+    await bot.storage.create_case(
+        NewCase(
+            kind=CaseKind.ASSISTANCE,
+            worker_id=WORKER_ID,
+            fields={"help_kind": "hardship", "share_with_federation": True},
+            assignee_id=wang.user_id,
+        )
+    )
+    wang.send_command("/case A-000001")
+    card = await wang.next_message(lambda m: "A-000001" in m.text)
+    wang.press("✅ 办结", message_id=card.message_id)
+    await wang.next_message(lambda m: "办理结果是什么" in m.text)
+    assert (await press(wang, "给予帮扶")).text == "帮扶金额是多少元？比如2000或两千。"
+    # Before typing the amount, Wang turns to the worker's file, starts a note and drops it.
+    wang.press("📁 工人档案", message_id=card.message_id)
+    file = await wang.next_message(lambda m: "工人档案" in m.text)
+    wang.press("🗒 添加备注", message_id=file.message_id)
+    await wang.next_message()
+    await answer(wang, "/cancel")
+    assert (await answer(wang, "一万")).text == "什么都没有记下。要办结这个案件，请再点一次案件上的按钮。"
+    case = await bot.storage.get_case_by_reference("A-000001")
+    assert case is not None and case.status == CaseStatus.NEW and case.amount_granted is None
+
+
 async def test_english_grant_is_told_in_words_with_the_amount(
     bot: UnionApplication, sandbox: BotApiSandbox, worker: Person, wang: Person
 ) -> None:

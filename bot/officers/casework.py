@@ -732,23 +732,11 @@ ASK_REASON = N_(
 
 async def got_grant(update: Update, context: BotContext) -> int | None:
     """The amount granted, read like every amount (Chinese numerals too), within a sensible maximum."""
-    pending = _pending(context)
-    message = update.effective_message
-    assert message
-    if pending is None or pending.get("action") != "resolve":
+    pending = await _resolving(update, context)
+    if pending is None:
         return ConversationHandler.END
-    try:
-        amount = parse_amount(message.text or "")
-        if amount > MAX_GRANT:
-            raise AmountError(AmountProblem.TOO_LARGE)
-    except AmountError as error:
-        await forms.say(
-            update,
-            context,
-            context.t(AMOUNT_PROBLEMS[error.problem], limit=money(context.language, MAX_GRANT))
-            + "\n"
-            + context.t(ASK_GRANT),
-        )
+    amount = await _typed_amount(update, context, maximum=MAX_GRANT, ask=context.t(ASK_GRANT))
+    if amount is None:
         return None
     found = await _checked_pending_case(update, context, pending)
     if found is None:
@@ -758,13 +746,45 @@ async def got_grant(update: Update, context: BotContext) -> int | None:
     return await _resolve(update, context, officer, case, resolution, expected=CaseStatus(pending["status"]))
 
 
-async def got_reason(update: Update, context: BotContext) -> int | None:
-    """Why not eligible, as the officer typed it; the worker reads it (escaped) in their news."""
+async def _resolving(update: Update, context: BotContext) -> dict[str, Any] | None:
+    """The resolution being recorded; when another prompt replaced it meanwhile (a worker file's), the
+    officer is told that nothing was recorded, rather than hearing nothing."""
     pending = _pending(context)
+    if pending is None or pending.get("action") != "resolve":
+        _clear_pending(context)
+        await forms.say(
+            update, context, context.t("Nothing was recorded. To resolve the case, press its button again.")
+        )
+        return None
+    return pending
+
+
+async def _typed_amount(update: Update, context: BotContext, *, maximum: Decimal, ask: str) -> Decimal | None:
+    """An amount as officers type it (8500, 8.5k, 一万二), up to ``maximum``; None after saying what was
+    wrong with it and asking again."""
     message = update.effective_message
     assert message
-    if pending is None or pending.get("action") != "resolve":
+    try:
+        amount = parse_amount(message.text or "")
+        if amount > maximum:
+            raise AmountError(AmountProblem.TOO_LARGE)
+    except AmountError as error:
+        await forms.say(
+            update,
+            context,
+            context.t(AMOUNT_PROBLEMS[error.problem], limit=money(context.language, maximum)) + "\n" + ask,
+        )
+        return None
+    return amount
+
+
+async def got_reason(update: Update, context: BotContext) -> int | None:
+    """Why not eligible, as the officer typed it; the worker reads it (escaped) in their news."""
+    pending = await _resolving(update, context)
+    if pending is None:
         return ConversationHandler.END
+    message = update.effective_message
+    assert message
     reason = (message.text or "").strip()
     if not reason or len(reason) > REASON_LIMIT:
         await forms.say(update, context, context.t(ASK_REASON, limit=REASON_LIMIT))
@@ -783,21 +803,16 @@ def suggested_member_number(case: Case) -> str:
 
 
 async def got_amount(update: Update, context: BotContext) -> int | None:
-    pending = _pending(context)
-    message = update.effective_message
-    assert message
-    if pending is None or pending.get("action") != "resolve":
+    pending = await _resolving(update, context)
+    if pending is None:
         return ConversationHandler.END
-    try:
-        amount = parse_amount(message.text or "")
-    except AmountError as error:
-        await forms.say(
-            update,
-            context,
-            context.t(AMOUNT_PROBLEMS[error.problem], limit=money(context.language, MAX_AMOUNT))
-            + "\n"
-            + context.t("How much was recovered, in yuan? For example 8500 or 8.5k."),
-        )
+    amount = await _typed_amount(
+        update,
+        context,
+        maximum=MAX_AMOUNT,
+        ask=context.t("How much was recovered, in yuan? For example 8500 or 8.5k."),
+    )
+    if amount is None:
         return None
     found = await _checked_pending_case(update, context, pending)
     if found is None:

@@ -75,18 +75,8 @@ def report_text(
         "",
         t("New members: {count}", count=figures.new_members),
     ]
-    if figures.new_members_by_trade:
-        lines.append(t("By trade:"))
-        lines += [
-            "  · " + labelled(language, _trade_label(trade, language), str(count))
-            for trade, count in figures.new_members_by_trade.items()
-        ]
-    if len(figures.new_members_by_month) > 1:
-        lines.append(t("By month:"))
-        lines += [
-            "  · " + labelled(language, month, str(count))
-            for month, count in figures.new_members_by_month.items()
-        ]
+    lines += _breakdown(language, t("By trade:"), figures.new_members_by_trade, by_trade=True)
+    lines += _breakdown(language, t("By month:"), figures.new_members_by_month)
     assistance = figures.assistance
     lines += [
         "",
@@ -130,18 +120,8 @@ def _training_lines(trainings: TrainingFigures, language: str) -> list[str]:
         ),
         t("Workers trained: {count}", count=trainings.workers_trained),
     ]
-    if trainings.trained_by_trade:
-        lines.append(t("Workers trained by trade:"))
-        lines += [
-            "  · " + labelled(language, _trade_label(trade, language), str(count))
-            for trade, count in trainings.trained_by_trade.items()
-        ]
-    if len(trainings.trained_by_month) > 1:
-        lines.append(t("Workers trained by month:"))
-        lines += [
-            "  · " + labelled(language, month, str(count))
-            for month, count in trainings.trained_by_month.items()
-        ]
+    lines += _breakdown(language, t("Workers trained by trade:"), trainings.trained_by_trade, by_trade=True)
+    lines += _breakdown(language, t("Workers trained by month:"), trainings.trained_by_month)
     if trainings.upcoming:
         lines.append(
             translate_plural(
@@ -153,6 +133,19 @@ def _training_lines(trainings: TrainingFigures, language: str) -> list[str]:
             )
         )
     return lines
+
+
+def _breakdown(language: str, heading: str, counts: dict[str, int], *, by_trade: bool = False) -> list[str]:
+    """A count split by trade, or by month (only when the period spans more than one)."""
+    if len(counts) < (1 if by_trade else 2):
+        return []
+    return [
+        heading,
+        *(
+            "  · " + labelled(language, _trade_label(key, language) if by_trade else key, str(count))
+            for key, count in counts.items()
+        ),
+    ]
 
 
 def _trade_label(trade: str, language: str) -> str:
