@@ -16,11 +16,12 @@ from telegram.error import InvalidToken, TelegramError
 from bot import __version__
 from bot.app import build_application, serve
 from bot.broadcasts import dispatch as broadcasts
-from bot.broadcasts.schedule import ScheduleError, describe, local_time, parse_moment, parse_rule
+from bot.broadcasts.schedule import ScheduleError, describe, parse_moment, parse_rule
 from bot.cases import privacy
 from bot.cases.vocabulary import Trade
 from bot.core.clock import SystemClock
 from bot.core.config import Config, ConfigError, load_config
+from bot.core.dates import local_time
 from bot.core.i18n import LANGUAGES
 from bot.core.logs import configure_logging
 from bot.reports.exports import Audience, ExportFormat, ExportKind, ThirdPartyRoster, build_export, save
@@ -34,7 +35,7 @@ from bot.trainings.times import TimeError, default_deadline, parse_deadline, par
 from flows.training import FALLBACK_LANGUAGE
 from storage import SQLiteStorage
 from storage.base import StorageError
-from storage.models import NewTraining, Schedule, ScheduleKind
+from storage.models import CaseKind, NewTraining, Schedule, ScheduleKind
 
 logger = logging.getLogger(__name__)
 
@@ -329,7 +330,16 @@ def _check_config(config_path: str) -> int:
         f"{config_path}: OK — union {config.union.name!r}, {len(config.officers)} officer(s), "
         f"database {config.storage.database}"
     )
+    # Not an error (the admins get such cases), but worth knowing before a worker files one.
+    for kind in unhandled_kinds(config):
+        print(f"note: no active officer here has the {kind.value!r} specialty; those cases go to the admins")
     return 0
+
+
+def unhandled_kinds(config: Config) -> list[CaseKind]:
+    """The case kinds no active officer of the file handles (admins added in the bot are not counted)."""
+    handled = {kind for officer in config.officers if officer.active for kind in officer.specialties}
+    return [kind for kind in CaseKind if kind not in handled]
 
 
 def _status(config_path: str) -> int:

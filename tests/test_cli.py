@@ -82,6 +82,30 @@ def test_check_config_accepts_a_good_file_without_printing_the_token(
     assert main(["check-config", "--config", str(_write(tmp_path, CONFIG))]) == 0
     out = capsys.readouterr().out
     assert "OK" in out and "SECRET" not in out
+    # No officer in this file: every kind of case would go to the admins, and the check says so.
+    assert out.count("those cases go to the admins") == 4 and "'assistance'" in out
+
+
+def test_check_config_names_the_case_kinds_no_active_officer_handles(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UNION_BOT_TOKEN", "42:SECRETSECRETSECRET")
+    officers = """
+[[officers]]
+telegram_id = 1
+name = "王"
+specialties = ["wages", "legal", "membership"]
+[[officers]]
+telegram_id = 2
+name = "陈"
+specialties = ["assistance"]
+active = false
+"""
+    assert main(["check-config", "--config", str(_write(tmp_path, CONFIG + officers))]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: no active officer here has the 'assistance' specialty; those cases go to the admins"
+    ]
 
 
 def test_migrate_creates_the_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

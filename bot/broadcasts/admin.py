@@ -29,10 +29,11 @@ from telegram.ext import (
 )
 
 from bot.broadcasts import dispatch as broadcasts
-from bot.broadcasts.schedule import ScheduleError, describe, local_time, parse_when
+from bot.broadcasts.schedule import ScheduleError, describe, parse_when
 from bot.cases.access import require_officer
 from bot.cases.vocabulary import TRADE_LABELS, Trade
 from bot.core.context import BotContext, BotHandler
+from bot.core.dates import local_time
 from bot.core.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Html, listing
 from bot.runtime import conversations
 from flows import forms

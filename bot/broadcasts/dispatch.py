@@ -40,10 +40,11 @@ from typing import Any
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.broadcasts.schedule import describe, first_run, local_time, next_run
+from bot.broadcasts.schedule import describe, first_run, next_run
 from bot.cases.vocabulary import TRADE_LABELS, Trade
 from bot.core.clock import Clock
 from bot.core.config import Config
+from bot.core.dates import local_time
 from bot.core.i18n import (
     LANGUAGE_NAMES,
     LANGUAGES,

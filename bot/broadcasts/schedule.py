@@ -11,6 +11,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.dates import local_time
 from bot.core.i18n import N_, TranslatableError, translate
 from storage.models import Schedule, ScheduleKind
 
@@ -145,7 +146,3 @@ def describe(schedule: Schedule, zone: ZoneInfo, language: str) -> str:
         return translate(language, "every day {time}", time=schedule.time)
     assert schedule.weekday is not None
     return translate(language, _WEEKLY_NAMES[schedule.weekday], time=schedule.time)
-
-
-def local_time(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 YEAR = r"(\d{4})\s*[-/.年]\s*"  # a year and the separator after it: one group
 MONTH_DAY = r"(\d{1,2})\s*[-/.月]\s*(\d{1,2})"  # month, then day: two groups
@@ -30,3 +31,8 @@ def parse_date(text: str) -> date | None:
         return date(*(int(part) for part in match.groups()))
     except ValueError:  # 2026-02-30
         return None
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    """``2026-12-20 09:00`` in the union's time zone: how officers and the command line read a moment."""
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")

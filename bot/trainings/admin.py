@@ -35,13 +35,13 @@ from bot.cases.access import require_officer
 from bot.cases.amounts import parse_workers
 from bot.cases.vocabulary import TRADE_LABELS, Trade
 from bot.core.context import BotContext, BotHandler
+from bot.core.dates import local_time
 from bot.core.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Html, labelled
 from bot.runtime import conversations
 from bot.trainings import attendance, publishing
 from bot.trainings.times import (
     TimeError,
     default_deadline,
-    local_time,
     parse_deadline,
     parse_end,
     parse_start,

@@ -22,10 +22,10 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.cases.access import require_officer
 from bot.core.context import BotContext, BotHandler
+from bot.core.dates import local_time
 from bot.core.i18n import labelled
 from bot.runtime.commands import stale_button
 from bot.trainings import publishing
-from bot.trainings.times import local_time
 from flows.forms import answer_press, buttons
 from flows.training import title_of
 from storage.base import StorageError

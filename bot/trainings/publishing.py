@@ -22,8 +22,8 @@ from telegram.constants import ParseMode
 from bot.cases.vocabulary import TRADE_LABELS, Trade
 from bot.core.clock import Clock
 from bot.core.config import Config
+from bot.core.dates import local_time
 from bot.core.i18n import LANGUAGES, N_, Html, TranslatableError, translate
-from bot.trainings.times import local_time
 from flows.training import describe_training, title_of, when
 from storage import Storage
 from storage.models import (

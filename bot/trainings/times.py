@@ -14,7 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from bot.core.dates import MONTH_DAY, YEAR
+from bot.core.dates import MONTH_DAY, YEAR, local_time
 from bot.core.durations import parse_duration
 from bot.core.i18n import N_, TranslatableError
 
@@ -150,8 +150,3 @@ def default_deadline(starts_at: datetime, zone: ZoneInfo, now: datetime) -> date
     day_before = starts_at.astimezone(zone).date() - timedelta(days=1)
     moment = datetime.combine(day_before, DEADLINE_HOUR, tzinfo=zone).astimezone(UTC)
     return moment if now < moment < starts_at else starts_at
-
-
-def local_time(moment: datetime, zone: ZoneInfo) -> str:
-    """``2026-12-20 09:00`` in the union's time zone."""
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
