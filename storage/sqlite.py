@@ -2146,23 +2146,25 @@ async def _require_signup(conn: aiosqlite.Connection, training_id: int, worker_i
 async def _worker_trainings(
     conn: aiosqlite.Connection, where_order_limit: str, params: dict[str, Any]
 ) -> list[WorkerTraining]:
-    """Sign-ups ``s`` joined with their trainings ``t`` that match the condition, in its order."""
+    """Sign-ups ``s`` joined with their trainings ``t`` that match the condition, in its order: two
+    queries, whatever the number of rows (the reminder sweep reads up to a few hundred a pass)."""
     rows = await _select(
         conn,
-        "SELECT s.training_id, s.worker_id FROM training_signups AS s"
-        f" JOIN trainings AS t ON t.id = s.training_id WHERE {where_order_limit}",
+        f"{_SIGNUP_SELECT} JOIN trainings AS t ON t.id = s.training_id WHERE {where_order_limit}",
         params,
     )
-    trainings: dict[int, Training] = {}
-    found: list[WorkerTraining] = []
-    for row in rows:
-        training_id = int(row["training_id"])
-        if training_id not in trainings:
-            trainings[training_id] = await _require_training(conn, training_id)
-        signup = await _get_signup(conn, training_id, int(row["worker_id"]))
-        if signup is not None:
-            found.append(WorkerTraining(training=trainings[training_id], signup=signup))
-    return found
+    signups = [_model(TrainingSignup, row) for row in rows]
+    ids = sorted({signup.training_id for signup in signups})
+    trainings = {
+        training.id: training
+        for training in (
+            _model(Training, row)
+            for row in await _select(
+                conn, f"{_TRAINING_SELECT} WHERE t.id IN ({', '.join('?' * len(ids))})", ids
+            )
+        )
+    }
+    return [WorkerTraining(training=trainings[signup.training_id], signup=signup) for signup in signups]
 
 
 async def _promote_waiting(conn: aiosqlite.Connection, training_id: int, now: str) -> list[TrainingSignup]:
