@@ -583,6 +583,11 @@ class Storage(ABC):
         """Every sign-up: confirmed, then waiting in list order, then cancelled."""
 
     @abstractmethod
+    async def list_signups_starting_between(self, start: datetime, end: datetime) -> list[WorkerTraining]:
+        """Every sign-up (cancelled ones too) to the trainings, not called off, that start in [start, end),
+        by training start, then as list_signups orders them: for reports."""
+
+    @abstractmethod
     async def list_worker_trainings(self, worker_id: int) -> list[WorkerTraining]:
         """Every sign-up of the worker (cancelled ones too) with its training, by training start."""
 

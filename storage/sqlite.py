@@ -1665,6 +1665,16 @@ class SQLiteStorage(Storage):
             )
         return [_model(TrainingSignup, row) for row in rows]
 
+    async def list_signups_starting_between(self, start: datetime, end: datetime) -> list[WorkerTraining]:
+        async with self._read() as conn:
+            return await _worker_trainings(
+                conn,
+                "t.status = 'open' AND t.starts_at >= :start AND t.starts_at < :end"
+                " ORDER BY t.starts_at, t.id,"
+                " CASE s.status WHEN 'confirmed' THEN 0 WHEN 'waiting' THEN 1 ELSE 2 END, s.queue_number",
+                {"start": utc_text(start), "end": utc_text(end)},
+            )
+
     async def list_worker_trainings(self, worker_id: int) -> list[WorkerTraining]:
         async with self._read() as conn:
             return await _worker_trainings(

@@ -351,8 +351,7 @@ async def member_table(
 async def training_table(storage: Storage, period: Period, *, language: str, zone: tzinfo) -> Table:
     """One row per training (not cancelled) that starts in the period, earliest first."""
     rows: list[list[Value]] = []
-    for training in await trainings_between(storage, period.start(zone), period.end(zone)):
-        signups = await storage.list_signups(training.id)
+    for training, signups in await trainings_between(storage, period.start(zone), period.end(zone)):
         seated = [signup for signup in signups if signup.status == SignupStatus.CONFIRMED]
         rows.append(
             [
@@ -376,8 +375,8 @@ async def attendance_table(storage: Storage, period: Period, *, language: str, z
     """One row per seat taken at the trainings that start in the period, training by training."""
     rows: list[list[Value]] = []
     workers: dict[int, Worker | None] = {}
-    for training in await trainings_between(storage, period.start(zone), period.end(zone)):
-        for signup in await storage.list_signups(training.id):
+    for training, signups in await trainings_between(storage, period.start(zone), period.end(zone)):
+        for signup in signups:
             if signup.status != SignupStatus.CONFIRMED:
                 continue
             if signup.worker_id not in workers:
