@@ -457,13 +457,12 @@ async def sign_up(update: Update, context: BotContext) -> None:
     logger.info("Training %s: sign-up %s (%s)", training.id, signup.id, signup.status)
     text = "\n".join([head, "", _short(training, language, zone), "", tail])
     await forms.say(update, context, Html(text), forms.buttons([[(button, f"{CANCEL}{training.id}")]]))
-    if (
-        signup.status == SignupStatus.CONFIRMED
-        and training.latitude is not None
-        and training.longitude is not None
-    ):
-        assert update.effective_chat
-        await context.bot.send_location(update.effective_chat.id, training.latitude, training.longitude)
+    pin = location_message(training, worker.telegram_id) if signup.status == SignupStatus.CONFIRMED else None
+    if pin is not None:
+        # Through the outbox, like the reminder's pin: one Telegram refuses must not bring an apology
+        # after "signed up" (the seat is theirs); it is tried again, or given up and told to the admins.
+        await context.storage.enqueue_outbox(pin)
+        context.union_app.send_outbox_soon()
 
 
 # -- cancelling ---------------------------------------------------------------------------------------

@@ -23,9 +23,9 @@ second, so a timeout costs little.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -35,10 +35,12 @@ from bot.broadcasts.dispatch import BroadcastDispatcher
 from bot.broadcasts.dispatch import create as create_broadcast
 from bot.cases import alerts
 from bot.cases.assignment import Assignment
+from bot.cases.privacy import CONSENT_VERSION
 from bot.core.clock import FakeClock
 from bot.core.config import Config
-from bot.sandbox.server import BotApiSandbox, Fault, Person
+from bot.sandbox.server import BotApiSandbox, Fault, Person, SentMessage
 from bot.sandbox.session import ADMIN_ID, BACKUP_ID, OFFICER_ID, SANDBOX_TOKEN, running_bot
+from bot.trainings.admin import DRAFT as TRAINING_DRAFT
 from storage.models import (
     AttachmentIn,
     Audience,
@@ -47,10 +49,15 @@ from storage.models import (
     CaseKind,
     MediaKind,
     NewCase,
+    NewTraining,
     Schedule,
     ScheduleKind,
+    SignupStatus,
+    Training,
+    TrainingSignup,
 )
 from tests.flow_helpers import eventually, onboard
+from tests.test_assistance import DOCUMENTS_Q, INCOME_Q, SHARE_Q, STORY_Q
 from tests.test_broadcasts import FakeTime
 from tests.test_wages import (
     AMOUNT_Q,
@@ -635,3 +642,259 @@ async def test_polling(cell: Cell, kind: str) -> None:
     assert fault.hits == 1
     cell.logged_once("getUpdates", kind)
     assert any("Telegram answers again" in r.getMessage() for r in cell.logs.records)
+
+
+# -- trainings, worker files and hardship help ------------------------------------------------------------
+
+TRAINING_STARTS = datetime(2026, 1, 8, 1, 0, tzinfo=UTC)  # Thursday 09:00 in Shanghai; the clock is Monday
+LATITUDE, LONGITUDE = 22.5431, 114.0579
+SOON_Q = "您报名的培训快开始了"
+
+
+async def _training(bot: UnionApplication) -> Training:
+    """A training with a map pin and room for everyone, open to every worker."""
+    return await bot.storage.create_training(
+        NewTraining(
+            titles={"zh-Hans": "电工安全培训"},
+            starts_at=TRAINING_STARTS,
+            ends_at=TRAINING_STARTS + timedelta(hours=2),
+            place="镇工会二楼",
+            latitude=LATITUDE,
+            longitude=LONGITUDE,
+            seats=5,
+            signup_deadline=TRAINING_STARTS - timedelta(hours=15),
+        )
+    )
+
+
+async def _agreed(bot: UnionApplication, person: Person) -> None:
+    """A worker who did /start and agreed to the current privacy text (a sign-up needs it), with a name."""
+    await bot.storage.ensure_worker(person.user_id, language="zh-Hans")
+    await bot.storage.record_consent(person.user_id, CONSENT_VERSION)
+    await bot.storage.update_worker_profile(person.user_id, {"name": NAME, "phone": PHONE})
+
+
+async def _signup(bot: UnionApplication, training: Training, worker_id: int) -> TrainingSignup | None:
+    return await bot.storage.get_signup(training.id, worker_id)
+
+
+def _texts(person: Person, part: str) -> list[SentMessage]:
+    return [m for m in person.messages if part in (m.text or "")]
+
+
+def _pins(person: Person) -> list[SentMessage]:
+    return [m for m in person.messages if m.kind == "location"]
+
+
+def _with_button(label: str) -> Callable[[SentMessage], bool]:
+    return lambda message: label in message.button_labels
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("method", ["answerCallbackQuery", "sendMessage", "sendLocation"])
+async def test_signing_up_for_a_training(cell: Cell, admin: Person, method: str, kind: str) -> None:
+    bot, victim = cell.bot, cell.victim
+    await _agreed(bot, victim)
+    training = await _training(bot)
+    victim.send_command("/training")
+    card = await victim.next_message(lambda m: "✍️ 报名" in m.button_labels)
+    fault = cell.fail(method, kind, victim)
+    victim.press("✍️ 报名", message_id=card.message_id)
+    await cell.through(fault)
+    signup = await eventually(lambda: _signup(bot, training, VICTIM_ID), lambda s: s is not None)
+    assert signup is not None and signup.status == SignupStatus.CONFIRMED  # whatever Telegram said
+
+    if method == "sendLocation" and kind in REFUSALS:  # the seat was said; the pin is given up and told
+        await victim.next_message(lambda m: "报名成功" in (m.text or ""))
+        await admin.next_message(lambda m: "没能送达" in (m.text or ""))
+        assert _pins(victim) == _texts(victim, SORRY) == []  # no apology after "signed up"
+        assert await cell.victim_blocked() == (kind == "403")
+    elif kind == "403" and method == "sendMessage":
+        assert await cell.victim_blocked()  # reminders and news skip them until they write again
+    elif kind == "400" and method == "sendMessage":
+        await victim.next_message(lambda m: m.text == SORRY)
+        victim.press("✍️ 报名", message_id=card.message_id)  # as the apology asks: the seat is there
+        await victim.next_message(lambda m: (m.text or "").startswith("✅ 您已经报过名了，有名额。"))
+        await victim.next_message(lambda m: m.kind == "location")
+    else:  # the confirmation, then the pin, each once (a reply Telegram did not take came from the outbox)
+        done = await victim.next_message(lambda m: "报名成功" in (m.text or ""))
+        pin = await victim.next_message(lambda m: m.kind == "location")
+        assert done.seq < pin.seq and len(_texts(victim, "报名成功")) == len(_pins(victim)) == 1
+    cell.logged_once(method, kind)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("method", ["sendMessage", "sendLocation"])
+async def test_a_training_reminder(cell: Cell, admin: Person, method: str, kind: str) -> None:
+    bot, victim, bystander = cell.bot, cell.victim, cell.bystander
+    training = await _training(bot)
+    for person in (victim, bystander):
+        await _agreed(bot, person)
+        await bot.storage.sign_up(training.id, person.user_id)
+    cell.clock.set(TRAINING_STARTS - timedelta(hours=2))  # the 2-hour reminder, with the pin
+    fault = cell.fail(method, kind, victim)
+    await bot.run_schedules()
+    await bystander.next_message(lambda m: m.kind == "location")  # the other worker is not held up
+    await cell.through(fault)
+    await bot.run_schedules()  # a later pass queues nothing again
+
+    if kind in REFUSALS:  # given up at once, and the admins told in the bot, by the worker's name
+        notice = await admin.next_message(lambda m: "没能送达" in (m.text or ""))
+        assert f"工人{NAME}" in (notice.text or "")
+        assert len(_texts(victim, SOON_Q)) + len(_pins(victim)) == 1  # the other part came
+        assert await cell.victim_blocked() == (kind == "403")
+    else:  # tried again until Telegram took it, in order, once
+        await eventually(lambda: _count(victim), lambda count: count == 2)
+        text, pin = victim.messages
+        assert SOON_Q in (text.text or "") and pin.kind == "location"
+    assert len(_texts(bystander, SOON_Q)) == len(_pins(bystander)) == 1
+    now = cell.clock.now()
+    backlog = await bot.storage.outbox_backlog(
+        now, stuck_after=timedelta(minutes=15), given_up_since=now - timedelta(days=1)
+    )
+    assert backlog.waiting == 0 and backlog.given_up == (1 if kind in REFUSALS else 0)
+    cell.logged_once(method, kind)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("method", ["answerCallbackQuery", "editMessageText"])
+async def test_marking_attendance(cell: Cell, wang: Person, method: str, kind: str) -> None:
+    bot = cell.bot
+    training = await _training(bot)
+    await _agreed(bot, cell.victim)
+    await bot.storage.sign_up(training.id, VICTIM_ID)
+    cell.clock.set(TRAINING_STARTS - timedelta(minutes=30))
+    wang.send_command("/trainings")
+    wang.press((await wang.next_message(lambda m: bool(m.button_labels))).button_labels[0])
+    card = await wang.next_message(lambda m: f"⬜ {NAME}" in m.button_labels)
+    fault = cell.fail(method, kind, wang)
+    wang.press(f"⬜ {NAME}", message_id=card.message_id)
+    await cell.through(fault)
+
+    async def came() -> bool | None:
+        signup = await _signup(bot, training, VICTIM_ID)
+        return signup.attended if signup is not None else None
+
+    assert await eventually(came, lambda attended: attended is not None) is True  # the mark is stored
+    if kind == "400" and method == "editMessageText":
+        await wang.next_message(lambda m: m.text == SORRY)
+        wang.press(f"⬜ {NAME}", message_id=card.message_id)  # the card still shows the old mark: again
+    if kind != "403" or method == "answerCallbackQuery":  # the card shows what is stored
+        edited = await wang.next_edit(lambda m: f"✅ {NAME}" in m.button_labels, message_id=card.message_id)
+        assert (edited.text or "").endswith("来了：1人 · 没来：0人 · 未记录：0人")
+    assert await came() is True
+    cell.logged_once(method, kind)
+
+
+async def _to_the_deadline(admin: Person) -> SentMessage:
+    """An admin's new training, step by step, up to the deadline question; the question."""
+    admin.send_command("/trainings")
+    admin.press((await admin.next_message(_with_button("➕ 新建培训"))).button_labels[-1])
+    await admin.next_message(lambda m: "标题" in (m.text or ""))
+    for step in ("劳动法讲座", "跳过", "Labour law", "01-10 9:00", "3小时", "城关镇职工之家三楼"):
+        if step == "跳过":
+            admin.press(step)
+        else:
+            admin.send_text(step)
+        await admin.next_message()
+    admin.send_location(LATITUDE, LONGITUDE)
+    await admin.next_message(lambda m: "有多少个名额" in (m.text or ""))
+    admin.send_text("30")
+    for label in ("所有行业", "跳过", "跳过"):
+        await admin.next_message(_with_button(label))
+        admin.press(label)
+    return await admin.next_message(lambda m: "报名到什么时候截止" in (m.text or ""))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_map_pin_of_an_admins_training_preview(cell: Cell, admin: Person, kind: str) -> None:
+    question = await _to_the_deadline(admin)
+    deadline = question.button_labels[0]
+    fault = cell.fail("sendLocation", kind, admin)
+    admin.press(deadline, message_id=question.message_id)
+    await cell.through(fault)
+
+    async def draft() -> dict[str, Any]:
+        stored = (await cell.bot.storage.load_persistence("user_data")).get(str(ADMIN_ID), {})
+        return stored.get(TRAINING_DRAFT, {})
+
+    assert (await eventually(draft, lambda d: "deadline" in d))["latitude"] == LATITUDE  # nothing lost
+    if kind == "403":
+        assert await cell.bot.storage.list_trainings() == []  # kept as a draft for when they come back
+        cell.logged_once("sendLocation", kind)
+        return
+    if kind == "400":
+        await admin.next_message(lambda m: m.text == SORRY)
+        admin.press(deadline, message_id=question.message_id)  # as the apology asks
+    # The preview in order: the card, the pin, then what and to whom with the buttons.
+    pin = await admin.next_message(lambda m: m.kind == "location")
+    summary = await admin.next_message(lambda m: "确定发布吗？" in (m.text or ""))
+    assert pin.seq < summary.seq
+    admin.press("✅ 发布", message_id=summary.message_id)
+    await admin.next_message(lambda m: (m.text or "").startswith("第1号培训已发布。"))
+    [training] = await cell.bot.storage.list_trainings()
+    assert (training.latitude, training.longitude) == (LATITUDE, LONGITUDE)
+    cell.logged_once("sendLocation", kind)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("method", ["sendMessage", "answerCallbackQuery"])
+async def test_a_worker_file(cell: Cell, wang: Person, method: str, kind: str) -> None:
+    bot = cell.bot
+    await _case(bot, VICTIM_ID, [])
+    await bot.storage.update_worker_profile(VICTIM_ID, {"name": NAME, "phone": PHONE, "employer": EMPLOYER})
+    if method == "sendMessage":
+        fault = cell.fail(method, kind, wang)
+        wang.send_command("/worker W-000001")
+    else:
+        wang.send_command("/case W-000001")
+        card = await wang.next_message(lambda m: "📁 工人档案" in m.button_labels)
+        fault = cell.fail(method, kind, wang)
+        wang.press("📁 工人档案", message_id=card.message_id)
+    await cell.through(fault)
+
+    def is_file(message: SentMessage) -> bool:
+        return (message.text or "").startswith(f"📁 工人档案：{NAME}")
+
+    if kind == "403" and method == "sendMessage":
+        assert _texts(wang, "工人档案：") == []  # an officer who blocked the bot: nothing to tell
+    else:
+        if kind == "400" and method == "sendMessage":
+            await wang.next_message(lambda m: m.text == SORRY)
+            wang.send_command("/worker W-000001")  # asked again, it comes
+        file = await wang.next_message(is_file)
+        assert PHONE in (file.text or "") and len([m for m in wang.messages if is_file(m)]) == 1
+    cell.logged_once(method, kind)
+
+
+async def _to_the_story(worker: Person) -> None:
+    worker.send_command("/assistance")
+    for label in ("生活困难补助", "1个人", "3个人或更多", "没有", "有"):
+        await worker.next_message(_with_button(label))
+        worker.press(label)
+    await worker.next_message(lambda m: INCOME_Q in (m.text or ""))
+    worker.send_text("八千五")
+    await worker.next_message(lambda m: STORY_Q in (m.text or ""))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_question_of_the_assistance_form(cell: Cell, kind: str) -> None:
+    victim = cell.victim
+    await onboard(victim)
+    await _to_the_story(victim)
+    fault = cell.fail("sendMessage", kind, victim)
+    victim.send_text(TYPED)
+    await cell.through(fault)
+    assert await cell.answer_of("description") == TYPED  # kept whatever Telegram did
+
+    if kind == "403":
+        assert await cell.victim_blocked()
+    elif kind == "400":
+        await victim.next_message(lambda m: m.text == SORRY)
+        victim.send_text(TYPED)  # as the apology asks: the answer is taken again
+        await victim.next_message(lambda m: DOCUMENTS_Q in (m.text or ""))
+    else:  # the question was queued and arrives; the form goes on from it
+        await victim.next_message(lambda m: DOCUMENTS_Q in (m.text or ""))
+        victim.press("跳过：我没有")
+        await victim.next_message(lambda m: SHARE_Q in (m.text or ""))
+    cell.logged_once("sendMessage", kind)

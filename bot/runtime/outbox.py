@@ -16,6 +16,7 @@ keeps failing delays neither the officer's next alert nor, after a minute, its o
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import random
 from collections.abc import Sequence
@@ -164,12 +165,21 @@ class OutboxDispatcher:
         if case is not None and case.worker_id == item.chat_id:
             readers += [officer for officer in officers if officer.telegram_id == case.assignee_id]
         recipient = await storage.get_officer(item.chat_id)
+        # A worker's message about no case (a training reminder, say) is traced by whom it was for.
+        worker = None
+        if recipient is None and (case is None or case.worker_id != item.chat_id):
+            worker = await storage.get_worker(item.chat_id)
+        worker_name = (
+            str(worker.profile.get("name") or worker.profile.get("telegram_name") or "") if worker else ""
+        )
         notices = []
         for reader in {officer.telegram_id: officer for officer in readers}.values():
             if reader.telegram_id == item.chat_id:
                 continue
             language = officer_language(reader, self._default_language)
-            text = _notice_text(language, item, failure, case, recipient, expired=expired, now=now)
+            text = _notice_text(
+                language, item, failure, case, recipient, worker_name, expired=expired, now=now
+            )
             notices.append(
                 OutboxMessage(
                     chat_id=reader.telegram_id,
@@ -189,6 +199,7 @@ def _notice_text(
     failure: Failure,
     case: Case | None,
     recipient: Officer | None,
+    worker_name: str,
     *,
     expired: bool,
     now: datetime,
@@ -198,6 +209,8 @@ def _notice_text(
         whom = translate(language, "officer {name}", name=recipient.name)
     elif case is not None and case.worker_id == item.chat_id:
         whom = translate(language, "the worker of {reference}", reference=case.reference)
+    elif worker_name:
+        whom = translate(language, "worker {name}", name=html.escape(worker_name, quote=False))
     else:
         whom = translate(language, "a worker")
     lines = [translate(language, "⚠️ {what} to {whom} could not be delivered.", what=what, whom=whom)]
